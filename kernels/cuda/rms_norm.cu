@@ -1,0 +1,40 @@
+#include "kernels/cuda/ops.h"
+
+#include <cuda_runtime.h>
+
+namespace lectern::kernels::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+// One block per row: a block-wide sum of squares in shared memory, then a scaled write.
+__global__ void rms_norm_kernel(const float* x, const float* weight, float* y, std::int64_t n, float eps) {
+    __shared__ float partial[kThreads];
+    const float* xr = x + blockIdx.x * n;
+    float* yr = y + blockIdx.x * n;
+    float sum = 0.0f;
+    for (std::int64_t i = threadIdx.x; i < n; i += kThreads) sum += xr[i] * xr[i];
+    partial[threadIdx.x] = sum;
+    __syncthreads();
+    for (int stride = kThreads / 2; stride > 0; stride /= 2) {
+        if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
+        __syncthreads();
+    }
+    const float inv = rsqrtf(partial[0] / static_cast<float>(n) + eps);
+    for (std::int64_t i = threadIdx.x; i < n; i += kThreads)
+        yr[i] = xr[i] * inv * (weight ? weight[i] : 1.0f);
+}
+
+} // namespace
+
+std::string rms_norm(const float* x, const float* weight, float* y, std::int64_t rows, std::int64_t n,
+                     float eps) {
+    if (rows <= 0 || n <= 0) return {};
+    rms_norm_kernel<<<static_cast<unsigned>(rows), kThreads>>>(x, weight, y, n, eps);
+    const cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess) return cudaGetErrorString(err);
+    const cudaError_t sync = cudaDeviceSynchronize();
+    return sync == cudaSuccess ? std::string() : cudaGetErrorString(sync);
+}
+
+} // namespace lectern::kernels::cuda

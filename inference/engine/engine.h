@@ -1,0 +1,85 @@
+#pragma once
+// The thread-safe engine API the app drives from a worker thread: load a model, prefill a prompt into
+// the current sequence, stream generated tokens, cancel from any thread, snapshot and restore the whole
+// sequence state (in memory or to a file), and read statistics. Calls other than cancel() and stats()
+// are serialised; cancel() makes the running prefill or generation return early with `cancelled`.
+
+#include "inference/model/factory.h"
+#include "inference/model/model.h"
+#include "inference/sampler.h"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace lectern::inference {
+
+struct EngineStats {
+    std::int64_t position = 0;       // tokens in the current sequence
+    std::int64_t prefill_tokens = 0; // totals since load
+    std::int64_t generated_tokens = 0;
+    double prefill_seconds = 0.0;
+    double decode_seconds = 0.0;
+    std::uint64_t state_bytes = 0; // the sequence state's memory
+};
+
+struct GenerateOptions {
+    std::int64_t max_tokens = 256;
+    SamplerSettings sampler;
+    bool stop_at_model_stop_tokens = true; // EOS and the model's end-of-turn tokens
+    std::vector<model::Token> extra_stop_tokens;
+};
+
+enum class StopReason { MaxTokens, StopToken, Caller, Cancelled, ContextFull };
+
+struct GenerateResult {
+    std::vector<model::Token> tokens; // the generated tokens, a stop token included when one ended it
+    StopReason reason = StopReason::MaxTokens;
+};
+
+struct PrefillResult {
+    std::int64_t consumed = 0;
+    bool cancelled = false;
+};
+
+class Engine {
+public:
+    static Result<std::unique_ptr<Engine>> load(const std::string& path,
+                                                const model::LoadProgress& progress = {});
+    explicit Engine(std::unique_ptr<model::Model> model);
+
+    const model::ModelInfo& info() const;
+
+    // Appends `tokens` to the current sequence; progress is (done, total).
+    Result<PrefillResult> prefill(std::span<const model::Token> tokens,
+                                  const std::function<void(std::int64_t, std::int64_t)>& progress = {});
+    // Generates after the current sequence. `on_token` sees each token as it is made and returns false
+    // to stop (StopReason::Caller). Needs at least one prefilled token.
+    Result<GenerateResult> generate(const GenerateOptions& options,
+                                    const std::function<bool(model::Token)>& on_token = {});
+    void cancel(); // any thread; affects the call running now (or the next one, if none is)
+
+    void reset(); // an empty sequence
+    std::vector<std::byte> snapshot() const;
+    Result<void> restore(std::span<const std::byte> bytes);
+    Result<void> save_snapshot(const std::string& path) const;
+    Result<void> load_snapshot(const std::string& path);
+
+    EngineStats stats() const;
+
+private:
+    std::unique_ptr<model::Model> model_;
+    std::unique_ptr<model::SequenceState> state_;
+    std::vector<float> last_logits_; // logits after the last consumed token
+    mutable std::mutex mutex_;
+    mutable std::mutex stats_mutex_;
+    EngineStats stats_;
+    std::atomic<bool> cancel_{false};
+};
+
+} // namespace lectern::inference

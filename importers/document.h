@@ -3,7 +3,8 @@
 //
 //   Document -> Page -> Passage
 //
-// - Character offsets are UTF-16 code-unit offsets into `Page::text` (QString indices), half-open [start, end).
+// - Character offsets are UTF-16 code-unit offsets into `Page::text` (QString indices), half-open [start,
+// end).
 // - Geometry is in PDF points (1/72 inch) in the page's own coordinate system, origin at the top-left, as
 //   the page is displayed (after /Rotate). Reflowable formats (text, DOCX, mail, code) have one logical page
 //   per document (or per natural unit) with no geometry: `size` is empty and `words` carry no rects.
@@ -39,13 +40,13 @@ struct Page {
 };
 
 struct Passage {
-    QString id;       // "<hash16>:<ordinal>"
-    int ordinal = 0;  // position in the document, from 0
-    int page = 1;     // Page::number
-    TextRange range;  // in that page's text
-    QString text;     // == page.text.mid(range.start, range.end - range.start)
+    QString id;          // "<hash16>:<ordinal>"
+    int ordinal = 0;     // position in the document, from 0
+    int page = 1;        // Page::number
+    TextRange range;     // in that page's text
+    QString text;        // == page.text.mid(range.start, range.end - range.start)
     QList<QRectF> boxes; // line-merged word rects covering the passage; empty for reflowable formats
-    int tokens = 0;   // estimated tokens, for budgeting
+    int tokens = 0;      // estimated tokens, for budgeting
     bool ocr = false;
 };
 

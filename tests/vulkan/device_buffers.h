@@ -1,0 +1,55 @@
+#pragma once
+// Small helpers for the Vulkan tests: open a context or skip, move vectors to and from device buffers.
+
+#include "kernels/vulkan/context.h"
+#include "tests/kernels/check.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+namespace lectern::test {
+
+// The context for `options`, or exit 77 (skipped) when the machine has no usable Vulkan device.
+inline std::unique_ptr<kernels::vulkan::Context>
+open_context_or_skip(const char* test, const kernels::vulkan::ContextOptions& options) {
+    auto context = kernels::vulkan::Context::create(options);
+    if (!context) {
+        std::printf("%s: skipped: %s\n", test, context.error().c_str());
+        std::exit(77);
+    }
+    return std::move(context).value();
+}
+
+template <typename T>
+kernels::vulkan::Buffer to_device(kernels::vulkan::Context& context, const std::vector<T>& values) {
+    auto buffer = context.create_buffer(values.size() * sizeof(T));
+    if (!buffer) {
+        std::fprintf(stderr, "create_buffer: %s\n", buffer.error().c_str());
+        std::exit(1);
+    }
+    const auto uploaded = context.upload(*buffer, 0, values.data(), values.size() * sizeof(T));
+    if (!uploaded) {
+        std::fprintf(stderr, "upload: %s\n", uploaded.error().c_str());
+        std::exit(1);
+    }
+    return std::move(buffer).value();
+}
+
+template <typename T>
+std::vector<T> from_device(kernels::vulkan::Context& context, const kernels::vulkan::Buffer& buffer,
+                           std::size_t count) {
+    std::vector<T> values(count);
+    const auto downloaded = context.download(buffer, 0, values.data(), count * sizeof(T));
+    CHECK(downloaded.ok());
+    if (!downloaded) std::fprintf(stderr, "download: %s\n", downloaded.error().c_str());
+    return values;
+}
+
+template <typename T>
+kernels::vulkan::Buffer device_zeros(kernels::vulkan::Context& context, std::size_t count) {
+    return to_device(context, std::vector<T>(count, T{}));
+}
+
+} // namespace lectern::test

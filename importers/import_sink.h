@@ -3,14 +3,17 @@
 //
 // Call order for one file, all on the thread that called importPaths() (never concurrently):
 //   isComplete(path, hash)            -> true: the file is skipped as unchanged
-//   hasContent(hash)                  -> true: recordDuplicate(), nothing else is stored
-//   beginFile(path, hash)             marks the file as in progress
-//   storeDocument(document)...        the file's own document first, then contained items (attachments,
-//                                     mailbox messages; Document::parentPath says whose)
-//   recordFailure(failure)...         the file or a contained item that could not be imported
+//   pathWithContent(hash)             -> a path: recordDuplicate(path, hash, thatPath), nothing else
+//   beginFile(path, hash)             the file parsed; what it yielded follows:
+//   storeDocument(document)...        the file's own document first (a mailbox has none), then contained
+//                                     items (attachments, mailbox messages; Document::parentPath says whose)
+//   recordFailure(failure)...         contained items that could not be imported
 //   finishFile(path, hash)            marks the file complete
-// A file begun but never finished (crash, cancel) is not complete: the next import redoes it. A sink that
-// receives a document for a path it already holds with another hash replaces the old one (changed file).
+// A file that cannot be imported itself gets only recordFailure(), and is tried again on the next import
+// (a password may have been supplied since). A file begun but never finished (crash, cancel) is not
+// complete either: the next import redoes it. A sink that receives a document for a path it holds with
+// another hash replaces the old one (a changed file). One file's calls come together, never interleaved
+// with another file's; files come in completion order, not discovery order.
 
 #include "importers/document.h"
 #include "kernels/result.h"
@@ -45,8 +48,8 @@ public:
 
     // True when `path` was finished before with exactly this content hash.
     virtual bool isComplete(const QString& path, const QString& contentHash) = 0;
-    // True when a finished file (any path) has this content hash.
-    virtual bool hasContent(const QString& contentHash) = 0;
+    // A finished file's path with this content hash, or empty.
+    virtual QString pathWithContent(const QString& contentHash) = 0;
 
     virtual void beginFile(const QString& path, const QString& contentHash) = 0;
     // An error here (e.g. the disk is full) fails the file with Unreadable and the message.

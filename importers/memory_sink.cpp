@@ -6,11 +6,11 @@ bool MemorySink::isComplete(const QString& path, const QString& contentHash) {
     return finished.value(path) == contentHash;
 }
 
-bool MemorySink::hasContent(const QString& contentHash) {
+QString MemorySink::pathWithContent(const QString& contentHash) {
     for (auto it = finished.cbegin(); it != finished.cend(); ++it) {
-        if (it.value() == contentHash && !duplicates.contains(it.key())) return true;
+        if (it.value() == contentHash && !duplicates.contains(it.key())) return it.key();
     }
-    return false;
+    return {};
 }
 
 void MemorySink::beginFile(const QString& path, const QString& contentHash) {

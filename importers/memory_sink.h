@@ -11,7 +11,7 @@ namespace lectern::importers {
 class MemorySink : public ImportSink {
 public:
     bool isComplete(const QString& path, const QString& contentHash) override;
-    bool hasContent(const QString& contentHash) override;
+    QString pathWithContent(const QString& contentHash) override;
     void beginFile(const QString& path, const QString& contentHash) override;
     Result<void> storeDocument(const Document& document) override;
     void recordFailure(const FileFailure& failure) override;

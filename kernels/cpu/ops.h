@@ -1,6 +1,6 @@
 #pragma once
 // The CPU backend's op set. Every op here has a slow, obvious reference that the fast paths and the
-// other backends (cuda/, vulkan/) are tested against; see kernels/README.md.
+// other backends (cuda/, vulkan/) are tested against; see kernels/README.md. Activations are fp32.
 
 #include <cstdint>
 
@@ -8,5 +8,50 @@ namespace lectern::kernels::cpu {
 
 // y[i] = x[i] / sqrt(mean(x^2) + eps) * (weight ? weight[i] : 1), for each of `rows` rows of `n` values.
 void rms_norm(const float* x, const float* weight, float* y, std::int64_t rows, std::int64_t n, float eps);
+
+// A weight matrix [out_features, in_features] in one of the checkpoint formats, read in place.
+enum class WeightFormat : std::uint8_t {
+    F32,
+    BF16,
+    F8_E4M3_BLOCK128, // e4m3 bytes; e8m0 scales [ceil(out/128), ceil(in/128)]
+    FP4_E2M1_BLOCK32, // two values per byte, low nibble first; e8m0 scales [out, in/32]
+};
+
+struct WeightMatrix {
+    WeightFormat format = WeightFormat::F32;
+    const void* data = nullptr;
+    const std::uint8_t* scales = nullptr;
+    std::int64_t out_features = 0;
+    std::int64_t in_features = 0;
+};
+
+// Row `row` of the weight as fp32 values (in_features of them).
+void dequantize_row(const WeightMatrix& weight, std::int64_t row, float* out);
+
+// y[r, o] = sum_i x[r, i] * W[o, i], for `rows` rows. Accumulates in fp32 (the reference in double).
+void linear_reference(const float* x, std::int64_t rows, const WeightMatrix& weight, float* y);
+void linear(const float* x, std::int64_t rows, const WeightMatrix& weight, float* y);
+
+// sum_i a[i] * b[i]; the AVX2+FMA path when the CPU has it.
+float dot(const float* a, const float* b, std::int64_t n);
+float dot_reference(const float* a, const float* b, std::int64_t n);
+bool have_avx2();
+
+// Rotates the (2i, 2i+1) pairs of x[0 .. 2*pairs) by angle position * frequencies[i] (GPT-J style);
+// `inverse` rotates by the negative angle (the conjugate).
+void rope_interleaved(float* x, std::int64_t pairs, const float* frequencies, double position, bool inverse);
+
+// In-place normalised Walsh-Hadamard transform of n values (n a power of two): H x / sqrt(n).
+void hadamard(float* x, std::int64_t n);
+
+// mHC Sinkhorn on a k x k matrix (row-major, logits in): row softmax + eps, column-normalise, then
+// (iterations - 1) times row- and column-normalise; each normalisation divides by (sum + eps).
+void sinkhorn(float* matrix, std::int64_t k, std::int64_t iterations, float eps);
+
+// One query head against `count` entries of `dim` values (row-major), with an attention sink: a softmax
+// over the entry logits (q.e * scale) and the sink logit, whose value is zero. The probabilities are
+// rounded to bf16 before the weighted sum, as the reference kernel does. out has `dim` values.
+void sink_attention(const float* query, const float* entries, std::int64_t count, std::int64_t dim,
+                    float scale, float sink, float* out);
 
 } // namespace lectern::kernels::cpu

@@ -1,0 +1,498 @@
+#include "inference/model/v4/graph.h"
+
+#include "kernels/cpu/numerics.h"
+#include "kernels/cpu/ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numbers>
+#include <numeric>
+
+namespace lectern::model::v4 {
+namespace {
+
+namespace k = kernels::cpu;
+using k::WeightFormat;
+
+void round_all_bf16(float* values, std::int64_t count) {
+    for (std::int64_t i = 0; i < count; ++i) values[i] = k::round_bf16(values[i]);
+}
+
+float sigmoid(float v) {
+    return 1.0f / (1.0f + std::exp(-v));
+}
+
+// A linear as the reference runs it: FP8/FP4 weights see FP8-quantised activations (1x128 blocks,
+// power-of-two scales); the output is bf16.
+std::vector<float> linear_bf16_out(const float* x, std::int64_t rows, const k::WeightMatrix& w) {
+    std::vector<float> y(static_cast<std::size_t>(rows * w.out_features));
+    if (w.format == WeightFormat::F8_E4M3_BLOCK128 || w.format == WeightFormat::FP4_E2M1_BLOCK32) {
+        std::vector<float> quantised(x, x + rows * w.in_features);
+        for (std::int64_t r = 0; r < rows; ++r)
+            k::fp8_qat(quantised.data() + r * w.in_features, w.in_features, 128);
+        k::linear(quantised.data(), rows, w, y.data());
+    } else {
+        k::linear(x, rows, w, y.data());
+    }
+    round_all_bf16(y.data(), static_cast<std::int64_t>(y.size()));
+    return y;
+}
+
+// The rows [first, first + count) of a row-major weight, viewed in place (FP8 block rows must align).
+k::WeightMatrix row_slice(const k::WeightMatrix& w, std::int64_t first, std::int64_t count) {
+    k::WeightMatrix slice = w;
+    slice.out_features = count;
+    switch (w.format) {
+    case WeightFormat::F32:
+        slice.data = static_cast<const float*>(w.data) + first * w.in_features;
+        break;
+    case WeightFormat::BF16:
+        slice.data = static_cast<const std::uint16_t*>(w.data) + first * w.in_features;
+        break;
+    case WeightFormat::F8_E4M3_BLOCK128:
+        slice.data = static_cast<const std::uint8_t*>(w.data) + first * w.in_features;
+        slice.scales = w.scales + (first / 128) * ((w.in_features + 127) / 128);
+        break;
+    case WeightFormat::FP4_E2M1_BLOCK32:
+        slice.data = static_cast<const std::uint8_t*>(w.data) + first * w.in_features / 2;
+        slice.scales = w.scales + first * (w.in_features / 32);
+        break;
+    }
+    return slice;
+}
+
+void rms_norm_rows(float* x, const std::vector<float>& weight, std::int64_t rows, std::int64_t n, float eps,
+                   bool to_bf16) {
+    k::rms_norm(x, weight.empty() ? nullptr : weight.data(), x, rows, n, eps);
+    if (to_bf16) round_all_bf16(x, rows * n);
+}
+
+} // namespace
+
+std::vector<float> rope_frequencies(const Config& c, double theta, bool yarn) {
+    const std::int64_t dims = c.rope_head_dim;
+    std::vector<float> frequencies(static_cast<std::size_t>(dims / 2));
+    const double two_pi = 2.0 * std::numbers::pi;
+    const double low =
+        std::max(0.0, std::floor(static_cast<double>(dims) *
+                                 std::log(static_cast<double>(c.original_seq_len) / (c.beta_fast * two_pi)) /
+                                 (2.0 * std::log(theta))));
+    const double high =
+        std::min(static_cast<double>(dims - 1),
+                 std::ceil(static_cast<double>(dims) *
+                           std::log(static_cast<double>(c.original_seq_len) / (c.beta_slow * two_pi)) /
+                           (2.0 * std::log(theta))));
+    for (std::int64_t i = 0; i < dims / 2; ++i) {
+        double f = std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(dims));
+        if (yarn) {
+            const double span = high > low ? high - low : 0.001;
+            const double ramp = std::clamp((static_cast<double>(i) - low) / span, 0.0, 1.0);
+            f = f * (1.0 - ramp) + f / c.rope_factor * ramp;
+        }
+        frequencies[static_cast<std::size_t>(i)] = static_cast<float>(f);
+    }
+    return frequencies;
+}
+
+Graph::Graph(const Config& config, const Weights& weights)
+    : config_(config), weights_(weights),
+      plain_frequencies_(rope_frequencies(config, config.rope_theta, false)),
+      compressed_frequencies_(rope_frequencies(config, config.compress_rope_theta, true)) {}
+
+std::vector<float> Graph::run(V4State& state, std::span<const Token> tokens) const {
+    const std::int64_t rows = static_cast<std::int64_t>(tokens.size());
+    const std::int64_t dim = config_.dim, hc = config_.hc_mult;
+    std::vector<float> residual(static_cast<std::size_t>(rows * hc * dim));
+    std::vector<float> embedding(static_cast<std::size_t>(dim));
+    for (std::int64_t t = 0; t < rows; ++t) {
+        k::dequantize_row(weights_.embed, tokens[static_cast<std::size_t>(t)], embedding.data());
+        for (std::int64_t j = 0; j < hc; ++j)
+            std::copy(embedding.begin(), embedding.end(), residual.begin() + (t * hc + j) * dim);
+    }
+    for (std::size_t i = 0; i < weights_.layers.size(); ++i) {
+        const Layer& layer = weights_.layers[i];
+        block(layer, state.layers[i], state.position_, tokens, residual,
+              layer.ratio == 0 ? plain_frequencies_ : compressed_frequencies_);
+    }
+    state.position_ += rows;
+    return residual;
+}
+
+void Graph::logits(const float* residual, std::int64_t rows, float* out) const {
+    const std::int64_t dim = config_.dim, hc = config_.hc_mult;
+    const HyperConnection& head = weights_.hc_head;
+    std::vector<float> mixed(static_cast<std::size_t>(rows * dim), 0.0f);
+    for (std::int64_t t = 0; t < rows; ++t) {
+        const float* v = residual + t * hc * dim;
+        const float inverse_rms =
+            1.0f / std::sqrt(k::dot_reference(v, v, hc * dim) / static_cast<float>(hc * dim) +
+                             static_cast<float>(config_.norm_eps));
+        float* u = mixed.data() + t * dim;
+        for (std::int64_t j = 0; j < hc; ++j) {
+            const float m = k::dot(head.fn.data() + j * hc * dim, v, hc * dim) * inverse_rms;
+            const float pre = sigmoid(m * head.scale[0] + head.base[static_cast<std::size_t>(j)]) +
+                              static_cast<float>(config_.hc_eps);
+            for (std::int64_t i = 0; i < dim; ++i) u[i] += pre * v[j * dim + i];
+        }
+    }
+    round_all_bf16(mixed.data(), rows * dim);
+    rms_norm_rows(mixed.data(), weights_.norm, rows, dim, static_cast<float>(config_.norm_eps), true);
+    k::linear(mixed.data(), rows, weights_.head, out);
+}
+
+Graph::HcMix Graph::hc_pre(const HyperConnection& hc_weights, const std::vector<float>& residual,
+                           std::int64_t rows, std::vector<float>& mixed) const {
+    const std::int64_t dim = config_.dim, hc = config_.hc_mult;
+    const float eps = static_cast<float>(config_.hc_eps);
+    HcMix mix;
+    mix.pre.resize(static_cast<std::size_t>(rows * hc));
+    mix.post.resize(static_cast<std::size_t>(rows * hc));
+    mix.comb.resize(static_cast<std::size_t>(rows * hc * hc));
+    mixed.assign(static_cast<std::size_t>(rows * dim), 0.0f);
+    std::vector<float> m(static_cast<std::size_t>((2 + hc) * hc));
+    for (std::int64_t t = 0; t < rows; ++t) {
+        const float* v = residual.data() + t * hc * dim;
+        const float inverse_rms =
+            1.0f / std::sqrt(k::dot_reference(v, v, hc * dim) / static_cast<float>(hc * dim) +
+                             static_cast<float>(config_.norm_eps));
+        for (std::size_t r = 0; r < m.size(); ++r)
+            m[r] = k::dot(hc_weights.fn.data() + static_cast<std::int64_t>(r) * hc * dim, v, hc * dim) *
+                   inverse_rms;
+        const float* s = hc_weights.scale.data();
+        const float* b = hc_weights.base.data();
+        float* pre = mix.pre.data() + t * hc;
+        float* post = mix.post.data() + t * hc;
+        float* comb = mix.comb.data() + t * hc * hc;
+        for (std::int64_t j = 0; j < hc; ++j) {
+            pre[j] = sigmoid(s[0] * m[static_cast<std::size_t>(j)] + b[j]) + eps;
+            post[j] = 2.0f * sigmoid(s[1] * m[static_cast<std::size_t>(hc + j)] + b[hc + j]);
+        }
+        for (std::int64_t i = 0; i < hc * hc; ++i)
+            comb[i] = s[2] * m[static_cast<std::size_t>(2 * hc + i)] + b[2 * hc + i];
+        k::sinkhorn(comb, hc, config_.hc_sinkhorn_iters, eps);
+        float* u = mixed.data() + t * dim;
+        for (std::int64_t j = 0; j < hc; ++j)
+            for (std::int64_t i = 0; i < dim; ++i) u[i] += pre[j] * v[j * dim + i];
+    }
+    round_all_bf16(mixed.data(), rows * dim);
+    return mix;
+}
+
+void Graph::hc_post(const HcMix& mix, const std::vector<float>& output, std::int64_t rows,
+                    std::vector<float>& residual) const {
+    const std::int64_t dim = config_.dim, hc = config_.hc_mult;
+    std::vector<float> next(static_cast<std::size_t>(hc * dim));
+    for (std::int64_t t = 0; t < rows; ++t) {
+        float* x = residual.data() + t * hc * dim;
+        const float* y = output.data() + t * dim;
+        const float* post = mix.post.data() + t * hc;
+        const float* comb = mix.comb.data() + t * hc * hc;
+        for (std::int64_t kk = 0; kk < hc; ++kk) {
+            float* out = next.data() + kk * dim;
+            for (std::int64_t i = 0; i < dim; ++i) out[i] = post[kk] * y[i];
+            for (std::int64_t j = 0; j < hc; ++j)
+                for (std::int64_t i = 0; i < dim; ++i) out[i] += comb[j * hc + kk] * x[j * dim + i];
+        }
+        round_all_bf16(next.data(), hc * dim);
+        std::copy(next.begin(), next.end(), x);
+    }
+}
+
+void Graph::block(const Layer& layer, LayerCache& cache, std::int64_t start, std::span<const Token> tokens,
+                  std::vector<float>& residual, const std::vector<float>& frequencies) const {
+    const std::int64_t rows = static_cast<std::int64_t>(tokens.size());
+    const float eps = static_cast<float>(config_.norm_eps);
+    std::vector<float> x;
+    HcMix mix = hc_pre(layer.hc_attn, residual, rows, x);
+    rms_norm_rows(x.data(), layer.attn_norm, rows, config_.dim, eps, true);
+    hc_post(mix, attention(layer, cache, start, x, rows, frequencies), rows, residual);
+
+    mix = hc_pre(layer.hc_ffn, residual, rows, x);
+    rms_norm_rows(x.data(), layer.ffn_norm, rows, config_.dim, eps, true);
+    hc_post(mix, moe(layer, x, tokens), rows, residual);
+}
+
+void Graph::compress(const Compressor& compressor, CompressorState& state, std::int64_t ratio,
+                     std::int64_t width, const float* a, const float* z, std::int64_t position, bool indexer,
+                     std::vector<float>& out, const std::vector<float>& frequencies) const {
+    const bool overlap = ratio == 4;
+    const std::int64_t lanes = overlap ? 2 : 1;
+    const std::int64_t row_width = lanes * width;
+    const std::int64_t slot = (overlap ? ratio : 0) + position % ratio;
+    const float* ape = compressor.ape.data() + (position % ratio) * row_width;
+    for (std::int64_t i = 0; i < row_width; ++i) {
+        state.kv[static_cast<std::size_t>(slot * row_width + i)] = a[i];
+        state.score[static_cast<std::size_t>(slot * row_width + i)] = z[i] + ape[i];
+    }
+    if ((position + 1) % ratio != 0) return;
+
+    // Per-channel softmax pooling over the candidates: for CSA lane A (channels [0, width)) of the previous
+    // block's rows and lane B (channels [width, 2 width)) of this block's rows; for HCA this block's rows.
+    std::vector<float> pooled(static_cast<std::size_t>(width));
+    std::vector<std::pair<float, float>> candidates; // (score, kv)
+    for (std::int64_t ch = 0; ch < width; ++ch) {
+        candidates.clear();
+        if (overlap) {
+            for (std::int64_t r = 0; r < ratio; ++r)
+                candidates.emplace_back(state.score[static_cast<std::size_t>(r * row_width + ch)],
+                                        state.kv[static_cast<std::size_t>(r * row_width + ch)]);
+            for (std::int64_t r = ratio; r < 2 * ratio; ++r)
+                candidates.emplace_back(state.score[static_cast<std::size_t>(r * row_width + width + ch)],
+                                        state.kv[static_cast<std::size_t>(r * row_width + width + ch)]);
+        } else {
+            for (std::int64_t r = 0; r < ratio; ++r)
+                candidates.emplace_back(state.score[static_cast<std::size_t>(r * row_width + ch)],
+                                        state.kv[static_cast<std::size_t>(r * row_width + ch)]);
+        }
+        float top = -std::numeric_limits<float>::infinity();
+        for (const auto& [score, kv] : candidates) top = std::max(top, score);
+        float sum = 0.0f, weighted = 0.0f;
+        for (const auto& [score, kv] : candidates) {
+            const float e = std::exp(score - top);
+            sum += e;
+            weighted += e * kv;
+        }
+        pooled[static_cast<std::size_t>(ch)] = weighted / sum;
+    }
+    if (overlap) {
+        std::copy(state.kv.begin() + ratio * row_width, state.kv.end(), state.kv.begin());
+        std::copy(state.score.begin() + ratio * row_width, state.score.end(), state.score.begin());
+    }
+
+    rms_norm_rows(pooled.data(), compressor.norm, 1, width, static_cast<float>(config_.norm_eps), false);
+    const std::int64_t rope = config_.rope_head_dim;
+    k::rope_interleaved(pooled.data() + width - rope, rope / 2, frequencies.data(),
+                        static_cast<double>(position + 1 - ratio), false);
+    if (indexer) {
+        k::hadamard(pooled.data(), width);
+        k::fp4_qat(pooled.data(), width, 32);
+    } else {
+        k::fp8_qat(pooled.data(), width - rope, 64);
+    }
+    round_all_bf16(pooled.data(), width);
+    out.insert(out.end(), pooled.begin(), pooled.end());
+}
+
+std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::int64_t start,
+                                    const std::vector<float>& x, std::int64_t rows,
+                                    const std::vector<float>& frequencies) const {
+    const Config& c = config_;
+    const std::int64_t heads = c.n_heads, head_dim = c.head_dim, rope = c.rope_head_dim,
+                       nope = c.nope_head_dim();
+    const float eps = static_cast<float>(c.norm_eps);
+    const float* freq = frequencies.data();
+
+    std::vector<float> q_latent = linear_bf16_out(x.data(), rows, layer.wq_a);
+    rms_norm_rows(q_latent.data(), layer.q_norm, rows, c.q_lora_rank, eps, true);
+    std::vector<float> q = linear_bf16_out(q_latent.data(), rows, layer.wq_b);
+    rms_norm_rows(q.data(), {}, rows * heads, head_dim, eps, false);
+    for (std::int64_t t = 0; t < rows; ++t)
+        for (std::int64_t h = 0; h < heads; ++h)
+            k::rope_interleaved(q.data() + (t * heads + h) * head_dim + nope, rope / 2, freq,
+                                static_cast<double>(start + t), false);
+    round_all_bf16(q.data(), rows * heads * head_dim);
+
+    std::vector<float> kv = linear_bf16_out(x.data(), rows, layer.wkv);
+    rms_norm_rows(kv.data(), layer.kv_norm, rows, head_dim, eps, true);
+    for (std::int64_t t = 0; t < rows; ++t) {
+        float* entry = kv.data() + t * head_dim;
+        k::rope_interleaved(entry + nope, rope / 2, freq, static_cast<double>(start + t), false);
+        k::fp8_qat(entry, nope, 64);
+        round_all_bf16(entry, head_dim);
+    }
+
+    const std::int64_t ratio = layer.ratio;
+    const std::int64_t lanes = ratio == 4 ? 2 : 1;
+    std::vector<float> comp_a, comp_z, index_a, index_z, index_q, index_w;
+    const std::int64_t index_heads = c.index_n_heads, index_dim = c.index_head_dim;
+    if (ratio != 0) {
+        comp_a.assign(static_cast<std::size_t>(rows * lanes * head_dim), 0.0f);
+        comp_z.assign(comp_a.size(), 0.0f);
+        k::linear(x.data(), rows, layer.compressor.wkv, comp_a.data());
+        k::linear(x.data(), rows, layer.compressor.wgate, comp_z.data());
+    }
+    if (ratio == 4) {
+        index_a.assign(static_cast<std::size_t>(rows * 2 * index_dim), 0.0f);
+        index_z.assign(index_a.size(), 0.0f);
+        k::linear(x.data(), rows, layer.indexer_compressor.wkv, index_a.data());
+        k::linear(x.data(), rows, layer.indexer_compressor.wgate, index_z.data());
+        index_q = linear_bf16_out(q_latent.data(), rows, layer.indexer_wq_b);
+        for (std::int64_t t = 0; t < rows; ++t) {
+            for (std::int64_t h = 0; h < index_heads; ++h) {
+                float* head = index_q.data() + (t * index_heads + h) * index_dim;
+                k::rope_interleaved(head + index_dim - rope, rope / 2, freq, static_cast<double>(start + t),
+                                    false);
+                k::hadamard(head, index_dim);
+                k::fp4_qat(head, index_dim, 32);
+            }
+        }
+        index_w = linear_bf16_out(x.data(), rows, layer.indexer_weights_proj);
+        const float weight_scale =
+            1.0f / (std::sqrt(static_cast<float>(index_dim)) * std::sqrt(static_cast<float>(index_heads)));
+        for (float& w : index_w) w *= weight_scale;
+    }
+
+    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    const std::int64_t window = c.window_size;
+    std::vector<float> output(static_cast<std::size_t>(rows * heads * head_dim));
+    std::vector<float> candidates;
+    std::vector<float> index_scores;
+    std::vector<std::int64_t> order;
+    for (std::int64_t t = 0; t < rows; ++t) {
+        const std::int64_t position = start + t;
+        std::copy(kv.begin() + t * head_dim, kv.begin() + (t + 1) * head_dim,
+                  cache.window.begin() + (position % window) * head_dim);
+        if (ratio == 4)
+            compress(layer.indexer_compressor, cache.indexer_compressor, ratio, index_dim,
+                     index_a.data() + t * 2 * index_dim, index_z.data() + t * 2 * index_dim, position, true,
+                     cache.index_keys, frequencies);
+        if (ratio != 0)
+            compress(layer.compressor, cache.compressor, ratio, head_dim,
+                     comp_a.data() + t * lanes * head_dim, comp_z.data() + t * lanes * head_dim, position,
+                     false, cache.entries, frequencies);
+
+        candidates.clear();
+        for (std::int64_t tau = std::max<std::int64_t>(0, position - window + 1); tau <= position; ++tau)
+            candidates.insert(candidates.end(), cache.window.begin() + (tau % window) * head_dim,
+                              cache.window.begin() + (tau % window + 1) * head_dim);
+        const std::int64_t visible = ratio ? (position + 1) / ratio : 0;
+        if (ratio == 128) {
+            candidates.insert(candidates.end(), cache.entries.begin(),
+                              cache.entries.begin() + visible * head_dim);
+        } else if (ratio == 4 && visible > 0) {
+            index_scores.assign(static_cast<std::size_t>(visible), 0.0f);
+            for (std::int64_t j = 0; j < visible; ++j) {
+                float score = 0.0f;
+                for (std::int64_t h = 0; h < index_heads; ++h) {
+                    const float logit = k::dot(index_q.data() + (t * index_heads + h) * index_dim,
+                                               cache.index_keys.data() + j * index_dim, index_dim);
+                    score += index_w[static_cast<std::size_t>(t * index_heads + h)] * std::max(0.0f, logit);
+                }
+                index_scores[static_cast<std::size_t>(j)] = score;
+            }
+            order.resize(static_cast<std::size_t>(visible));
+            std::iota(order.begin(), order.end(), 0);
+            const auto keep = static_cast<std::size_t>(std::min(c.index_topk, visible));
+            std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(),
+                              [&](std::int64_t a, std::int64_t b) {
+                                  const float sa = index_scores[static_cast<std::size_t>(a)];
+                                  const float sb = index_scores[static_cast<std::size_t>(b)];
+                                  return sa != sb ? sa > sb : a < b;
+                              });
+            std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep));
+            for (std::size_t i = 0; i < keep; ++i)
+                candidates.insert(candidates.end(), cache.entries.begin() + order[i] * head_dim,
+                                  cache.entries.begin() + (order[i] + 1) * head_dim);
+        }
+        const std::int64_t count = static_cast<std::int64_t>(candidates.size()) / head_dim;
+        for (std::int64_t h = 0; h < heads; ++h) {
+            float* o = output.data() + (t * heads + h) * head_dim;
+            k::sink_attention(q.data() + (t * heads + h) * head_dim, candidates.data(), count, head_dim,
+                              scale, layer.attn_sink[static_cast<std::size_t>(h)], o);
+            k::rope_interleaved(o + nope, rope / 2, freq, static_cast<double>(position), true);
+        }
+    }
+    round_all_bf16(output.data(), rows * heads * head_dim);
+
+    // Grouped low-rank output: group g's heads (contiguous) through its own rows of wo_a.
+    const std::int64_t groups = c.o_groups, group_in = heads / groups * head_dim, rank = c.o_lora_rank;
+    std::vector<float> group_input(static_cast<std::size_t>(rows * group_in));
+    std::vector<float> low_rank(static_cast<std::size_t>(rows * groups * rank));
+    for (std::int64_t g = 0; g < groups; ++g) {
+        for (std::int64_t t = 0; t < rows; ++t)
+            std::copy(output.begin() + t * heads * head_dim + g * group_in,
+                      output.begin() + t * heads * head_dim + (g + 1) * group_in,
+                      group_input.begin() + t * group_in);
+        const std::vector<float> z =
+            linear_bf16_out(group_input.data(), rows, row_slice(layer.wo_a, g * rank, rank));
+        for (std::int64_t t = 0; t < rows; ++t)
+            std::copy(z.begin() + t * rank, z.begin() + (t + 1) * rank,
+                      low_rank.begin() + (t * groups + g) * rank);
+    }
+    return linear_bf16_out(low_rank.data(), rows, layer.wo_b);
+}
+
+void Graph::expert(const Expert& e, const float* x, std::int64_t rows, const std::vector<float>& gates,
+                   std::vector<float>& accumulate, const std::vector<std::int64_t>& row_of) const {
+    const std::int64_t inter = config_.moe_inter_dim, dim = config_.dim;
+    const float limit = static_cast<float>(config_.swiglu_limit);
+    std::vector<float> h1 = linear_bf16_out(x, rows, e.w1);
+    const std::vector<float> h3 = linear_bf16_out(x, rows, e.w3);
+    for (std::int64_t r = 0; r < rows; ++r) {
+        for (std::int64_t i = 0; i < inter; ++i) {
+            const std::size_t at = static_cast<std::size_t>(r * inter + i);
+            const float gate = std::min(h1[at], limit);
+            const float up = std::clamp(h3[at], -limit, limit);
+            h1[at] = k::round_bf16(gate / (1.0f + std::exp(-gate)) * up * gates[static_cast<std::size_t>(r)]);
+        }
+    }
+    const std::vector<float> y = linear_bf16_out(h1.data(), rows, e.w2);
+    for (std::int64_t r = 0; r < rows; ++r) {
+        float* out = accumulate.data() + row_of[static_cast<std::size_t>(r)] * dim;
+        for (std::int64_t i = 0; i < dim; ++i) out[i] += y[static_cast<std::size_t>(r * dim + i)];
+    }
+}
+
+std::vector<float> Graph::moe(const Layer& layer, const std::vector<float>& x,
+                              std::span<const Token> tokens) const {
+    const Config& c = config_;
+    const std::int64_t rows = static_cast<std::int64_t>(tokens.size()), dim = c.dim,
+                       experts = c.n_routed_experts, active = c.n_activated_experts;
+    std::vector<float> scores(static_cast<std::size_t>(rows * experts));
+    k::linear(x.data(), rows, layer.gate, scores.data());
+    for (float& s : scores) s = std::sqrt(s > 20.0f ? s : std::log1p(std::exp(s)));
+
+    // Per expert: the rows routed to it and their gate weights.
+    std::vector<std::vector<std::int64_t>> routed_rows(static_cast<std::size_t>(experts));
+    std::vector<std::vector<float>> routed_gates(static_cast<std::size_t>(experts));
+    std::vector<std::int64_t> chosen(static_cast<std::size_t>(active));
+    std::vector<std::int64_t> order(static_cast<std::size_t>(experts));
+    for (std::int64_t t = 0; t < rows; ++t) {
+        const float* s = scores.data() + t * experts;
+        if (!layer.tid2eid.empty()) {
+            const auto token = static_cast<std::int64_t>(tokens[static_cast<std::size_t>(t)]);
+            std::copy(layer.tid2eid.begin() + token * active, layer.tid2eid.begin() + (token + 1) * active,
+                      chosen.begin());
+        } else {
+            std::iota(order.begin(), order.end(), 0);
+            const float* bias = layer.gate_bias.data();
+            std::partial_sort(order.begin(), order.begin() + active, order.end(),
+                              [&](std::int64_t a, std::int64_t b) {
+                                  const float sa = s[a] + bias[a], sb = s[b] + bias[b];
+                                  return sa != sb ? sa > sb : a < b;
+                              });
+            std::copy(order.begin(), order.begin() + active, chosen.begin());
+        }
+        float total = 0.0f;
+        for (const std::int64_t e : chosen) total += s[e];
+        for (const std::int64_t e : chosen) {
+            routed_rows[static_cast<std::size_t>(e)].push_back(t);
+            routed_gates[static_cast<std::size_t>(e)].push_back(s[e] / total *
+                                                                static_cast<float>(c.route_scale));
+        }
+    }
+
+    std::vector<float> routed(static_cast<std::size_t>(rows * dim), 0.0f);
+    std::vector<float> gathered;
+    for (std::int64_t e = 0; e < experts; ++e) {
+        const auto& which = routed_rows[static_cast<std::size_t>(e)];
+        if (which.empty()) continue;
+        gathered.resize(which.size() * static_cast<std::size_t>(dim));
+        for (std::size_t i = 0; i < which.size(); ++i)
+            std::copy(x.begin() + which[i] * dim, x.begin() + (which[i] + 1) * dim,
+                      gathered.begin() + static_cast<std::ptrdiff_t>(i) * dim);
+        expert(layer.experts[static_cast<std::size_t>(e)], gathered.data(),
+               static_cast<std::int64_t>(which.size()), routed_gates[static_cast<std::size_t>(e)], routed,
+               which);
+    }
+    std::vector<float> shared(static_cast<std::size_t>(rows * dim), 0.0f);
+    std::vector<std::int64_t> all_rows(static_cast<std::size_t>(rows));
+    std::iota(all_rows.begin(), all_rows.end(), 0);
+    expert(layer.shared_expert, x.data(), rows, std::vector<float>(static_cast<std::size_t>(rows), 1.0f),
+           shared, all_rows);
+    for (std::size_t i = 0; i < routed.size(); ++i) routed[i] = k::round_bf16(routed[i] + shared[i]);
+    return routed;
+}
+
+} // namespace lectern::model::v4

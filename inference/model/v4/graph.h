@@ -1,0 +1,56 @@
+#pragma once
+// The DeepSeek-V4 forward pass on the CPU (architecture note §2-§6), over bound weights and one
+// sequence's caches. Tokens are processed in the order the reference's decode step uses, so any split of a
+// sequence into chunks gives bit-identical results to a single pass.
+
+#include "inference/model/v4/config.h"
+#include "inference/model/v4/state.h"
+#include "inference/model/v4/weights.h"
+
+#include <span>
+#include <vector>
+
+namespace lectern::model::v4 {
+
+class Graph {
+public:
+    Graph(const Config& config, const Weights& weights);
+
+    // Runs `tokens` at positions state.position_... and advances it. Returns the final 4-stream residual
+    // [tokens, hc_mult, dim].
+    std::vector<float> run(V4State& state, std::span<const Token> tokens) const;
+    // Head: logits (fp32, vocab values per row) of residual rows [rows, hc_mult, dim].
+    void logits(const float* residual, std::int64_t rows, float* out) const;
+
+private:
+    struct HcMix {
+        std::vector<float> pre, post, comb; // per token: [hc], [hc], [hc * hc]
+    };
+
+    void block(const Layer& layer, LayerCache& cache, std::int64_t start, std::span<const Token> tokens,
+               std::vector<float>& residual, const std::vector<float>& frequencies) const;
+    HcMix hc_pre(const HyperConnection& hc, const std::vector<float>& residual, std::int64_t rows,
+                 std::vector<float>& mixed) const;
+    void hc_post(const HcMix& mix, const std::vector<float>& output, std::int64_t rows,
+                 std::vector<float>& residual) const;
+    std::vector<float> attention(const Layer& layer, LayerCache& cache, std::int64_t start,
+                                 const std::vector<float>& x, std::int64_t rows,
+                                 const std::vector<float>& frequencies) const;
+    void compress(const Compressor& compressor, CompressorState& state, std::int64_t ratio,
+                  std::int64_t width, const float* a, const float* z, std::int64_t position, bool indexer,
+                  std::vector<float>& out, const std::vector<float>& frequencies) const;
+    std::vector<float> moe(const Layer& layer, const std::vector<float>& x,
+                           std::span<const Token> tokens) const;
+    void expert(const Expert& expert, const float* x, std::int64_t rows, const std::vector<float>& gates,
+                std::vector<float>& accumulate, const std::vector<std::int64_t>& row_of) const;
+
+    const Config& config_;
+    const Weights& weights_;
+    std::vector<float> plain_frequencies_;      // ratio-0 layers and MTP
+    std::vector<float> compressed_frequencies_; // ratio != 0 layers: compress_rope_theta with YaRN
+};
+
+// RoPE frequencies for `pairs` pairs (§3.2); YaRN when `yarn`.
+std::vector<float> rope_frequencies(const Config& config, double theta, bool yarn);
+
+} // namespace lectern::model::v4

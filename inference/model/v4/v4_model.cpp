@@ -1,0 +1,108 @@
+#include "inference/model/v4/v4_model.h"
+
+#include "inference/formats/safetensors.h"
+#include "inference/model/v4/config.h"
+#include "inference/model/v4/graph.h"
+#include "inference/model/v4/state.h"
+#include "inference/model/v4/weights.h"
+
+#include <algorithm>
+#include <filesystem>
+
+namespace lectern::model::v4 {
+namespace {
+
+// Tokens per slice of a forward call: progress and cancellation are checked between slices. Any slicing
+// gives identical results (graph.h), so this only trades weight re-reads against responsiveness.
+constexpr std::int64_t kSliceTokens = 256;
+
+class V4Model final : public Model {
+public:
+    V4Model(Config config, formats::SafetensorsCheckpoint checkpoint, Weights weights, std::string name)
+        : config_(std::move(config)), checkpoint_(std::move(checkpoint)), weights_(std::move(weights)),
+          graph_(config_, weights_) {
+        info_.family = "deepseek_v4";
+        info_.name = std::move(name);
+        info_.vocab_size = config_.vocab_size;
+        info_.context_length = config_.max_seq_len;
+        info_.bos_token = config_.bos_token_id;
+        info_.eos_token = config_.eos_token_id;
+        info_.stop_tokens = {config_.eos_token_id};
+    }
+
+    const ModelInfo& info() const override { return info_; }
+    std::unique_ptr<SequenceState> new_state() const override { return std::make_unique<V4State>(config_); }
+
+    Result<ForwardResult> forward(SequenceState& base_state, std::span<const Token> tokens,
+                                  const ForwardOptions& options) const override {
+        auto* state = dynamic_cast<V4State*>(&base_state);
+        if (!state) return Error{"forward: the sequence state does not belong to a DeepSeek-V4 model"};
+        for (const Token token : tokens)
+            if (token < 0 || token >= config_.vocab_size)
+                return Error{"token id " + std::to_string(token) + " is outside the vocabulary (0.." +
+                             std::to_string(config_.vocab_size - 1) + ")"};
+        const auto total = static_cast<std::int64_t>(tokens.size());
+        if (state->position() + total > config_.max_seq_len)
+            return Error{"the sequence would hold " + std::to_string(state->position() + total) +
+                         " tokens, more than the model's context of " + std::to_string(config_.max_seq_len)};
+
+        ForwardResult result;
+        std::vector<float> last_residual;
+        for (std::int64_t done = 0; done < total;) {
+            if (options.cancel && options.cancel->load()) {
+                result.cancelled = true;
+                break;
+            }
+            const std::int64_t count = std::min(kSliceTokens, total - done);
+            const std::vector<float> residual = graph_.run(
+                *state, tokens.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(count)));
+            const std::int64_t row = config_.hc_mult * config_.dim;
+            if (options.logits == LogitsWanted::All) {
+                result.logits.resize(static_cast<std::size_t>((done + count) * config_.vocab_size));
+                graph_.logits(residual.data(), count, result.logits.data() + done * config_.vocab_size);
+            } else if (options.logits == LogitsWanted::Last) {
+                last_residual.assign(residual.end() - row, residual.end());
+            }
+            done += count;
+            result.consumed = done;
+            if (options.progress) options.progress(done, total);
+        }
+        if (options.logits == LogitsWanted::All) {
+            result.rows = result.consumed;
+        } else if (options.logits == LogitsWanted::Last && !last_residual.empty()) {
+            result.rows = 1;
+            result.logits.resize(static_cast<std::size_t>(config_.vocab_size));
+            graph_.logits(last_residual.data(), 1, result.logits.data());
+        }
+        return result;
+    }
+
+private:
+    Config config_;
+    formats::SafetensorsCheckpoint checkpoint_; // owns the mapped bytes the weights view
+    Weights weights_;
+    Graph graph_;
+    ModelInfo info_;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const LoadProgress& progress) {
+    if (progress) progress(0.0, "config.json");
+    auto config = load_config((std::filesystem::path(folder) / "config.json").string());
+    if (!config) return std::move(config).take_error();
+    if (progress) progress(0.05, "safetensors headers");
+    auto checkpoint = formats::SafetensorsCheckpoint::open_folder(folder);
+    if (!checkpoint) return std::move(checkpoint).take_error();
+    auto weights = bind_weights(*config, *checkpoint, [&](double fraction) {
+        if (progress) progress(0.05 + 0.95 * fraction, "binding tensors");
+    });
+    if (!weights) return std::move(weights).take_error();
+    std::string name = std::filesystem::path(folder).filename().string();
+    if (name.empty()) name = std::filesystem::path(folder).parent_path().filename().string();
+    if (progress) progress(1.0, "ready");
+    return std::unique_ptr<Model>(std::make_unique<V4Model>(std::move(*config), std::move(*checkpoint),
+                                                            std::move(*weights), std::move(name)));
+}
+
+} // namespace lectern::model::v4

@@ -1,0 +1,15 @@
+#pragma once
+// DeepSeek-V4 (Flash, Pro and smaller configurations of the same family) on the CPU backend, from an
+// HF checkpoint folder. See shared/design/v4-architecture.md for the graph this implements.
+
+#include "inference/model/factory.h"
+#include "inference/model/model.h"
+
+#include <memory>
+#include <string>
+
+namespace lectern::model::v4 {
+
+Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const LoadProgress& progress = {});
+
+} // namespace lectern::model::v4

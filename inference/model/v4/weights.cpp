@@ -1,0 +1,245 @@
+#include "inference/model/v4/weights.h"
+
+#include "kernels/cpu/numerics.h"
+
+#include <cstring>
+
+namespace lectern::model::v4 {
+namespace {
+
+using kernels::DType;
+using kernels::cpu::WeightFormat;
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+    return text + "]";
+}
+
+std::int64_t blocks(std::int64_t extent, std::int64_t block) {
+    return (extent + block - 1) / block;
+}
+
+// Finds tensors and checks them; the first problem is kept as the error.
+class Binder {
+public:
+    explicit Binder(const formats::SafetensorsCheckpoint& checkpoint) : checkpoint_(checkpoint) {}
+
+    const std::string& error() const { return error_; }
+    bool failed() const { return !error_.empty(); }
+
+    const formats::TensorView* find(const std::string& name, std::initializer_list<DType> dtypes,
+                                    const std::vector<std::int64_t>& shape) {
+        if (failed()) return nullptr;
+        const formats::TensorView* view = checkpoint_.find(name);
+        if (!view) {
+            fail("the checkpoint has no tensor " + name + " (expected " + shape_text(shape) +
+                 "); is it a complete DeepSeek-V4 checkpoint matching config.json?");
+            return nullptr;
+        }
+        bool dtype_ok = false;
+        std::string allowed;
+        for (DType dtype : dtypes) {
+            dtype_ok = dtype_ok || view->dtype == dtype;
+            allowed += (allowed.empty() ? "" : " or ") + std::string(kernels::dtype_info(dtype).name);
+        }
+        if (!dtype_ok) {
+            fail("tensor " + name + " in " + view->file + " is " + view->describe() + "; expected " +
+                 allowed);
+            return nullptr;
+        }
+        if (view->shape != shape) {
+            fail("tensor " + name + " in " + view->file + " has shape " + shape_text(view->shape) +
+                 "; config.json implies " + shape_text(shape));
+            return nullptr;
+        }
+        return view;
+    }
+
+    // A dense linear stored as F8_E4M3 with E8M0 128x128 block scales, or as BF16 / F32.
+    WeightMatrix dense(const std::string& prefix, std::int64_t out, std::int64_t in) {
+        WeightMatrix matrix;
+        const auto* view = find(prefix + ".weight", {DType::F8_E4M3, DType::BF16, DType::F32}, {out, in});
+        if (!view) return matrix;
+        matrix = {WeightFormat::F32, view->data.data(), nullptr, out, in};
+        if (view->dtype == DType::BF16) matrix.format = WeightFormat::BF16;
+        if (view->dtype == DType::F8_E4M3) {
+            const auto* scale =
+                find(prefix + ".scale", {DType::F8_E8M0}, {blocks(out, 128), blocks(in, 128)});
+            if (!scale) return matrix;
+            matrix.format = WeightFormat::F8_E4M3_BLOCK128;
+            matrix.scales = reinterpret_cast<const std::uint8_t*>(scale->data.data());
+        }
+        return matrix;
+    }
+
+    // A routed expert's matrix: packed FP4 (I8 [out, in/2]) with E8M0 1x32 scales, or dense FP8.
+    WeightMatrix expert(const std::string& prefix, std::int64_t out, std::int64_t in) {
+        if (failed()) return {};
+        const formats::TensorView* view = checkpoint_.find(prefix + ".weight");
+        if (view && view->dtype != DType::I8) return dense(prefix, out, in);
+        WeightMatrix matrix;
+        const auto* weight = find(prefix + ".weight", {DType::I8}, {out, in / 2});
+        const auto* scale = find(prefix + ".scale", {DType::F8_E8M0}, {out, in / 32});
+        if (!weight || !scale) return matrix;
+        return {WeightFormat::FP4_E2M1_BLOCK32, weight->data.data(),
+                reinterpret_cast<const std::uint8_t*>(scale->data.data()), out, in};
+    }
+
+    WeightMatrix bf16_matrix(const std::string& name, std::int64_t out, std::int64_t in) {
+        const auto* view = find(name, {DType::BF16}, {out, in});
+        if (!view) return {};
+        return {WeightFormat::BF16, view->data.data(), nullptr, out, in};
+    }
+
+    std::vector<float> bf16_vector(const std::string& name, std::int64_t n) {
+        std::vector<float> values;
+        const auto* view = find(name, {DType::BF16, DType::F32}, {n});
+        if (!view) return values;
+        return to_floats(*view);
+    }
+
+    std::vector<float> f32(const std::string& name, const std::vector<std::int64_t>& shape) {
+        const auto* view = find(name, {DType::F32}, shape);
+        if (!view) return {};
+        return to_floats(*view);
+    }
+
+    void fail(std::string message) {
+        if (error_.empty()) error_ = std::move(message);
+    }
+
+private:
+    static std::vector<float> to_floats(const formats::TensorView& view) {
+        std::vector<float> values(static_cast<std::size_t>(view.elements()));
+        if (view.dtype == DType::F32) {
+            std::memcpy(values.data(), view.data.data(), values.size() * sizeof(float));
+        } else {
+            for (std::size_t i = 0; i < values.size(); ++i) {
+                std::uint16_t bits = 0;
+                std::memcpy(&bits, view.data.data() + 2 * i, 2);
+                values[i] = kernels::cpu::bf16_to_f32(bits);
+            }
+        }
+        return values;
+    }
+
+    const formats::SafetensorsCheckpoint& checkpoint_;
+    std::string error_;
+};
+
+HyperConnection bind_hc(Binder& b, const std::string& prefix, std::int64_t rows, std::int64_t width,
+                        std::int64_t scales) {
+    HyperConnection hc;
+    hc.fn = b.f32(prefix + "_fn", {rows, width});
+    hc.base = b.f32(prefix + "_base", {rows});
+    hc.scale = b.f32(prefix + "_scale", {scales});
+    return hc;
+}
+
+Compressor bind_compressor(Binder& b, const std::string& prefix, const Config& c, std::int64_t ratio,
+                           std::int64_t width) {
+    const std::int64_t lanes = ratio == 4 ? 2 : 1;
+    Compressor compressor;
+    compressor.wkv = b.bf16_matrix(prefix + ".wkv.weight", lanes * width, c.dim);
+    compressor.wgate = b.bf16_matrix(prefix + ".wgate.weight", lanes * width, c.dim);
+    compressor.ape = b.f32(prefix + ".ape", {ratio, lanes * width});
+    compressor.norm = b.bf16_vector(prefix + ".norm.weight", width);
+    return compressor;
+}
+
+void bind_block(Binder& b, const std::string& p, const Config& c, std::int64_t ratio, bool hash_routed,
+                Layer& layer) {
+    const std::int64_t hc_rows = (2 + c.hc_mult) * c.hc_mult;
+    layer.ratio = ratio;
+    layer.attn_norm = b.bf16_vector(p + "attn_norm.weight", c.dim);
+    layer.ffn_norm = b.bf16_vector(p + "ffn_norm.weight", c.dim);
+    layer.hc_attn = bind_hc(b, p + "hc_attn", hc_rows, c.hc_mult * c.dim, 3);
+    layer.hc_ffn = bind_hc(b, p + "hc_ffn", hc_rows, c.hc_mult * c.dim, 3);
+
+    layer.wq_a = b.dense(p + "attn.wq_a", c.q_lora_rank, c.dim);
+    layer.q_norm = b.bf16_vector(p + "attn.q_norm.weight", c.q_lora_rank);
+    layer.wq_b = b.dense(p + "attn.wq_b", c.n_heads * c.head_dim, c.q_lora_rank);
+    layer.wkv = b.dense(p + "attn.wkv", c.head_dim, c.dim);
+    layer.kv_norm = b.bf16_vector(p + "attn.kv_norm.weight", c.head_dim);
+    layer.wo_a = b.dense(p + "attn.wo_a", c.o_groups * c.o_lora_rank, c.n_heads / c.o_groups * c.head_dim);
+    layer.wo_b = b.dense(p + "attn.wo_b", c.dim, c.o_groups * c.o_lora_rank);
+    layer.attn_sink = b.f32(p + "attn.attn_sink", {c.n_heads});
+    if (ratio != 0) layer.compressor = bind_compressor(b, p + "attn.compressor", c, ratio, c.head_dim);
+    if (ratio == 4) {
+        layer.indexer_wq_b =
+            b.dense(p + "attn.indexer.wq_b", c.index_n_heads * c.index_head_dim, c.q_lora_rank);
+        layer.indexer_weights_proj =
+            b.bf16_matrix(p + "attn.indexer.weights_proj.weight", c.index_n_heads, c.dim);
+        layer.indexer_compressor =
+            bind_compressor(b, p + "attn.indexer.compressor", c, ratio, c.index_head_dim);
+    }
+
+    layer.gate = b.bf16_matrix(p + "ffn.gate.weight", c.n_routed_experts, c.dim);
+    if (hash_routed) {
+        const auto* table =
+            b.find(p + "ffn.gate.tid2eid", {kernels::DType::I64}, {c.vocab_size, c.n_activated_experts});
+        if (table) {
+            layer.tid2eid.resize(static_cast<std::size_t>(table->elements()));
+            std::memcpy(layer.tid2eid.data(), table->data.data(), table->data.size());
+            for (const std::int64_t expert : layer.tid2eid) {
+                if (expert < 0 || expert >= c.n_routed_experts) {
+                    b.fail("tensor " + p + "ffn.gate.tid2eid in " + table->file + " names expert " +
+                           std::to_string(expert) + ", outside 0.." + std::to_string(c.n_routed_experts - 1));
+                    break;
+                }
+            }
+        }
+    } else {
+        layer.gate_bias = b.f32(p + "ffn.gate.bias", {c.n_routed_experts});
+    }
+    layer.experts.resize(static_cast<std::size_t>(c.n_routed_experts));
+    for (std::int64_t e = 0; e < c.n_routed_experts && !b.failed(); ++e) {
+        const std::string ep = p + "ffn.experts." + std::to_string(e);
+        Expert& expert = layer.experts[static_cast<std::size_t>(e)];
+        expert.w1 = b.expert(ep + ".w1", c.moe_inter_dim, c.dim);
+        expert.w3 = b.expert(ep + ".w3", c.moe_inter_dim, c.dim);
+        expert.w2 = b.expert(ep + ".w2", c.dim, c.moe_inter_dim);
+    }
+    layer.shared_expert.w1 = b.dense(p + "ffn.shared_experts.w1", c.moe_inter_dim, c.dim);
+    layer.shared_expert.w3 = b.dense(p + "ffn.shared_experts.w3", c.moe_inter_dim, c.dim);
+    layer.shared_expert.w2 = b.dense(p + "ffn.shared_experts.w2", c.dim, c.moe_inter_dim);
+}
+
+} // namespace
+
+Result<Weights> bind_weights(const Config& c, const formats::SafetensorsCheckpoint& checkpoint,
+                             const std::function<void(double)>& progress) {
+    if (c.o_lora_rank % 128 != 0)
+        return Error{
+            "config.json: `o_lora_rank` must be a multiple of 128 (the FP8 scale block of wo_a's groups)"};
+    Binder b(checkpoint);
+    Weights w;
+    w.embed = b.bf16_matrix("embed.weight", c.vocab_size, c.dim);
+    w.head = b.bf16_matrix("head.weight", c.vocab_size, c.dim);
+    w.norm = b.bf16_vector("norm.weight", c.dim);
+    w.hc_head = bind_hc(b, "hc_head", c.hc_mult, c.hc_mult * c.dim, 1);
+    const std::int64_t total = c.n_layers + c.n_mtp_layers;
+    w.layers.resize(static_cast<std::size_t>(c.n_layers));
+    for (std::int64_t i = 0; i < c.n_layers && !b.failed(); ++i) {
+        bind_block(b, "layers." + std::to_string(i) + ".", c, c.ratio(i), i < c.n_hash_layers,
+                   w.layers[static_cast<std::size_t>(i)]);
+        if (progress) progress(static_cast<double>(i + 1) / static_cast<double>(total));
+    }
+    for (std::int64_t i = 0; i < c.n_mtp_layers && !b.failed(); ++i) {
+        const std::string p = "mtp." + std::to_string(i) + ".";
+        Mtp& mtp = w.mtp.emplace_back();
+        bind_block(b, p, c, c.ratio(c.n_layers + i), false, mtp.block);
+        mtp.e_proj = b.dense(p + "e_proj", c.dim, c.dim);
+        mtp.h_proj = b.dense(p + "h_proj", c.dim, c.dim);
+        mtp.enorm = b.bf16_vector(p + "enorm.weight", c.dim);
+        mtp.hnorm = b.bf16_vector(p + "hnorm.weight", c.dim);
+        mtp.norm = b.bf16_vector(p + "norm.weight", c.dim);
+        mtp.hc_head = bind_hc(b, p + "hc_head", c.hc_mult, c.hc_mult * c.dim, 1);
+        if (progress) progress(1.0);
+    }
+    if (b.failed()) return Error{b.error()};
+    return w;
+}
+
+} // namespace lectern::model::v4

@@ -1,0 +1,72 @@
+#pragma once
+// DeepSeek-V4 weights bound to a mapped checkpoint: every tensor the graph reads is found by its
+// official name, its dtype and shape are checked against the config, and it is viewed in place
+// (quantised matrices) or copied to fp32 (norms, mHC parameters, biases: small vectors).
+
+#include "inference/formats/safetensors.h"
+#include "inference/model/v4/config.h"
+#include "kernels/cpu/ops.h"
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace lectern::model::v4 {
+
+using kernels::cpu::WeightMatrix;
+
+struct HyperConnection {
+    std::vector<float> fn;    // [(2 + hc) * hc, hc * dim] (or [hc, hc * dim] for a head)
+    std::vector<float> base;  // [(2 + hc) * hc] (or [hc])
+    std::vector<float> scale; // [3] (or [1])
+};
+
+struct Compressor {
+    WeightMatrix wkv, wgate; // [c * d_c, dim], fp32 GEMMs over bf16 weights
+    std::vector<float> ape;  // [ratio, c * d_c]
+    std::vector<float> norm; // [d_c]
+};
+
+struct Expert {
+    WeightMatrix w1, w2, w3;
+};
+
+struct Layer {
+    std::int64_t ratio = 0; // 0 SWA only, 4 CSA, 128 HCA
+    std::vector<float> attn_norm, ffn_norm;
+    HyperConnection hc_attn, hc_ffn;
+
+    WeightMatrix wq_a, wq_b, wkv, wo_a, wo_b;
+    std::vector<float> q_norm, kv_norm, attn_sink;
+    Compressor compressor;         // ratio != 0
+    Compressor indexer_compressor; // ratio == 4
+    WeightMatrix indexer_wq_b;     // ratio == 4
+    WeightMatrix indexer_weights_proj;
+
+    WeightMatrix gate;
+    std::vector<float> gate_bias;      // score-routed layers
+    std::vector<std::int64_t> tid2eid; // hash-routed layers: [vocab, n_activated]
+    std::vector<Expert> experts;
+    Expert shared_expert;
+};
+
+struct Mtp {
+    Layer block;
+    WeightMatrix e_proj, h_proj;
+    std::vector<float> enorm, hnorm, norm;
+    HyperConnection hc_head;
+};
+
+struct Weights {
+    WeightMatrix embed, head; // bf16 [vocab, dim]
+    std::vector<float> norm;
+    HyperConnection hc_head;
+    std::vector<Layer> layers;
+    std::vector<Mtp> mtp;
+};
+
+// `progress` gets (fraction of tensors bound).
+Result<Weights> bind_weights(const Config& config, const formats::SafetensorsCheckpoint& checkpoint,
+                             const std::function<void(double)>& progress = {});
+
+} // namespace lectern::model::v4

@@ -58,6 +58,20 @@ std::unique_ptr<Poppler::Document> open(const QByteArray& bytes, const QStringLi
     return document;
 }
 
+// Typeset ligatures (U+FB00..U+FB06: ff, fi, fl, ffi, ffl, long st, st) become their letters, so that
+// search and quotations match what a reader types.
+QString withoutLigatures(QString text) {
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        const char16_t c = text.at(i).unicode();
+        if (c >= 0xFB00 && c <= 0xFB06) {
+            const QString letters = QString(QChar(c)).normalized(QString::NormalizationForm_KC);
+            text.replace(i, 1, letters);
+            i += letters.size() - 1;
+        }
+    }
+    return text;
+}
+
 // Poppler gives words in reading order and which ones end a line; paragraphs are inferred from the gaps
 // between lines and from jumps back up the page (a new column or block).
 QList<LayoutWord> textLayer(const Poppler::Page& page, const std::stop_token& stop) {
@@ -68,7 +82,7 @@ QList<LayoutWord> textLayer(const Poppler::Page& page, const std::stop_token& st
     for (size_t i = 0; i < boxes.size(); ++i) {
         const Poppler::TextBox& box = *boxes[i];
         const Poppler::TextBox* following = i + 1 < boxes.size() ? boxes[i + 1].get() : nullptr;
-        LayoutWord word{box.text(), box.boundingBox(),
+        LayoutWord word{withoutLigatures(box.text()), box.boundingBox(),
                         box.nextWord() == nullptr || box.nextWord() != following, false};
         words.append(word);
     }

@@ -420,7 +420,8 @@ Result<Buffer> Context::create_buffer(std::size_t bytes) {
     buffer.size_ = bytes;
     VkBufferCreateInfo info{};
     info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
-    info.size = bytes;
+    // Shaders read byte and 16-bit tensors as whole 32-bit words, so the last word must exist.
+    info.size = (bytes + 15) / 16 * 16;
     info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                  VK_BUFFER_USAGE_TRANSFER_DST_BIT;
     info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <limits>
 #include <string>
+#include <tuple>
+#include <utility>
 
 namespace lectern::kernels::vulkan {
 namespace {
@@ -30,8 +33,30 @@ Result<void> check_span(const char* op, const char* name, const BufferSpan& span
     return {};
 }
 
-std::string variant(const Stream& stream, const char* base) {
-    return stream.context().features().subgroup_arithmetic ? std::string(base) + "_sg" : std::string(base);
+enum class Storage { Words, Halves, Bytes };
+
+// The shader variant for this context: "_sg" with subgroup arithmetic; "_h"/"_b" when the op reads
+// 16-bit/8-bit values and the device can load them directly.
+std::string variant(const Stream& stream, const std::string& base, Storage storage = Storage::Words) {
+    const Features& f = stream.context().features();
+    std::string name = base + (f.subgroup_arithmetic ? "_sg" : "");
+    if (storage == Storage::Halves && f.storage_16bit) name += "_h";
+    if (storage == Storage::Bytes && f.storage_8bit) name += "_b";
+    return name;
+}
+
+constexpr std::int64_t kRowTile = 4; // ROW_TILE in linear.comp
+
+Result<void> dispatch_linear(Stream& stream, const std::string& shader, BufferSpan x, std::int64_t rows,
+                             BufferSpan data, BufferSpan scales, std::int64_t n, std::int64_t k,
+                             BufferSpan y) {
+    std::array<std::uint32_t, 3> groups = grid(static_cast<std::uint64_t>(n));
+    groups[2] = static_cast<std::uint32_t>((rows + kRowTile - 1) / kRowTile);
+    if (groups[2] > 65535) return Error{"linear: more than 262140 rows in one call; split them"};
+    const struct {
+        std::uint32_t rows, out_features, in_features;
+    } push{static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(k)};
+    return stream.dispatch(shader, {x, data, scales, y}, &push, sizeof(push), groups);
 }
 
 } // namespace
@@ -52,6 +77,173 @@ Result<void> rms_norm(Stream& stream, BufferSpan x, std::optional<BufferSpan> we
     // Without a weight the shader never reads binding 1; x stands in so that every binding is valid.
     return stream.dispatch(variant(stream, "rms_norm"), {x, weight.value_or(x), y}, &push, sizeof(push),
                            grid(static_cast<std::uint64_t>(rows)));
+}
+
+std::uint64_t weight_data_bytes(cpu::WeightFormat format, std::int64_t out_features,
+                                std::int64_t in_features) {
+    const auto elements = static_cast<std::uint64_t>(out_features) * static_cast<std::uint64_t>(in_features);
+    switch (format) {
+    case cpu::WeightFormat::F32:
+        return elements * 4;
+    case cpu::WeightFormat::BF16:
+        return elements * 2;
+    case cpu::WeightFormat::F8_E4M3_BLOCK128:
+        return elements;
+    case cpu::WeightFormat::FP4_E2M1_BLOCK32:
+        return elements / 2;
+    }
+    return 0;
+}
+
+std::uint64_t weight_scale_bytes(cpu::WeightFormat format, std::int64_t out_features,
+                                 std::int64_t in_features) {
+    switch (format) {
+    case cpu::WeightFormat::F32:
+    case cpu::WeightFormat::BF16:
+        return 0;
+    case cpu::WeightFormat::F8_E4M3_BLOCK128:
+        return static_cast<std::uint64_t>((out_features + 127) / 128) *
+               static_cast<std::uint64_t>((in_features + 127) / 128);
+    case cpu::WeightFormat::FP4_E2M1_BLOCK32:
+        return static_cast<std::uint64_t>(out_features) * static_cast<std::uint64_t>(in_features / 32);
+    }
+    return 0;
+}
+
+Result<void> linear(Stream& stream, BufferSpan x, std::int64_t rows, const DeviceWeight& weight,
+                    BufferSpan y) {
+    const std::int64_t n = weight.out_features, k = weight.in_features;
+    if (rows <= 0 || n <= 0 || k <= 0) return Error{"linear: rows and the weight's shape must be positive"};
+    if (weight.format == cpu::WeightFormat::FP4_E2M1_BLOCK32 && k % 32 != 0)
+        return Error{"linear: an FP4 weight needs in_features divisible by 32, not " + std::to_string(k)};
+    for (const std::int64_t elements : {rows * k, rows * n, n * k})
+        if (Result<void> ok = check_elements("linear", elements); !ok) return ok;
+    if (Result<void> ok = check_span("linear", "x", x, static_cast<std::uint64_t>(rows * k) * 4); !ok)
+        return ok;
+    if (Result<void> ok = check_span("linear", "y", y, static_cast<std::uint64_t>(rows * n) * 4); !ok)
+        return ok;
+    if (Result<void> ok =
+            check_span("linear", "the weight", weight.data, weight_data_bytes(weight.format, n, k));
+        !ok)
+        return ok;
+    const std::uint64_t scale_bytes = weight_scale_bytes(weight.format, n, k);
+    if (scale_bytes > 0) {
+        if (!weight.scales) return Error{"linear: this weight format needs its scales"};
+        if (Result<void> ok = check_span("linear", "the scales", *weight.scales, scale_bytes); !ok) return ok;
+    }
+
+    std::string shader;
+    switch (weight.format) {
+    case cpu::WeightFormat::F32:
+        shader = variant(stream, "linear_f32");
+        break;
+    case cpu::WeightFormat::BF16:
+        shader = variant(stream, "linear_bf16", Storage::Halves);
+        break;
+    case cpu::WeightFormat::F8_E4M3_BLOCK128:
+        shader = variant(stream, "linear_f8", Storage::Bytes);
+        break;
+    case cpu::WeightFormat::FP4_E2M1_BLOCK32:
+        shader = variant(stream, "linear_fp4", Storage::Bytes);
+        break;
+    }
+    // Formats without scales never read binding 2; the data stands in so that every binding is valid.
+    return dispatch_linear(stream, shader, x, rows, weight.data, weight.scales.value_or(weight.data), n, k,
+                           y);
+}
+
+std::vector<float> rope_cos_sin(std::span<const double> positions, const float* frequencies,
+                                std::int64_t pairs) {
+    std::vector<float> table;
+    table.reserve(positions.size() * static_cast<std::size_t>(pairs) * 2);
+    for (const double position : positions)
+        for (std::int64_t i = 0; i < pairs; ++i) {
+            const double angle = position * static_cast<double>(frequencies[i]);
+            table.push_back(static_cast<float>(std::cos(angle)));
+            table.push_back(static_cast<float>(std::sin(angle)));
+        }
+    return table;
+}
+
+Result<void> rope_interleaved(Stream& stream, BufferSpan x, BufferSpan cos_sin, std::int64_t rows,
+                              std::int64_t heads, std::int64_t head_dim, std::int64_t rope_offset,
+                              std::int64_t pairs, bool inverse) {
+    if (rows <= 0 || heads <= 0 || pairs <= 0 || rope_offset < 0 || rope_offset + 2 * pairs > head_dim)
+        return Error{"rope_interleaved: the rotated dims [" + std::to_string(rope_offset) + ", " +
+                     std::to_string(rope_offset + 2 * pairs) + ") must lie inside a head of " +
+                     std::to_string(head_dim)};
+    if (Result<void> ok = check_elements("rope_interleaved", rows * heads * head_dim); !ok) return ok;
+    if (Result<void> ok =
+            check_span("rope_interleaved", "x", x, static_cast<std::uint64_t>(rows * heads * head_dim) * 4);
+        !ok)
+        return ok;
+    if (Result<void> ok =
+            check_span("rope_interleaved", "cos_sin", cos_sin, static_cast<std::uint64_t>(rows * pairs) * 8);
+        !ok)
+        return ok;
+    const struct {
+        std::uint32_t rows, heads, head_dim, rope_offset, pairs, inverse;
+    } push{static_cast<std::uint32_t>(rows),     static_cast<std::uint32_t>(heads),
+           static_cast<std::uint32_t>(head_dim), static_cast<std::uint32_t>(rope_offset),
+           static_cast<std::uint32_t>(pairs),    inverse ? 1u : 0u};
+    const auto invocations = static_cast<std::uint64_t>(rows * heads * pairs);
+    return stream.dispatch("rope", {x, cos_sin}, &push, sizeof(push), grid((invocations + 63) / 64));
+}
+
+Result<void> hadamard(Stream& stream, BufferSpan x, std::int64_t rows, std::int64_t n) {
+    if (rows <= 0 || n <= 0 || n > 4096 || (n & (n - 1)) != 0)
+        return Error{"hadamard: n must be a power of two up to 4096, not " + std::to_string(n)};
+    if (Result<void> ok = check_elements("hadamard", rows * n); !ok) return ok;
+    if (Result<void> ok = check_span("hadamard", "x", x, static_cast<std::uint64_t>(rows * n) * 4); !ok)
+        return ok;
+    // The same float expression as the CPU reference, so both scale identically.
+    const struct {
+        std::uint32_t rows, n;
+        float scale;
+    } push{static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(n),
+           1.0f / std::sqrt(static_cast<float>(n))};
+    return stream.dispatch("hadamard", {x}, &push, sizeof(push), grid(static_cast<std::uint64_t>(rows)));
+}
+
+Result<void> sinkhorn(Stream& stream, BufferSpan matrices, std::int64_t count, std::int64_t k,
+                      std::int64_t iterations, float eps) {
+    if (count <= 0 || k <= 0 || iterations < 1)
+        return Error{"sinkhorn: count, k and iterations must be positive"};
+    if (Result<void> ok = check_elements("sinkhorn", count * k * k); !ok) return ok;
+    if (Result<void> ok =
+            check_span("sinkhorn", "matrices", matrices, static_cast<std::uint64_t>(count * k * k) * 4);
+        !ok)
+        return ok;
+    const struct {
+        std::uint32_t count, k, iterations;
+        float eps;
+    } push{static_cast<std::uint32_t>(count), static_cast<std::uint32_t>(k),
+           static_cast<std::uint32_t>(iterations), eps};
+    return stream.dispatch("sinkhorn", {matrices}, &push, sizeof(push),
+                           grid((static_cast<std::uint64_t>(count) + 63) / 64));
+}
+
+Result<void> sink_attention(Stream& stream, BufferSpan queries, std::int64_t heads, BufferSpan entries,
+                            std::int64_t count, std::int64_t dim, float scale, BufferSpan sinks,
+                            BufferSpan scratch, BufferSpan out) {
+    if (heads <= 0 || count <= 0 || dim <= 0)
+        return Error{"sink_attention: heads, count and dim must be positive"};
+    for (const std::int64_t elements : {heads * dim, count * dim, heads * count})
+        if (Result<void> ok = check_elements("sink_attention", elements); !ok) return ok;
+    const auto bytes = [](std::int64_t elements) { return static_cast<std::uint64_t>(elements) * 4; };
+    for (const auto& [name, span, needed] : {std::tuple{"queries", queries, bytes(heads * dim)},
+                                             {"entries", entries, bytes(count * dim)},
+                                             {"sinks", sinks, bytes(heads)},
+                                             {"scratch", scratch, bytes(heads * count)},
+                                             {"out", out, bytes(heads * dim)}})
+        if (Result<void> ok = check_span("sink_attention", name, span, needed); !ok) return ok;
+    const struct {
+        std::uint32_t heads, count, dim;
+        float scale;
+    } push{static_cast<std::uint32_t>(heads), static_cast<std::uint32_t>(count),
+           static_cast<std::uint32_t>(dim), scale};
+    return stream.dispatch(variant(stream, "sink_attention"), {queries, entries, sinks, scratch, out}, &push,
+                           sizeof(push), grid(static_cast<std::uint64_t>(heads)));
 }
 
 } // namespace lectern::kernels::vulkan

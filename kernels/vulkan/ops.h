@@ -3,16 +3,65 @@
 // records its dispatches into a Stream; nothing runs until Stream::submit(). Each picks the shader variant
 // that the Context's features allow (subgroup arithmetic, 16-bit and 8-bit storage) or the portable one.
 
+#include "kernels/cpu/ops.h"
 #include "kernels/result.h"
 #include "kernels/vulkan/stream.h"
 
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <vector>
 
 namespace lectern::kernels::vulkan {
 
 // y[i] = x[i] / sqrt(mean(x^2) + eps) * (weight ? weight[i] : 1), for each of `rows` rows of `n` floats.
 Result<void> rms_norm(Stream& stream, BufferSpan x, std::optional<BufferSpan> weight, BufferSpan y,
                       std::int64_t rows, std::int64_t n, float eps);
+
+// A weight matrix [out_features, in_features] in device memory, laid out as cpu::WeightMatrix: `data`,
+// and for the block-scaled formats the e8m0 `scales`.
+struct DeviceWeight {
+    cpu::WeightFormat format = cpu::WeightFormat::F32;
+    BufferSpan data;
+    std::optional<BufferSpan> scales;
+    std::int64_t out_features = 0;
+    std::int64_t in_features = 0;
+};
+
+// Bytes of a weight's data and of its scales (0 for formats without scales), as the CPU layout has them.
+std::uint64_t weight_data_bytes(cpu::WeightFormat format, std::int64_t out_features,
+                                std::int64_t in_features);
+std::uint64_t weight_scale_bytes(cpu::WeightFormat format, std::int64_t out_features,
+                                 std::int64_t in_features);
+
+// y[r, o] = sum_i x[r, i] * W[o, i] for `rows` rows of x [rows, in_features]; y is [rows, out_features].
+// Dequantises on the fly and accumulates in fp32.
+Result<void> linear(Stream& stream, BufferSpan x, std::int64_t rows, const DeviceWeight& weight,
+                    BufferSpan y);
+
+// The (cos, sin) of position * frequencies[i] for each position, [positions, pairs] pairs of floats,
+// computed in double on the host as the CPU reference does (an fp32 angle loses the phase at long
+// positions). Upload it and pass it to rope_interleaved.
+std::vector<float> rope_cos_sin(std::span<const double> positions, const float* frequencies,
+                                std::int64_t pairs);
+
+// rope_interleaved on x [rows, heads, head_dim]: dims [rope_offset, rope_offset + 2*pairs) of every head of
+// row r rotate by row r of `cos_sin` (from rope_cos_sin); `inverse` rotates by the negative angle.
+Result<void> rope_interleaved(Stream& stream, BufferSpan x, BufferSpan cos_sin, std::int64_t rows,
+                              std::int64_t heads, std::int64_t head_dim, std::int64_t rope_offset,
+                              std::int64_t pairs, bool inverse);
+
+// hadamard on each of `rows` rows of n values (n a power of two, at most 4096), in place.
+Result<void> hadamard(Stream& stream, BufferSpan x, std::int64_t rows, std::int64_t n);
+
+// sinkhorn on each of `count` k x k matrices, in place.
+Result<void> sinkhorn(Stream& stream, BufferSpan matrices, std::int64_t count, std::int64_t k,
+                      std::int64_t iterations, float eps);
+
+// sink_attention for `heads` queries [heads, dim] over the same `count` entries [count, dim], head h with
+// sink logit sinks[h]; out is [heads, dim]. `scratch` holds heads * count floats.
+Result<void> sink_attention(Stream& stream, BufferSpan queries, std::int64_t heads, BufferSpan entries,
+                            std::int64_t count, std::int64_t dim, float scale, BufferSpan sinks,
+                            BufferSpan scratch, BufferSpan out);
 
 } // namespace lectern::kernels::vulkan

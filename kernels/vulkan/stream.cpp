@@ -2,7 +2,9 @@
 
 #include "kernels/vulkan/errors.h"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 namespace lectern::kernels::vulkan {
 
@@ -82,10 +84,11 @@ Result<void> Stream::dispatch(std::string_view shader, std::initializer_list<Buf
     for (const BufferSpan& span : bindings) {
         if (span.buffer == VK_NULL_HANDLE || span.bytes == 0)
             return Error{"Vulkan: shader " + std::string(shader) + " was given an empty buffer"};
-        if (span.offset % info.min_storage_buffer_offset_alignment != 0)
+        const std::size_t alignment = std::max<std::size_t>(info.min_storage_buffer_offset_alignment, 4);
+        if (span.offset % alignment != 0)
             return Error{"Vulkan: shader " + std::string(shader) + " was given a buffer offset of " +
                          std::to_string(span.offset) + " bytes; this device needs multiples of " +
-                         std::to_string(info.min_storage_buffer_offset_alignment)};
+                         std::to_string(alignment)};
         if (span.bytes > info.max_storage_buffer_range)
             return Error{"Vulkan: a tensor of " + std::to_string(span.bytes >> 20) + " MiB exceeds " +
                          info.name + "'s largest shader-visible buffer range (" +
@@ -107,7 +110,9 @@ Result<void> Stream::dispatch(std::string_view shader, std::initializer_list<Buf
     std::vector<VkDescriptorBufferInfo> buffer_infos;
     std::vector<VkWriteDescriptorSet> writes;
     buffer_infos.reserve(bindings.size());
-    for (const BufferSpan& span : bindings) buffer_infos.push_back({span.buffer, span.offset, span.bytes});
+    // Whole words: byte and 16-bit tensors are read as 32-bit words (buffers are padded to allow it).
+    for (const BufferSpan& span : bindings)
+        buffer_infos.push_back({span.buffer, span.offset, (span.bytes + 3) / 4 * 4});
     for (std::uint32_t i = 0; i < buffer_infos.size(); ++i) {
         VkWriteDescriptorSet write{};
         write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;

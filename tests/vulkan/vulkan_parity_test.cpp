@@ -1,13 +1,18 @@
 // Every Vulkan op against the CPU reference (kernels/cpu/ops.h), once with the shader variants the device
 // allows and once with the portable fallbacks forced. Tolerances are stated per op, with the reason.
 
+#include "kernels/cpu/numerics.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/vulkan/ops.h"
 #include "tests/vulkan/device_buffers.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <random>
+#include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -51,6 +56,20 @@ void expect_close(const char* op, const std::vector<float>& actual, const std::v
     std::printf("  %-28s max abs error %.3g over %zu values\n", op, worst, expected.size());
 }
 
+// As expect_close, with a tolerance per element.
+void expect_within(const char* op, const std::vector<float>& actual, const std::vector<float>& expected,
+                   const std::vector<float>& tolerance) {
+    double worst = 0;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        worst = std::max(worst, std::fabs(static_cast<double>(actual[i]) - expected[i]) / tolerance[i]);
+        if (!CHECK_CLOSE(actual[i], expected[i], tolerance[i])) {
+            std::fprintf(stderr, "  %s: element %zu of %zu\n", op, i, expected.size());
+            return;
+        }
+    }
+    std::printf("  %-28s max error %.2f of the tolerance over %zu values\n", op, worst, expected.size());
+}
+
 void rms_norm_parity(vulkan::Context& context, std::mt19937& rng) {
     for (const auto& [rows, n] : {std::pair<int, int>{1, 1}, {3, 255}, {7, 4096}, {2, 10000}}) {
         for (const bool with_weight : {true, false}) {
@@ -72,8 +91,207 @@ void rms_norm_parity(vulkan::Context& context, std::mt19937& rng) {
     }
 }
 
+// Random weights of each format, as the checkpoints store them (no NaN codes; scales near 1).
+struct HostWeight {
+    std::vector<std::uint8_t> data, scales;
+    cpu::WeightMatrix matrix;
+};
+
+HostWeight random_weight(cpu::WeightFormat format, std::int64_t out, std::int64_t in, std::mt19937& rng) {
+    HostWeight w;
+    std::uniform_int_distribution<int> byte(0, 255), scale(118, 130);
+    w.data.resize(vulkan::weight_data_bytes(format, out, in));
+    w.scales.resize(vulkan::weight_scale_bytes(format, out, in));
+    const auto normal = random_floats(static_cast<std::size_t>(out * in), rng, 0.5f);
+    for (std::size_t i = 0; i < normal.size(); ++i) {
+        switch (format) {
+        case cpu::WeightFormat::F32:
+            std::memcpy(&w.data[i * 4], &normal[i], 4);
+            break;
+        case cpu::WeightFormat::BF16: {
+            const std::uint16_t bits = cpu::f32_to_bf16(normal[i]);
+            std::memcpy(&w.data[i * 2], &bits, 2);
+            break;
+        }
+        case cpu::WeightFormat::F8_E4M3_BLOCK128:
+            w.data[i] = cpu::f32_to_e4m3(normal[i] * 64.0f);
+            break;
+        case cpu::WeightFormat::FP4_E2M1_BLOCK32:
+            if (i % 2 == 0) w.data[i / 2] = static_cast<std::uint8_t>(byte(rng));
+            break;
+        }
+    }
+    for (std::uint8_t& s : w.scales) s = static_cast<std::uint8_t>(scale(rng));
+    w.matrix = {format, w.data.data(), w.scales.empty() ? nullptr : w.scales.data(), out, in};
+    return w;
+}
+
+const char* format_name(cpu::WeightFormat format) {
+    switch (format) {
+    case cpu::WeightFormat::F32:
+        return "linear F32";
+    case cpu::WeightFormat::BF16:
+        return "linear BF16";
+    case cpu::WeightFormat::F8_E4M3_BLOCK128:
+        return "linear F8_E4M3_BLOCK128";
+    case cpu::WeightFormat::FP4_E2M1_BLOCK32:
+        return "linear FP4_E2M1_BLOCK32";
+    }
+    return "linear";
+}
+
+void linear_parity(vulkan::Context& context, std::mt19937& rng) {
+    struct Shape {
+        std::int64_t rows, out, in;
+    };
+    for (const cpu::WeightFormat format :
+         {cpu::WeightFormat::F32, cpu::WeightFormat::BF16, cpu::WeightFormat::F8_E4M3_BLOCK128,
+          cpu::WeightFormat::FP4_E2M1_BLOCK32}) {
+        // A decode step (one row), and a small prefill chunk with partial scale blocks and row tiles.
+        for (const Shape shape : {Shape{1, 300, 4096}, Shape{9, 129, 992}}) {
+            const HostWeight w = random_weight(format, shape.out, shape.in, rng);
+            const auto x = random_floats(static_cast<std::size_t>(shape.rows * shape.in), rng);
+            std::vector<float> expected(static_cast<std::size_t>(shape.rows * shape.out));
+            cpu::linear_reference(x.data(), shape.rows, w.matrix, expected.data());
+
+            vulkan::Buffer dx = to_device(context, x), dw = to_device(context, w.data);
+            vulkan::Buffer ds =
+                to_device(context, w.scales.empty() ? std::vector<std::uint8_t>(1) : w.scales);
+            vulkan::Buffer dy = device_zeros<float>(context, expected.size());
+            vulkan::DeviceWeight weight{format, dw.span(), std::nullopt, shape.out, shape.in};
+            if (!w.scales.empty()) weight.scales = ds.span();
+            if (!run(context, "linear", [&](vulkan::Stream& s) {
+                    return vulkan::linear(s, dx.span(), shape.rows, weight, dy.span());
+                }))
+                continue;
+            // fp32 accumulation in a tree against the double reference: the error is bounded by a few
+            // fp32 epsilons (1.2e-7) times sum |x_i w_i|; 5e-7 leaves room for 4096-term sums.
+            std::vector<float> bound(expected.size());
+            std::vector<float> row(static_cast<std::size_t>(shape.in));
+            for (std::int64_t o = 0; o < shape.out; ++o) {
+                cpu::dequantize_row(w.matrix, o, row.data());
+                for (std::int64_t r = 0; r < shape.rows; ++r) {
+                    double magnitude = 0;
+                    for (std::int64_t i = 0; i < shape.in; ++i)
+                        magnitude += std::fabs(static_cast<double>(x[r * shape.in + i]) * row[i]);
+                    bound[r * shape.out + o] = static_cast<float>(1e-6 + 5e-7 * magnitude);
+                }
+            }
+            expect_within(format_name(format), from_device<float>(context, dy, expected.size()), expected,
+                          bound);
+        }
+    }
+}
+
+void rope_parity(vulkan::Context& context, std::mt19937& rng) {
+    // Partial rope as DeepSeek-V4 does it: the last 64 of 192 dims of each head; positions up to ~10^6.
+    const std::int64_t rows = 5, heads = 3, head_dim = 192, offset = 128, pairs = 32;
+    std::vector<float> frequencies(pairs);
+    for (std::int64_t i = 0; i < pairs; ++i)
+        frequencies[i] = static_cast<float>(std::pow(10000.0, -2.0 * static_cast<double>(i) / (2 * pairs)));
+    const std::vector<double> positions{0, 1, 37, 65535.5, 1048575};
+    for (const bool inverse : {false, true}) {
+        const auto x = random_floats(static_cast<std::size_t>(rows * heads * head_dim), rng);
+        auto expected = x;
+        for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t h = 0; h < heads; ++h)
+                cpu::rope_interleaved(expected.data() + (r * heads + h) * head_dim + offset, pairs,
+                                      frequencies.data(), positions[static_cast<std::size_t>(r)], inverse);
+        vulkan::Buffer dx = to_device(context, x);
+        vulkan::Buffer table = to_device(context, vulkan::rope_cos_sin(positions, frequencies.data(), pairs));
+        if (!run(context, "rope_interleaved", [&](vulkan::Stream& s) {
+                return vulkan::rope_interleaved(s, dx.span(), table.span(), rows, heads, head_dim, offset,
+                                                pairs, inverse);
+            }))
+            continue;
+        // The same float cos/sin and one multiply-add per output: only an FMA contraction can differ.
+        expect_close("rope_interleaved", from_device<float>(context, dx, x.size()), expected, 1e-6, 1e-6);
+    }
+}
+
+void hadamard_parity(vulkan::Context& context, std::mt19937& rng) {
+    for (const auto& [rows, n] : {std::pair<std::int64_t, std::int64_t>{3, 128}, {2, 4096}, {1, 1}}) {
+        const auto x = random_floats(static_cast<std::size_t>(rows * n), rng);
+        auto expected = x;
+        for (std::int64_t r = 0; r < rows; ++r) cpu::hadamard(expected.data() + r * n, n);
+        vulkan::Buffer dx = to_device(context, x);
+        if (!run(context, "hadamard",
+                 [&](vulkan::Stream& s) { return vulkan::hadamard(s, dx.span(), rows, n); }))
+            continue;
+        // The same butterflies in the same order and the same scale: exact.
+        expect_close("hadamard", from_device<float>(context, dx, x.size()), expected, 0, 0);
+    }
+}
+
+void sinkhorn_parity(vulkan::Context& context, std::mt19937& rng) {
+    for (const auto& [count, k] : {std::pair<std::int64_t, std::int64_t>{100, 4}, {3, 7}}) {
+        const auto m = random_floats(static_cast<std::size_t>(count * k * k), rng);
+        auto expected = m;
+        for (std::int64_t i = 0; i < count; ++i) cpu::sinkhorn(expected.data() + i * k * k, k, 20, 1e-6f);
+        vulkan::Buffer dm = to_device(context, m);
+        if (!run(context, "sinkhorn",
+                 [&](vulkan::Stream& s) { return vulkan::sinkhorn(s, dm.span(), count, k, 20, 1e-6f); }))
+            continue;
+        // Same order of operations; exp and division may differ by an ulp or two, over 20 iterations.
+        expect_close("sinkhorn", from_device<float>(context, dm, m.size()), expected, 1e-6, 1e-5);
+    }
+}
+
+void sink_attention_parity(vulkan::Context& context, std::mt19937& rng) {
+    for (const auto& [heads, count, dim] :
+         {std::tuple<std::int64_t, std::int64_t, std::int64_t>{4, 300, 128}, {2, 1, 512}, {3, 700, 64}}) {
+        const auto queries = random_floats(static_cast<std::size_t>(heads * dim), rng, 0.3f);
+        const auto entries = random_floats(static_cast<std::size_t>(count * dim), rng, 1.0f);
+        const auto sinks = random_floats(static_cast<std::size_t>(heads), rng, 1.0f);
+        const float scale = 1.0f / std::sqrt(static_cast<float>(dim));
+        std::vector<float> expected(static_cast<std::size_t>(heads * dim));
+        for (std::int64_t h = 0; h < heads; ++h)
+            cpu::sink_attention(queries.data() + h * dim, entries.data(), count, dim, scale,
+                                sinks[static_cast<std::size_t>(h)], expected.data() + h * dim);
+        vulkan::Buffer dq = to_device(context, queries), de = to_device(context, entries),
+                       ds = to_device(context, sinks);
+        vulkan::Buffer scratch = device_zeros<float>(context, static_cast<std::size_t>(heads * count));
+        vulkan::Buffer out = device_zeros<float>(context, expected.size());
+        if (!run(context, "sink_attention", [&](vulkan::Stream& s) {
+                return vulkan::sink_attention(s, dq.span(), heads, de.span(), count, dim, scale, ds.span(),
+                                              scratch.span(), out.span());
+            }))
+            continue;
+        // The logits differ in their last bits (another summation order, exp), so a probability p can round
+        // to the neighbouring bf16 value (p * 2^-8 away): allow that step on the largest p * |entry|.
+        std::vector<float> bound(expected.size());
+        for (std::int64_t h = 0; h < heads; ++h) {
+            std::vector<double> logits(static_cast<std::size_t>(count));
+            double top = sinks[static_cast<std::size_t>(h)], denominator = 0;
+            for (std::int64_t e = 0; e < count; ++e) {
+                double dot = 0;
+                for (std::int64_t i = 0; i < dim; ++i)
+                    dot += static_cast<double>(queries[static_cast<std::size_t>(h * dim + i)]) *
+                           entries[static_cast<std::size_t>(e * dim + i)];
+                logits[static_cast<std::size_t>(e)] = dot * scale;
+                top = std::max(top, dot * scale);
+            }
+            denominator = std::exp(sinks[static_cast<std::size_t>(h)] - top);
+            for (const double logit : logits) denominator += std::exp(logit - top);
+            for (std::int64_t i = 0; i < dim; ++i) {
+                double step = 0;
+                for (std::int64_t e = 0; e < count; ++e)
+                    step = std::max(step, std::exp(logits[static_cast<std::size_t>(e)] - top) / denominator *
+                                              std::fabs(entries[static_cast<std::size_t>(e * dim + i)]));
+                bound[static_cast<std::size_t>(h * dim + i)] = static_cast<float>(1e-6 + step / 256.0);
+            }
+        }
+        expect_within("sink_attention", from_device<float>(context, out, expected.size()), expected, bound);
+    }
+}
+
 void all_ops(vulkan::Context& context, std::mt19937& rng) {
     rms_norm_parity(context, rng);
+    linear_parity(context, rng);
+    rope_parity(context, rng);
+    hadamard_parity(context, rng);
+    sinkhorn_parity(context, rng);
+    sink_attention_parity(context, rng);
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 #endif
 
 shared float reduce_scratch[WG_SIZE];
+shared vec4 reduce_scratch4[WG_SIZE];
 
 float reduce_add(float v) {
     barrier(); // every thread has finished reading the previous reduction's result
@@ -25,6 +26,28 @@ float reduce_add(float v) {
         barrier();
     }
     return reduce_scratch[0];
+#endif
+}
+
+// Four sums at once: one pass of barriers instead of four.
+vec4 reduce_add4(vec4 v) {
+    barrier();
+#ifdef USE_SUBGROUP
+    v = subgroupAdd(v);
+    if (subgroupElect()) reduce_scratch4[gl_SubgroupID] = v;
+    barrier();
+    vec4 total = vec4(0.0);
+    for (uint i = 0; i < gl_NumSubgroups; ++i) total += reduce_scratch4[i];
+    return total;
+#else
+    reduce_scratch4[gl_LocalInvocationID.x] = v;
+    barrier();
+    for (uint stride = WG_SIZE / 2; stride > 0; stride >>= 1) {
+        if (gl_LocalInvocationID.x < stride)
+            reduce_scratch4[gl_LocalInvocationID.x] += reduce_scratch4[gl_LocalInvocationID.x + stride];
+        barrier();
+    }
+    return reduce_scratch4[0];
 #endif
 }
 

@@ -1,0 +1,260 @@
+// Per-op time of the Vulkan backend (GPU timestamps around repeated dispatches) against the CPU backend
+// (one thread, wall clock) on the same inputs. Prints a table and asserts nothing. On lavapipe the ratio
+// is only a sanity figure: both run on the same CPU cores.
+//
+//   vulkan_ops [--quick]     (LECTERN_VULKAN_DEVICE picks the device, LECTERN_VULKAN_FALLBACK=1 the
+//                             portable shaders)
+
+#include "kernels/cpu/numerics.h"
+#include "kernels/cpu/ops.h"
+#include "kernels/vulkan/ops.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace lectern;
+using namespace lectern::kernels;
+
+namespace {
+
+std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float sigma = 1.0f) {
+    std::normal_distribution<float> dist(0.0f, sigma);
+    std::vector<float> v(n);
+    for (float& x : v) x = dist(rng);
+    return v;
+}
+
+[[noreturn]] void fail(const std::string& what) {
+    std::fprintf(stderr, "vulkan_ops: %s\n", what.c_str());
+    std::exit(1);
+}
+
+template <typename T>
+vulkan::Buffer upload(vulkan::Context& context, const std::vector<T>& values) {
+    auto buffer = context.create_buffer(std::max<std::size_t>(values.size() * sizeof(T), 4));
+    if (!buffer) fail(buffer.error());
+    if (auto ok = context.upload(*buffer, 0, values.data(), values.size() * sizeof(T)); !ok) fail(ok.error());
+    return std::move(buffer).value();
+}
+
+vulkan::Buffer scratch(vulkan::Context& context, std::size_t floats) {
+    return upload(context, std::vector<float>(floats));
+}
+
+// Milliseconds per call: `reps` calls recorded between two timestamps, after one untimed run.
+double vulkan_ms(vulkan::Context& context, const std::function<Result<void>(vulkan::Stream&)>& op, int reps) {
+    auto stream = context.create_stream();
+    if (!stream) fail(stream.error());
+    if (auto ok = op(*stream); !ok) fail(ok.error());
+    if (auto ok = stream->submit(); !ok) fail(ok.error());
+    stream->reset();
+    const bool timestamps = context.device().timestamp_period_ns > 0;
+    std::uint32_t start = 0, end = 0;
+    if (timestamps) start = *stream->timestamp();
+    for (int i = 0; i < reps; ++i)
+        if (auto ok = op(*stream); !ok) fail(ok.error());
+    if (timestamps) end = *stream->timestamp();
+    const auto wall_start = std::chrono::steady_clock::now();
+    if (auto ok = stream->submit(); !ok) fail(ok.error());
+    const double wall =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_start).count();
+    return (timestamps ? *stream->elapsed_ms(start, end) : wall) / reps;
+}
+
+double cpu_ms(const std::function<void()>& op, int reps) {
+    op();
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < reps; ++i) op();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / reps;
+}
+
+void report(const char* op, const std::string& shape, double gpu, double cpu, double bytes) {
+    std::printf("%-26s %-22s %10.3f %10.3f %8.2fx %9.1f\n", op, shape.c_str(), gpu, cpu, cpu / gpu,
+                bytes / (gpu * 1e-3) / 1e9);
+}
+
+struct HostWeight {
+    std::vector<std::uint8_t> data, scales;
+    cpu::WeightMatrix matrix;
+};
+
+HostWeight random_weight(cpu::WeightFormat format, std::int64_t out, std::int64_t in, std::mt19937& rng) {
+    HostWeight w;
+    w.data.resize(vulkan::weight_data_bytes(format, out, in));
+    w.scales.resize(std::max<std::uint64_t>(vulkan::weight_scale_bytes(format, out, in), 1), 127);
+    std::uniform_int_distribution<int> byte(0, 255);
+    if (format == cpu::WeightFormat::F32) {
+        const auto values = random_floats(static_cast<std::size_t>(out * in), rng, 0.05f);
+        std::memcpy(w.data.data(), values.data(), w.data.size());
+    } else if (format == cpu::WeightFormat::BF16) {
+        for (std::size_t i = 0; i < w.data.size(); i += 2) {
+            const std::uint16_t bits = cpu::f32_to_bf16(random_floats(1, rng, 0.05f)[0]);
+            std::memcpy(&w.data[i], &bits, 2);
+        }
+    } else {
+        for (std::uint8_t& b : w.data) b = static_cast<std::uint8_t>(byte(rng) & 0x77); // no NaN codes
+    }
+    w.matrix = {format, w.data.data(), w.scales.data(), out, in};
+    return w;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+    auto created = vulkan::Context::create();
+    if (!created) {
+        std::printf("vulkan_ops: no Vulkan device: %s\n", created.error().c_str());
+        return 77;
+    }
+    vulkan::Context& context = **created;
+    const vulkan::Features& f = context.features();
+    std::printf(
+        "device: %s (%s), %s\nshaders: subgroup %d, 16-bit storage %d, 8-bit storage %d; timer: %s\n\n",
+        context.device().name.c_str(), context.device().type.c_str(), context.device().driver.c_str(),
+        f.subgroup_arithmetic, f.storage_16bit, f.storage_8bit,
+        context.device().timestamp_period_ns > 0 ? "GPU timestamps" : "wall clock");
+    std::printf("%-26s %-22s %10s %10s %9s %9s\n", "op", "shape", "vulkan ms", "cpu ms", "cpu/vk", "vk GB/s");
+    std::mt19937 rng(7);
+    const int reps = quick ? 2 : 10;
+    const std::int64_t dim = quick ? 1024 : 4096;
+
+    {
+        const std::int64_t rows = 32;
+        auto x = random_floats(static_cast<std::size_t>(rows * dim), rng), w = random_floats(dim, rng);
+        std::vector<float> y(x.size());
+        vulkan::Buffer dx = upload(context, x), dw = upload(context, w), dy = scratch(context, x.size());
+        report("rms_norm", std::to_string(rows) + "x" + std::to_string(dim),
+               vulkan_ms(
+                   context,
+                   [&](vulkan::Stream& s) {
+                       return vulkan::rms_norm(s, dx.span(), dw.span(), dy.span(), rows, dim, 1e-6f);
+                   },
+                   reps),
+               cpu_ms([&] { cpu::rms_norm(x.data(), w.data(), y.data(), rows, dim, 1e-6f); }, reps),
+               2.0 * static_cast<double>(x.size()) * 4);
+    }
+
+    for (const auto& [format, name] : {std::pair{cpu::WeightFormat::F32, "linear F32"},
+                                       {cpu::WeightFormat::BF16, "linear BF16"},
+                                       {cpu::WeightFormat::F8_E4M3_BLOCK128, "linear F8 block128"},
+                                       {cpu::WeightFormat::FP4_E2M1_BLOCK32, "linear FP4 block32"}}) {
+        const HostWeight w = random_weight(format, dim, dim, rng);
+        vulkan::Buffer dw = upload(context, w.data), ds = upload(context, w.scales);
+        vulkan::DeviceWeight weight{format, dw.span(), ds.span(), dim, dim};
+        for (const std::int64_t rows : {std::int64_t{1}, std::int64_t{16}}) {
+            const auto x = random_floats(static_cast<std::size_t>(rows * dim), rng);
+            std::vector<float> y(static_cast<std::size_t>(rows * dim));
+            vulkan::Buffer dx = upload(context, x), dy = scratch(context, y.size());
+            report(
+                name, std::to_string(rows) + "x" + std::to_string(dim) + "x" + std::to_string(dim),
+                vulkan_ms(
+                    context,
+                    [&](vulkan::Stream& s) { return vulkan::linear(s, dx.span(), rows, weight, dy.span()); },
+                    reps),
+                cpu_ms([&] { cpu::linear(x.data(), rows, w.matrix, y.data()); }, quick ? 1 : 3),
+                static_cast<double>(w.data.size()));
+        }
+    }
+
+    {
+        const std::int64_t heads = quick ? 4 : 16, count = quick ? 256 : 2048, head_dim = 512;
+        auto q = random_floats(static_cast<std::size_t>(heads * head_dim), rng, 0.1f);
+        auto e = random_floats(static_cast<std::size_t>(count * head_dim), rng);
+        auto sinks = random_floats(static_cast<std::size_t>(heads), rng);
+        std::vector<float> out(q.size());
+        vulkan::Buffer dq = upload(context, q), de = upload(context, e), ds = upload(context, sinks);
+        vulkan::Buffer dscratch = scratch(context, static_cast<std::size_t>(heads * count)),
+                       dout = scratch(context, out.size());
+        const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+        report("sink_attention",
+               std::to_string(heads) + "h " + std::to_string(count) + "x" + std::to_string(head_dim),
+               vulkan_ms(
+                   context,
+                   [&](vulkan::Stream& s) {
+                       return vulkan::sink_attention(s, dq.span(), heads, de.span(), count, head_dim, scale,
+                                                     ds.span(), dscratch.span(), dout.span());
+                   },
+                   reps),
+               cpu_ms(
+                   [&] {
+                       for (std::int64_t h = 0; h < heads; ++h)
+                           cpu::sink_attention(q.data() + h * head_dim, e.data(), count, head_dim, scale,
+                                               sinks[static_cast<std::size_t>(h)], out.data() + h * head_dim);
+                   },
+                   reps),
+               static_cast<double>(e.size()) * 4);
+    }
+
+    {
+        const std::int64_t rows = 64, heads = 64, head_dim = 512, offset = 448, pairs = 32;
+        auto x = random_floats(static_cast<std::size_t>(rows * heads * head_dim), rng);
+        std::vector<float> frequencies(pairs, 0.01f);
+        std::vector<double> positions(rows);
+        for (std::int64_t r = 0; r < rows; ++r) positions[static_cast<std::size_t>(r)] = 100000.0 + r;
+        vulkan::Buffer dx = upload(context, x);
+        vulkan::Buffer table = upload(context, vulkan::rope_cos_sin(positions, frequencies.data(), pairs));
+        report("rope_interleaved", std::to_string(rows) + "x" + std::to_string(heads) + "h pairs 32",
+               vulkan_ms(
+                   context,
+                   [&](vulkan::Stream& s) {
+                       return vulkan::rope_interleaved(s, dx.span(), table.span(), rows, heads, head_dim,
+                                                       offset, pairs, false);
+                   },
+                   reps),
+               cpu_ms(
+                   [&] {
+                       for (std::int64_t r = 0; r < rows; ++r)
+                           for (std::int64_t h = 0; h < heads; ++h)
+                               cpu::rope_interleaved(x.data() + (r * heads + h) * head_dim + offset, pairs,
+                                                     frequencies.data(),
+                                                     positions[static_cast<std::size_t>(r)], false);
+                   },
+                   reps),
+               static_cast<double>(rows * heads * pairs) * 16);
+    }
+
+    {
+        const std::int64_t rows = 512, n = 128;
+        auto x = random_floats(static_cast<std::size_t>(rows * n), rng);
+        vulkan::Buffer dx = upload(context, x);
+        report("hadamard", std::to_string(rows) + "x" + std::to_string(n),
+               vulkan_ms(
+                   context, [&](vulkan::Stream& s) { return vulkan::hadamard(s, dx.span(), rows, n); }, reps),
+               cpu_ms(
+                   [&] {
+                       for (std::int64_t r = 0; r < rows; ++r) cpu::hadamard(x.data() + r * n, n);
+                   },
+                   reps),
+               static_cast<double>(x.size()) * 8);
+    }
+
+    {
+        const std::int64_t count = 4096, k = 4;
+        auto m = random_floats(static_cast<std::size_t>(count * k * k), rng);
+        vulkan::Buffer dm = upload(context, m);
+        report("sinkhorn (20 iterations)", std::to_string(count) + " x 4x4",
+               vulkan_ms(
+                   context,
+                   [&](vulkan::Stream& s) { return vulkan::sinkhorn(s, dm.span(), count, k, 20, 1e-6f); },
+                   reps),
+               cpu_ms(
+                   [&] {
+                       for (std::int64_t i = 0; i < count; ++i)
+                           cpu::sinkhorn(m.data() + i * k * k, k, 20, 1e-6f);
+                   },
+                   reps),
+               static_cast<double>(m.size()) * 8);
+    }
+    return 0;
+}

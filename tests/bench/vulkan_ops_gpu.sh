@@ -1,0 +1,17 @@
+#!/bin/sh
+# Runs the Vulkan op benchmark on the machine's best Vulkan device (a real GPU when one is present),
+# then again with the portable fallback shaders. Usage: tests/bench/vulkan_ops_gpu.sh [BUILD_DIR]
+set -eu
+build=${1:-build}
+bench="$build/bench/vulkan_ops"
+if [ ! -x "$bench" ]; then
+    echo "vulkan_ops_gpu: $bench is missing; build it with: cmake --build $build --target vulkan_ops" >&2
+    exit 1
+fi
+if command -v vulkaninfo >/dev/null 2>&1; then
+    vulkaninfo --summary 2>/dev/null | grep -E 'deviceName|deviceType' || true
+fi
+"$bench" "$@"
+echo
+echo "portable fallback shaders:"
+LECTERN_VULKAN_FALLBACK=1 "$bench"

@@ -25,7 +25,8 @@ std::optional<QString> decodeCharset(QByteArrayView bytes, const QByteArray& cha
 
 QString decodeDetected(QByteArrayView bytes) {
     if (bytes.startsWith("\xEF\xBB\xBF")) return QString::fromUtf8(bytes.sliced(3));
-    if (bytes.startsWith("\xFF\xFE\x00\x00") || bytes.startsWith("\x00\x00\xFE\xFF")) {
+    if (bytes.startsWith(QByteArrayView("\xFF\xFE\0\0", 4)) ||
+        bytes.startsWith(QByteArrayView("\0\0\xFE\xFF", 4))) {
         QStringDecoder decoder(bytes.startsWith("\xFF\xFE") ? QStringConverter::Utf32LE
                                                             : QStringConverter::Utf32BE);
         return decoder(bytes.sliced(4));

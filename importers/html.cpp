@@ -183,11 +183,9 @@ QString htmlToText(const QString& html, QString* title) {
                                                                               : QLatin1String("</template");
             const qsizetype close = indexOfCaseless(html, terminator, i);
             const qsizetype contentEnd = close < 0 ? size : close;
-            if (name == QLatin1String("title") && title != nullptr && title->isEmpty()) {
-                TextBuilder titleText;
-                for (qsizetype t = i; t < contentEnd; ++t) titleText.character(html.at(t), false);
-                *title = titleText.take().trimmed();
-            }
+            if (name == QLatin1String("title") && title != nullptr && title->isEmpty())
+                *title =
+                    htmlToText(html.mid(i, contentEnd - i), nullptr).trimmed(); // entities; no tags inside
             const qsizetype closeEnd = close < 0 ? size : html.indexOf(QLatin1Char('>'), close);
             i = closeEnd < 0 ? size : closeEnd + 1;
             continue;

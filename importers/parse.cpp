@@ -30,7 +30,8 @@ QString imageKind(QByteArrayView bytes) {
     if (bytes.startsWith("\x89PNG\r\n\x1a\n")) return QStringLiteral("a PNG image");
     if (bytes.startsWith("\xFF\xD8\xFF")) return QStringLiteral("a JPEG image");
     if (bytes.startsWith("GIF87a") || bytes.startsWith("GIF89a")) return QStringLiteral("a GIF image");
-    if (bytes.startsWith("II*\0") || bytes.startsWith("MM\0*")) return QStringLiteral("a TIFF image");
+    if (bytes.startsWith(QByteArrayView("II*\0", 4)) || bytes.startsWith(QByteArrayView("MM\0*", 4)))
+        return QStringLiteral("a TIFF image");
     return {};
 }
 

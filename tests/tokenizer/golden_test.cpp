@@ -6,6 +6,7 @@
 #include "inference/tokenizer/utf8.h"
 #include "tokenizer_fixtures.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 

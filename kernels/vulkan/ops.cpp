@@ -226,8 +226,10 @@ Result<void> sinkhorn(Stream& stream, BufferSpan matrices, std::int64_t count, s
 Result<void> sink_attention(Stream& stream, BufferSpan queries, std::int64_t heads, BufferSpan entries,
                             std::int64_t count, std::int64_t dim, float scale, BufferSpan sinks,
                             BufferSpan scratch, BufferSpan out) {
-    if (heads <= 0 || count <= 0 || dim <= 0)
-        return Error{"sink_attention: heads, count and dim must be positive"};
+    constexpr std::int64_t kMaxDim = 2048; // MAX_DIM in sink_attention_logits.comp
+    if (heads <= 0 || count <= 0 || dim <= 0 || dim > kMaxDim)
+        return Error{"sink_attention: heads and count must be positive and dim between 1 and 2048"};
+    if (heads > 65535) return Error{"sink_attention: more than 65535 heads in one call; split them"};
     for (const std::int64_t elements : {heads * dim, count * dim, heads * count})
         if (Result<void> ok = check_elements("sink_attention", elements); !ok) return ok;
     const auto bytes = [](std::int64_t elements) { return static_cast<std::uint64_t>(elements) * 4; };
@@ -237,13 +239,27 @@ Result<void> sink_attention(Stream& stream, BufferSpan queries, std::int64_t hea
                                              {"scratch", scratch, bytes(heads * count)},
                                              {"out", out, bytes(heads * dim)}})
         if (Result<void> ok = check_span("sink_attention", name, span, needed); !ok) return ok;
+    constexpr std::int64_t kLogitGroup = 64, kOutTile = 64; // WG_SIZE and OUT_TILE of the two shaders
+    if ((count + kLogitGroup - 1) / kLogitGroup > 65535)
+        return Error{"sink_attention: more than 4194240 entries in one call; split them"};
     const struct {
         std::uint32_t heads, count, dim;
         float scale;
+    } logits_push{static_cast<std::uint32_t>(heads), static_cast<std::uint32_t>(count),
+                  static_cast<std::uint32_t>(dim), scale};
+    if (Result<void> ok = stream.dispatch(
+            "sink_attention_logits", {queries, entries, scratch}, &logits_push, sizeof(logits_push),
+            {static_cast<std::uint32_t>((count + kLogitGroup - 1) / kLogitGroup),
+             static_cast<std::uint32_t>(heads), 1});
+        !ok)
+        return ok;
+    const struct {
+        std::uint32_t heads, count, dim;
     } push{static_cast<std::uint32_t>(heads), static_cast<std::uint32_t>(count),
-           static_cast<std::uint32_t>(dim), scale};
-    return stream.dispatch(variant(stream, "sink_attention"), {queries, entries, sinks, scratch, out}, &push,
-                           sizeof(push), grid(static_cast<std::uint64_t>(heads)));
+           static_cast<std::uint32_t>(dim)};
+    return stream.dispatch(
+        variant(stream, "sink_attention"), {scratch, entries, sinks, out}, &push, sizeof(push),
+        {static_cast<std::uint32_t>((dim + kOutTile - 1) / kOutTile), static_cast<std::uint32_t>(heads), 1});
 }
 
 } // namespace lectern::kernels::vulkan

@@ -59,7 +59,8 @@ Result<void> sinkhorn(Stream& stream, BufferSpan matrices, std::int64_t count, s
                       std::int64_t iterations, float eps);
 
 // sink_attention for `heads` queries [heads, dim] over the same `count` entries [count, dim], head h with
-// sink logit sinks[h]; out is [heads, dim]. `scratch` holds heads * count floats.
+// sink logit sinks[h]; out is [heads, dim] (dim at most 2048). `scratch` holds heads * count floats (the
+// logits, between the two passes).
 Result<void> sink_attention(Stream& stream, BufferSpan queries, std::int64_t heads, BufferSpan entries,
                             std::int64_t count, std::int64_t dim, float scale, BufferSpan sinks,
                             BufferSpan scratch, BufferSpan out);

@@ -238,8 +238,10 @@ void sinkhorn_parity(vulkan::Context& context, std::mt19937& rng) {
 }
 
 void sink_attention_parity(vulkan::Context& context, std::mt19937& rng) {
-    for (const auto& [heads, count, dim] :
-         {std::tuple<std::int64_t, std::int64_t, std::int64_t>{4, 300, 128}, {2, 1, 512}, {3, 700, 64}}) {
+    for (const auto& [heads, count, dim] : {std::tuple<std::int64_t, std::int64_t, std::int64_t>{4, 300, 128},
+                                            {2, 1, 512},
+                                            {3, 700, 64},
+                                            {2, 333, 100}}) {
         const auto queries = random_floats(static_cast<std::size_t>(heads * dim), rng, 0.3f);
         const auto entries = random_floats(static_cast<std::size_t>(count * dim), rng, 1.0f);
         const auto sinks = random_floats(static_cast<std::size_t>(heads), rng, 1.0f);
@@ -258,7 +260,7 @@ void sink_attention_parity(vulkan::Context& context, std::mt19937& rng) {
             }))
             continue;
         // The logits differ in their last bits (another summation order, exp), so a probability p can round
-        // to the neighbouring bf16 value (p * 2^-8 away): allow that step on the largest p * |entry|.
+        // to the neighbouring bf16 value (p * 2^-8 away): allow two such steps on the largest p * |entry|.
         std::vector<float> bound(expected.size());
         for (std::int64_t h = 0; h < heads; ++h) {
             std::vector<double> logits(static_cast<std::size_t>(count));
@@ -278,7 +280,7 @@ void sink_attention_parity(vulkan::Context& context, std::mt19937& rng) {
                 for (std::int64_t e = 0; e < count; ++e)
                     step = std::max(step, std::exp(logits[static_cast<std::size_t>(e)] - top) / denominator *
                                               std::fabs(entries[static_cast<std::size_t>(e * dim + i)]));
-                bound[static_cast<std::size_t>(h * dim + i)] = static_cast<float>(1e-6 + step / 256.0);
+                bound[static_cast<std::size_t>(h * dim + i)] = static_cast<float>(1e-6 + 2.0 * step / 256.0);
             }
         }
         expect_within("sink_attention", from_device<float>(context, out, expected.size()), expected, bound);

@@ -36,6 +36,34 @@ qsizetype characterCount(const QList<LayoutWord>& words) {
     return count;
 }
 
+// Whether a thumbnail of the page shows marks away from the text layer's words: a scanned image under a
+// stamped line. Cheap (a few milliseconds at thumbnail resolution), unlike OCR of a page that needs none.
+bool hasInkBeyondWords(const Poppler::Page& page, const QList<LayoutWord>& words) {
+    constexpr double kDpi = 18;
+    constexpr double kInkFraction = 0.005;
+    const QImage thumbnail = page.renderToImage(kDpi, kDpi).convertToFormat(QImage::Format_Grayscale8);
+    if (thumbnail.isNull()) return false;
+    const double scale = kDpi / 72.0;
+    QList<QRect> text;
+    for (const LayoutWord& word : words) {
+        const QRectF r = word.rect;
+        text.append(QRectF(r.x() * scale, r.y() * scale, r.width() * scale, r.height() * scale)
+                        .toAlignedRect()
+                        .adjusted(-1, -1, 1, 1));
+    }
+    qint64 ink = 0;
+    for (int y = 0; y < thumbnail.height(); ++y) {
+        const uchar* row = thumbnail.constScanLine(y);
+        for (int x = 0; x < thumbnail.width(); ++x) {
+            if (row[x] >= 192) continue;
+            bool inText = false;
+            for (const QRect& r : text) inText = inText || r.contains(x, y);
+            ink += inText ? 0 : 1;
+        }
+    }
+    return double(ink) > kInkFraction * thumbnail.width() * thumbnail.height();
+}
+
 bool stopRequested(const QVariant& closure) {
     return reinterpret_cast<const std::stop_token*>(closure.value<quintptr>())->stop_requested();
 }
@@ -197,6 +225,8 @@ ParseResult parsePdf(const ParseInput& input) {
     readOutline(*pdf, document.outline);
 
     const OcrMode ocrMode = input.options->ocr;
+    pdf->setRenderHint(Poppler::Document::Antialiasing, true);
+    pdf->setRenderHint(Poppler::Document::TextAntialiasing, true);
     std::unique_ptr<OcrEngine> ocr;
     QString ocrError;
     document.pages.reserve(pageCount);
@@ -214,16 +244,16 @@ ParseResult parsePdf(const ParseInput& input) {
         const QSizeF size = page->pageSizeF();
         QList<LayoutWord> words = ocrMode == OcrMode::On ? QList<LayoutWord>() : textLayer(*page, input.stop);
         bool fromOcr = false;
-        if (ocrMode != OcrMode::Off && ocrError.isEmpty() &&
-            characterCount(words) < kMinTextLayerCharacters) {
+        const bool scanned = ocrMode == OcrMode::On ||
+                             (ocrMode == OcrMode::Auto && characterCount(words) < kMinTextLayerCharacters &&
+                              (words.isEmpty() || hasInkBeyondWords(*page, words)));
+        if (scanned && ocrError.isEmpty()) {
             if (!ocr) {
                 ocr = std::make_unique<OcrEngine>();
                 if (auto started = ocr->start(input.options->ocrLanguage); !started)
                     ocrError = QString::fromStdString(started.error());
             }
             if (ocrError.isEmpty()) {
-                pdf->setRenderHint(Poppler::Document::Antialiasing, true);
-                pdf->setRenderHint(Poppler::Document::TextAntialiasing, true);
                 QList<LayoutWord> recognized =
                     ocr->recognize(page->renderToImage(kOcrDpi, kOcrDpi), kOcrDpi, input.stop);
                 if (characterCount(recognized) > characterCount(words)) {

@@ -161,11 +161,17 @@ private:
             result.status = FileStatus::Failed;
             result.error = finished.readFailure->message;
             fileDone(index);
-            return;
+            finished.hash.clear(); // still routed below, to keep the order
         }
         if (!finished.parsed) {
-            if (stop_.stop_requested()) return; // stays Cancelled
-            routeHashed(index, std::move(finished.bytes), finished.hash);
+            // Routed in discovery order, so that of two identical files the first found is the original.
+            hashed_.insert(index, std::move(finished));
+            while (hashed_.contains(nextToRoute_)) {
+                Finished next = hashed_.take(nextToRoute_);
+                if (!stop_.stop_requested()) // else it stays Cancelled
+                    routeHashed(nextToRoute_, std::move(next.bytes), next.hash);
+                ++nextToRoute_;
+            }
             return;
         }
         if (finished.result.cancelled) {
@@ -180,6 +186,7 @@ private:
 
     // Unchanged, a duplicate (of a file stored before or of one in this run), or to be parsed.
     void routeHashed(qsizetype index, QByteArray bytes, const QString& hash) {
+        if (hash.isEmpty()) return; // it could not be read; already reported
         const QString& path = files_[index].path;
         FileOutcome& result = outcome(index);
         if (sink_.isComplete(path, hash)) {
@@ -302,6 +309,8 @@ private:
     ImportReport report_;
     qsizetype outcomeOffset_ = 0;
     qsizetype inFlight_ = 0;
+    QHash<qsizetype, Finished> hashed_;
+    qsizetype nextToRoute_ = 0;
     QHash<QString, qsizetype> hashInRun_;
     QHash<QString, QList<qsizetype>> waiting_;
     QHash<qsizetype, FailureKind> lastFailureKind_;

@@ -5,20 +5,22 @@
 namespace lectern::kernels::cpu::avx2 {
 
 float dot(const float* a, const float* b, std::int64_t n) {
-    __m256 sum0 = _mm256_setzero_ps(), sum1 = _mm256_setzero_ps();
+    // fp32 products are exact in double; accumulating in double makes the result the correctly rounded
+    // sum in practice, independent of summation order (see ops.h).
+    __m256d sum0 = _mm256_setzero_pd(), sum1 = _mm256_setzero_pd();
     std::int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        sum0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), sum0);
-        sum1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), sum1);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 va = _mm256_loadu_ps(a + i), vb = _mm256_loadu_ps(b + i);
+        sum0 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(va)),
+                               _mm256_cvtps_pd(_mm256_castps256_ps128(vb)), sum0);
+        sum1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(va, 1)),
+                               _mm256_cvtps_pd(_mm256_extractf128_ps(vb, 1)), sum1);
     }
-    for (; i + 8 <= n; i += 8) sum0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), sum0);
-    const __m256 sum = _mm256_add_ps(sum0, sum1);
-    __m128 half = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
-    half = _mm_add_ps(half, _mm_movehl_ps(half, half));
-    half = _mm_add_ss(half, _mm_shuffle_ps(half, half, 1));
-    float total = _mm_cvtss_f32(half);
-    for (; i < n; ++i) total += a[i] * b[i];
-    return total;
+    const __m256d sum = _mm256_add_pd(sum0, sum1);
+    __m128d half = _mm_add_pd(_mm256_castpd256_pd128(sum), _mm256_extractf128_pd(sum, 1));
+    double total = _mm_cvtsd_f64(_mm_add_sd(half, _mm_unpackhi_pd(half, half)));
+    for (; i < n; ++i) total += static_cast<double>(a[i]) * b[i];
+    return static_cast<float>(total);
 }
 
 void bf16_to_f32(const std::uint16_t* in, float* out, std::int64_t n) {

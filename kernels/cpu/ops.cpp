@@ -55,9 +55,7 @@ bool have_avx2() {
 
 float dot(const float* a, const float* b, std::int64_t n) {
     if (have_avx2()) return avx2::dot(a, b, n);
-    float sum = 0.0f;
-    for (std::int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
-    return sum;
+    return dot_reference(a, b, n);
 }
 
 void linear_reference(const float* x, std::int64_t rows, const WeightMatrix& weight, float* y) {
@@ -116,25 +114,26 @@ void hadamard(float* x, std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i) x[i] *= scale;
 }
 
-void sinkhorn(float* m, std::int64_t k, std::int64_t iterations, float eps) {
+void sinkhorn(float* matrix, std::int64_t k, std::int64_t iterations, float eps) {
+    std::vector<double> m(matrix, matrix + k * k);
     auto normalise_rows = [&] {
         for (std::int64_t j = 0; j < k; ++j) {
-            float sum = 0.0f;
-            for (std::int64_t c = 0; c < k; ++c) sum += m[j * k + c];
-            for (std::int64_t c = 0; c < k; ++c) m[j * k + c] /= (sum + eps);
+            double sum = 0.0;
+            for (std::int64_t c = 0; c < k; ++c) sum += m[static_cast<std::size_t>(j * k + c)];
+            for (std::int64_t c = 0; c < k; ++c) m[static_cast<std::size_t>(j * k + c)] /= (sum + eps);
         }
     };
     auto normalise_columns = [&] {
         for (std::int64_t c = 0; c < k; ++c) {
-            float sum = 0.0f;
-            for (std::int64_t j = 0; j < k; ++j) sum += m[j * k + c];
-            for (std::int64_t j = 0; j < k; ++j) m[j * k + c] /= (sum + eps);
+            double sum = 0.0;
+            for (std::int64_t j = 0; j < k; ++j) sum += m[static_cast<std::size_t>(j * k + c)];
+            for (std::int64_t j = 0; j < k; ++j) m[static_cast<std::size_t>(j * k + c)] /= (sum + eps);
         }
     };
     for (std::int64_t j = 0; j < k; ++j) {
-        float* row = m + j * k;
-        const float top = *std::max_element(row, row + k);
-        float sum = 0.0f;
+        double* row = m.data() + j * k;
+        const double top = *std::max_element(row, row + k);
+        double sum = 0.0;
         for (std::int64_t c = 0; c < k; ++c) sum += row[c] = std::exp(row[c] - top);
         for (std::int64_t c = 0; c < k; ++c) row[c] = row[c] / sum + eps;
     }
@@ -143,29 +142,32 @@ void sinkhorn(float* m, std::int64_t k, std::int64_t iterations, float eps) {
         normalise_rows();
         normalise_columns();
     }
+    for (std::int64_t i = 0; i < k * k; ++i) matrix[i] = static_cast<float>(m[static_cast<std::size_t>(i)]);
 }
 
 void sink_attention(const float* query, const float* entries, std::int64_t count, std::int64_t dim,
                     float scale, float sink, float* out) {
-    thread_local std::vector<float> logits;
-    logits.resize(static_cast<std::size_t>(count));
+    thread_local std::vector<float> weights;
+    thread_local std::vector<double> sum;
+    weights.resize(static_cast<std::size_t>(count));
+    sum.assign(static_cast<std::size_t>(dim), 0.0);
     float top = sink;
     for (std::int64_t e = 0; e < count; ++e) {
-        logits[static_cast<std::size_t>(e)] = dot(query, entries + e * dim, dim) * scale;
-        top = std::max(top, logits[static_cast<std::size_t>(e)]);
+        weights[static_cast<std::size_t>(e)] = dot(query, entries + e * dim, dim) * scale;
+        top = std::max(top, weights[static_cast<std::size_t>(e)]);
     }
-    float denominator = std::exp(sink - top);
+    double denominator = std::exp(static_cast<double>(sink) - top);
     for (std::int64_t e = 0; e < count; ++e) {
-        float& value = logits[static_cast<std::size_t>(e)];
-        value = std::exp(value - top);
+        float& value = weights[static_cast<std::size_t>(e)];
+        value = static_cast<float>(std::exp(static_cast<double>(value) - top));
         denominator += value;
     }
-    std::fill(out, out + dim, 0.0f);
     for (std::int64_t e = 0; e < count; ++e) {
-        const float p = round_bf16(logits[static_cast<std::size_t>(e)] / denominator);
+        const double p = round_bf16(static_cast<float>(weights[static_cast<std::size_t>(e)] / denominator));
         const float* entry = entries + e * dim;
-        for (std::int64_t i = 0; i < dim; ++i) out[i] += p * entry[i];
+        for (std::int64_t i = 0; i < dim; ++i) sum[static_cast<std::size_t>(i)] += p * entry[i];
     }
+    for (std::int64_t i = 0; i < dim; ++i) out[i] = static_cast<float>(sum[static_cast<std::size_t>(i)]);
 }
 
 } // namespace lectern::kernels::cpu

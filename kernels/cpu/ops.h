@@ -28,11 +28,16 @@ struct WeightMatrix {
 // Row `row` of the weight as fp32 values (in_features of them).
 void dequantize_row(const WeightMatrix& weight, std::int64_t row, float* out);
 
-// y[r, o] = sum_i x[r, i] * W[o, i], for `rows` rows. Accumulates in fp32 (the reference in double).
+// y[r, o] = sum_i x[r, i] * W[o, i], for `rows` rows.
+//
+// Every sum in this backend accumulates in double and rounds once to fp32: the result is then the
+// correctly rounded sum in practice, whatever the summation order, so the fast paths, the reference and
+// an independent implementation agree bit for bit before the graph's bf16/FP8 rounding points (where a
+// last-bit difference would otherwise flip a rounding and grow).
 void linear_reference(const float* x, std::int64_t rows, const WeightMatrix& weight, float* y);
 void linear(const float* x, std::int64_t rows, const WeightMatrix& weight, float* y);
 
-// sum_i a[i] * b[i]; the AVX2+FMA path when the CPU has it.
+// sum_i a[i] * b[i] accumulated in double; the AVX2+FMA path when the CPU has it.
 float dot(const float* a, const float* b, std::int64_t n);
 float dot_reference(const float* a, const float* b, std::int64_t n);
 bool have_avx2();
@@ -45,12 +50,13 @@ void rope_interleaved(float* x, std::int64_t pairs, const float* frequencies, do
 void hadamard(float* x, std::int64_t n);
 
 // mHC Sinkhorn on a k x k matrix (row-major, logits in): row softmax + eps, column-normalise, then
-// (iterations - 1) times row- and column-normalise; each normalisation divides by (sum + eps).
+// (iterations - 1) times row- and column-normalise; each normalisation divides by (sum + eps). In double.
 void sinkhorn(float* matrix, std::int64_t k, std::int64_t iterations, float eps);
 
 // One query head against `count` entries of `dim` values (row-major), with an attention sink: a softmax
 // over the entry logits (q.e * scale) and the sink logit, whose value is zero. The probabilities are
 // rounded to bf16 before the weighted sum, as the reference kernel does. out has `dim` values.
+// exp and the sums run in double.
 void sink_attention(const float* query, const float* entries, std::int64_t count, std::int64_t dim,
                     float scale, float sink, float* out);
 

@@ -19,8 +19,9 @@ void round_all_bf16(float* values, std::int64_t count) {
     for (std::int64_t i = 0; i < count; ++i) values[i] = k::round_bf16(values[i]);
 }
 
+// Transcendentals and short sums run in double and round once, like the kernels (ops.h).
 float sigmoid(float v) {
-    return 1.0f / (1.0f + std::exp(-v));
+    return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(v))));
 }
 
 // A linear as the reference runs it: FP8/FP4 weights see FP8-quantised activations (1x128 blocks,
@@ -60,6 +61,17 @@ k::WeightMatrix row_slice(const k::WeightMatrix& w, std::int64_t first, std::int
         break;
     }
     return slice;
+}
+
+// u[i] = sum_j weights[j] * streams[j * dim + i]
+void weighted_streams(const float* weights, const float* streams, std::int64_t count, std::int64_t dim,
+                      float* u) {
+    for (std::int64_t i = 0; i < dim; ++i) {
+        double sum = 0.0;
+        for (std::int64_t j = 0; j < count; ++j)
+            sum += static_cast<double>(weights[j]) * streams[j * dim + i];
+        u[i] = static_cast<float>(sum);
+    }
 }
 
 void rms_norm_rows(float* x, const std::vector<float>& weight, std::int64_t rows, std::int64_t n, float eps,
@@ -128,13 +140,14 @@ void Graph::logits(const float* residual, std::int64_t rows, float* out) const {
         const float inverse_rms =
             1.0f / std::sqrt(k::dot_reference(v, v, hc * dim) / static_cast<float>(hc * dim) +
                              static_cast<float>(config_.norm_eps));
-        float* u = mixed.data() + t * dim;
+        std::vector<float> pre(static_cast<std::size_t>(hc));
         for (std::int64_t j = 0; j < hc; ++j) {
             const float m = k::dot(head.fn.data() + j * hc * dim, v, hc * dim) * inverse_rms;
-            const float pre = sigmoid(m * head.scale[0] + head.base[static_cast<std::size_t>(j)]) +
-                              static_cast<float>(config_.hc_eps);
-            for (std::int64_t i = 0; i < dim; ++i) u[i] += pre * v[j * dim + i];
+            pre[static_cast<std::size_t>(j)] =
+                sigmoid(m * head.scale[0] + head.base[static_cast<std::size_t>(j)]) +
+                static_cast<float>(config_.hc_eps);
         }
+        weighted_streams(pre.data(), v, hc, dim, mixed.data() + t * dim);
     }
     round_all_bf16(mixed.data(), rows * dim);
     rms_norm_rows(mixed.data(), weights_.norm, rows, dim, static_cast<float>(config_.norm_eps), true);
@@ -171,9 +184,7 @@ Graph::HcMix Graph::hc_pre(const HyperConnection& hc_weights, const std::vector<
         for (std::int64_t i = 0; i < hc * hc; ++i)
             comb[i] = s[2] * m[static_cast<std::size_t>(2 * hc + i)] + b[2 * hc + i];
         k::sinkhorn(comb, hc, config_.hc_sinkhorn_iters, eps);
-        float* u = mixed.data() + t * dim;
-        for (std::int64_t j = 0; j < hc; ++j)
-            for (std::int64_t i = 0; i < dim; ++i) u[i] += pre[j] * v[j * dim + i];
+        weighted_streams(pre, v, hc, dim, mixed.data() + t * dim);
     }
     round_all_bf16(mixed.data(), rows * dim);
     return mix;
@@ -190,9 +201,12 @@ void Graph::hc_post(const HcMix& mix, const std::vector<float>& output, std::int
         const float* comb = mix.comb.data() + t * hc * hc;
         for (std::int64_t kk = 0; kk < hc; ++kk) {
             float* out = next.data() + kk * dim;
-            for (std::int64_t i = 0; i < dim; ++i) out[i] = post[kk] * y[i];
-            for (std::int64_t j = 0; j < hc; ++j)
-                for (std::int64_t i = 0; i < dim; ++i) out[i] += comb[j * hc + kk] * x[j * dim + i];
+            for (std::int64_t i = 0; i < dim; ++i) {
+                double sum = static_cast<double>(post[kk]) * y[i];
+                for (std::int64_t j = 0; j < hc; ++j)
+                    sum += static_cast<double>(comb[j * hc + kk]) * x[j * dim + i];
+                out[i] = static_cast<float>(sum);
+            }
         }
         round_all_bf16(next.data(), hc * dim);
         std::copy(next.begin(), next.end(), x);
@@ -247,13 +261,13 @@ void Graph::compress(const Compressor& compressor, CompressorState& state, std::
         }
         float top = -std::numeric_limits<float>::infinity();
         for (const auto& [score, kv] : candidates) top = std::max(top, score);
-        float sum = 0.0f, weighted = 0.0f;
+        double sum = 0.0, weighted = 0.0;
         for (const auto& [score, kv] : candidates) {
-            const float e = std::exp(score - top);
+            const double e = std::exp(static_cast<double>(score) - top);
             sum += e;
             weighted += e * kv;
         }
-        pooled[static_cast<std::size_t>(ch)] = weighted / sum;
+        pooled[static_cast<std::size_t>(ch)] = static_cast<float>(weighted / sum);
     }
     if (overlap) {
         std::copy(state.kv.begin() + ratio * row_width, state.kv.end(), state.kv.begin());
@@ -328,12 +342,12 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
             }
         }
         index_w = linear_bf16_out(x.data(), rows, layer.indexer_weights_proj);
-        const float weight_scale =
-            1.0f / (std::sqrt(static_cast<float>(index_dim)) * std::sqrt(static_cast<float>(index_heads)));
+        const auto weight_scale = static_cast<float>(
+            1.0 / (std::sqrt(static_cast<double>(index_dim)) * std::sqrt(static_cast<double>(index_heads))));
         for (float& w : index_w) w *= weight_scale;
     }
 
-    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
     const std::int64_t window = c.window_size;
     std::vector<float> output(static_cast<std::size_t>(rows * heads * head_dim));
     std::vector<float> candidates;
@@ -424,7 +438,8 @@ void Graph::expert(const Expert& e, const float* x, std::int64_t rows, const std
             const std::size_t at = static_cast<std::size_t>(r * inter + i);
             const float gate = std::min(h1[at], limit);
             const float up = std::clamp(h3[at], -limit, limit);
-            h1[at] = k::round_bf16(gate / (1.0f + std::exp(-gate)) * up * gates[static_cast<std::size_t>(r)]);
+            const auto silu = static_cast<float>(gate / (1.0 + std::exp(-static_cast<double>(gate))));
+            h1[at] = k::round_bf16(silu * up * gates[static_cast<std::size_t>(r)]);
         }
     }
     const std::vector<float> y = linear_bf16_out(h1.data(), rows, e.w2);
@@ -441,7 +456,10 @@ std::vector<float> Graph::moe(const Layer& layer, const std::vector<float>& x,
                        experts = c.n_routed_experts, active = c.n_activated_experts;
     std::vector<float> scores(static_cast<std::size_t>(rows * experts));
     k::linear(x.data(), rows, layer.gate, scores.data());
-    for (float& s : scores) s = std::sqrt(s > 20.0f ? s : std::log1p(std::exp(s)));
+    for (float& s : scores) {
+        const double v = s;
+        s = static_cast<float>(std::sqrt(v > 20.0 ? v : std::log1p(std::exp(v))));
+    }
 
     // Per expert: the rows routed to it and their gate weights.
     std::vector<std::vector<std::int64_t>> routed_rows(static_cast<std::size_t>(experts));

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Writes tests/data/golden/tiny_v4_golden.json: per-position logits (top-8 values and the argmax) and
+greedy continuations of the tiny DeepSeek-V4 checkpoint, from the independent NumPy reference in
+reference_v4.py. One-off: CI only reads the committed file.
+
+usage: make_golden.py BUILD_DIR      (BUILD_DIR/bin/lectern-make-tiny-v4 must exist)
+
+It makes its own venv (/tmp/lectern-golden-venv) with numpy, tokenizers and xxhash from PyPI.
+transformers 5.x ships models/deepseek_v4, but it needs PyTorch (not installable here) and loads the
+FP8/FP4 checkpoint through its own dequantisation; see README.md for how it differs from the note."""
+
+import os
+import subprocess
+import sys
+
+VENV = "/tmp/lectern-golden-venv"
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "../../.."))
+
+if sys.prefix != VENV:
+    if not os.path.exists(f"{VENV}/bin/python"):
+        subprocess.check_call([sys.executable, "-m", "venv", VENV])
+        subprocess.check_call([f"{VENV}/bin/pip", "install", "-q", "numpy", "tokenizers", "xxhash"])
+    os.execv(f"{VENV}/bin/python", [f"{VENV}/bin/python", *sys.argv])
+
+import json  # noqa: E402
+
+import numpy as np  # noqa: E402
+import xxhash  # noqa: E402
+from tokenizers import Tokenizer  # noqa: E402
+
+sys.path.insert(0, HERE)
+import reference_v4  # noqa: E402
+
+PROMPTS = [
+    "The quick brown fox jumps over the lazy dog.",
+    # Long enough for several CSA blocks (top-k selection active), two HCA blocks and a wrapped window.
+    " ".join(["In the beginning the archive held letters, ledgers and maps; each page was numbered, "
+              "dated and signed by the clerk who copied it, and every copy was compared twice."] * 9),
+]
+GREEDY_TOKENS = 8
+TOP = 8
+
+
+def main():
+    build = sys.argv[1]
+    folder = "/tmp/lectern-golden-tiny-v4"
+    cache = os.environ.get("LECTERN_CACHE", os.path.expanduser("~/.cache/lectern"))
+    tokenizer_path = f"{cache}/tokenizers/deepseek-v4/tokenizer.json"
+    subprocess.check_call([f"{build}/bin/lectern-make-tiny-v4", folder, "--tokenizer", tokenizer_path])
+    tokenizer = Tokenizer.from_file(tokenizer_path)
+    model = reference_v4.Model(folder)
+    hashes = {}
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".safetensors"):
+            hashes[name] = xxhash.xxh64(open(f"{folder}/{name}", "rb").read()).hexdigest()
+
+    out = {"checkpoint_xxh64": hashes, "top": TOP, "prompts": []}
+    for text in PROMPTS:
+        tokens = [0] + tokenizer.encode(text, add_special_tokens=False).ids
+        logits = model.logits(model.residual(tokens))
+        positions = []
+        for row in logits:
+            order = np.argsort(-row, kind="stable")[:TOP]
+            positions.append({"argmax": int(order[0]), "top_ids": [int(i) for i in order],
+                              "top_values": [round(float(row[i]), 5) for i in order]})
+        greedy = []
+        sequence = list(tokens)
+        for _ in range(GREEDY_TOKENS):
+            nxt = int(np.argmax(model.logits(model.residual(sequence))[-1]))
+            greedy.append(nxt)
+            sequence.append(nxt)
+        margins = [float(np.diff(np.sort(r)[-2:])[0]) for r in logits]
+        out["prompts"].append({"text": text, "tokens": tokens, "positions": positions, "greedy": greedy,
+                               "min_top1_margin": round(min(margins), 5)})
+        print(f"prompt of {len(tokens)} tokens: greedy {greedy}, smallest top-1 margin {min(margins):.4f}")
+    target = f"{ROOT}/tests/data/golden/tiny_v4_golden.json"
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with open(target, "w") as f:
+        json.dump(out, f, separators=(",", ":"))
+    print("wrote", target)
+
+
+main()

@@ -2,6 +2,7 @@
 
 #include "inference/tokenizer/added_token_matcher.h"
 #include "inference/tokenizer/byte_level.h"
+#include "inference/tokenizer/piece_cache.h"
 #include "inference/tokenizer/utf8.h"
 
 #include <unicode/normalizer2.h>
@@ -20,24 +21,23 @@ struct Merge {
     TokenId merged;
 };
 
-// (left, right) → merge, open addressing: the lookup BPE does most, kept to one cache line per probe.
+// (left, right) → merge, open addressing with key and value side by side: the lookup BPE does most costs
+// one cache line.
 class MergeTable {
 public:
     void reserve(std::size_t count) {
         std::size_t capacity = 16;
         while (capacity < count * 2) capacity *= 2;
-        keys_.assign(capacity, kEmpty);
-        values_.assign(capacity, Merge{0, 0});
+        slots_.assign(capacity, Slot{kEmpty, Merge{0, 0}});
         mask_ = capacity - 1;
     }
     // Keeps the first (lowest-rank) merge of a pair, as HF does.
     void insert(TokenId left, TokenId right, Merge merge) {
         const std::uint64_t key = make_key(left, right);
         for (std::size_t slot = hash(key) & mask_;; slot = (slot + 1) & mask_) {
-            if (keys_[slot] == key) return;
-            if (keys_[slot] == kEmpty) {
-                keys_[slot] = key;
-                values_[slot] = merge;
+            if (slots_[slot].key == key) return;
+            if (slots_[slot].key == kEmpty) {
+                slots_[slot] = Slot{key, merge};
                 return;
             }
         }
@@ -45,22 +45,25 @@ public:
     const Merge* find(TokenId left, TokenId right) const {
         const std::uint64_t key = make_key(left, right);
         for (std::size_t slot = hash(key) & mask_;; slot = (slot + 1) & mask_) {
-            if (keys_[slot] == key) return &values_[slot];
-            if (keys_[slot] == kEmpty) return nullptr;
+            if (slots_[slot].key == key) return &slots_[slot].merge;
+            if (slots_[slot].key == kEmpty) return nullptr;
         }
     }
 
 private:
+    struct Slot {
+        std::uint64_t key;
+        Merge merge;
+    };
     static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
     static std::uint64_t make_key(TokenId left, TokenId right) {
         return (std::uint64_t(std::uint32_t(left)) << 32) | std::uint32_t(right);
     }
     static std::size_t hash(std::uint64_t key) {
-        return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20);
+        return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 24);
     }
 
-    std::vector<std::uint64_t> keys_;
-    std::vector<Merge> values_;
+    std::vector<Slot> slots_;
     std::size_t mask_ = 0;
 };
 
@@ -224,24 +227,26 @@ Result<BpeTokenizer> BpeTokenizer::create(TokenizerParts parts) {
         tokenizer.token_bytes_[id] = std::move(raw);
     }
 
+    // Merges name tokens by their spelling; look them up without allocating per merge.
+    std::unordered_map<std::string_view, TokenId> id_by_spelling;
+    id_by_spelling.reserve(parts.vocab.size());
+    for (std::size_t id = 0; id < parts.vocab.size(); ++id) {
+        if (!parts.vocab[id].empty()) id_by_spelling.emplace(parts.vocab[id], static_cast<TokenId>(id));
+    }
     core.merges.reserve(parts.merges.size());
+    std::string joined;
     for (std::size_t rank = 0; rank < parts.merges.size(); ++rank) {
         const auto& [left_spelled, right_spelled] = parts.merges[rank];
-        auto lookup = [&](const std::string& spelled) -> std::optional<TokenId> {
-            const auto bytes = byte_level_to_bytes(spelled);
-            const auto it = core.id_by_bytes.find(bytes ? *bytes : spelled);
-            if (it == core.id_by_bytes.end()) return std::nullopt;
-            return it->second;
-        };
-        const auto left = lookup(left_spelled);
-        const auto right = lookup(right_spelled);
-        const auto merged = lookup(left_spelled + right_spelled);
-        if (!left || !right || !merged) {
+        joined.assign(left_spelled).append(right_spelled);
+        const auto left = id_by_spelling.find(left_spelled);
+        const auto right = id_by_spelling.find(right_spelled);
+        const auto merged = id_by_spelling.find(joined);
+        if (left == id_by_spelling.end() || right == id_by_spelling.end() || merged == id_by_spelling.end()) {
             return Error{source + ": merge " + std::to_string(rank) + " ('" + left_spelled + "' + '" +
                          right_spelled +
                          "') names a token that is not in the vocabulary; the file is damaged"};
         }
-        core.merges.insert(*left, *right, {static_cast<std::uint32_t>(rank), *merged});
+        core.merges.insert(left->second, right->second, {static_cast<std::uint32_t>(rank), merged->second});
     }
 
     for (unsigned byte = 0; byte < 256; ++byte) {
@@ -298,8 +303,7 @@ std::vector<TokenId> BpeTokenizer::encode(std::string_view text, AddedTokens add
     std::vector<Symbol> symbols;
     std::vector<Candidate> heap;
     std::string prefixed;
-    // Pieces repeat a lot in real text; each distinct one is merged once per call.
-    std::unordered_map<std::string_view, std::pair<std::uint32_t, std::uint32_t>> cache;
+    PieceCache cache;
     std::vector<TokenId> cached_ids;
     std::deque<std::string> normalized_texts; // the cache's keys point into these
 
@@ -308,10 +312,10 @@ std::vector<TokenId> BpeTokenizer::encode(std::string_view text, AddedTokens add
         core.pre_tokenizer.split(segment, 0, pieces);
         for (const PieceRange& range : pieces) {
             std::string_view piece = segment.substr(range.begin, range.end - range.begin);
-            const auto hit = cache.find(piece);
-            if (hit != cache.end()) {
-                ids.insert(ids.end(), cached_ids.begin() + hit->second.first,
-                           cached_ids.begin() + hit->second.first + hit->second.second);
+            const std::uint64_t hash = PieceCache::hash(piece);
+            if (const PieceCache::Ids* hit = cache.find(piece, hash)) {
+                ids.insert(ids.end(), cached_ids.begin() + hit->offset,
+                           cached_ids.begin() + hit->offset + hit->count);
                 continue;
             }
             const std::size_t first = cached_ids.size();
@@ -322,8 +326,9 @@ std::vector<TokenId> BpeTokenizer::encode(std::string_view text, AddedTokens add
                 merged_text = prefixed;
             }
             core.merge_piece(merged_text, symbols, heap, cached_ids);
-            cache.emplace(piece, std::pair{static_cast<std::uint32_t>(first),
-                                           static_cast<std::uint32_t>(cached_ids.size() - first)});
+            cache.insert(
+                piece, hash,
+                {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(cached_ids.size() - first)});
             ids.insert(ids.end(), cached_ids.begin() + first, cached_ids.end());
         }
     };

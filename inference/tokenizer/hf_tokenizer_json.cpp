@@ -129,8 +129,12 @@ Result<void> read_model(const Json& model, TokenizerParts& parts) {
     parts.byte_fallback = flag(model, "byte_fallback", false);
     parts.ignore_merges = flag(model, "ignore_merges", false);
 
-    const Json& vocab = model.value("vocab", Json::object());
-    if (!vocab.is_object() || vocab.empty()) return Error{"the BPE model has no vocabulary"};
+    // find(), not value(): value() would copy the whole vocabulary.
+    const auto vocab_it = model.find("vocab");
+    if (vocab_it == model.end() || !vocab_it->is_object() || vocab_it->empty()) {
+        return Error{"the BPE model has no vocabulary"};
+    }
+    const Json& vocab = *vocab_it;
     for (const auto& [token, id_node] : vocab.items()) {
         if (!id_node.is_number_integer() || id_node.get<long long>() < 0 ||
             id_node.get<long long>() > (1 << 24)) {
@@ -140,7 +144,10 @@ Result<void> read_model(const Json& model, TokenizerParts& parts) {
         if (parts.vocab.size() <= id) parts.vocab.resize(id + 1);
         parts.vocab[id] = token;
     }
-    for (const Json& merge : model.value("merges", Json::array())) {
+    const auto merges_it = model.find("merges");
+    if (merges_it == model.end() || !merges_it->is_array()) return Error{"the BPE model has no merges"};
+    parts.merges.reserve(merges_it->size());
+    for (const Json& merge : *merges_it) {
         if (merge.is_string()) {
             const std::string text = merge.get<std::string>();
             const auto space = text.find(' ');

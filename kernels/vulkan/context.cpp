@@ -415,6 +415,15 @@ void Context::save_pipeline_cache() {
 
 Result<Buffer> Context::create_buffer(std::size_t bytes) {
     if (bytes == 0) return Error{"Vulkan: cannot create an empty buffer"};
+    std::uint64_t largest_heap = 0;
+    for (const MemoryHeap& heap : info_.heaps)
+        if (heap.device_local) largest_heap = std::max(largest_heap, heap.bytes);
+    const auto not_enough = [&] {
+        return Error{"Vulkan: not enough memory on " + info_.name + " for a buffer of " +
+                     std::to_string(bytes >> 20) + " MiB (its largest memory heap holds " +
+                     std::to_string(largest_heap >> 20) + " MiB in all). Place fewer layers on the GPU."};
+    };
+    if (bytes > largest_heap) return not_enough();
     Buffer buffer;
     buffer.device_ = device_;
     buffer.size_ = bytes;
@@ -425,7 +434,10 @@ Result<Buffer> Context::create_buffer(std::size_t bytes) {
     info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                  VK_BUFFER_USAGE_TRANSFER_DST_BIT;
     info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-    LECTERN_VK_TRY(vkCreateBuffer(device_, &info, nullptr, &buffer.buffer_), "creating a buffer");
+    const VkResult created = vkCreateBuffer(device_, &info, nullptr, &buffer.buffer_);
+    if (created == VK_ERROR_OUT_OF_DEVICE_MEMORY || created == VK_ERROR_OUT_OF_HOST_MEMORY)
+        return not_enough();
+    LECTERN_VK_TRY(created, "creating a buffer");
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(device_, buffer.buffer_, &req);
     const Result<std::uint32_t> type =
@@ -436,13 +448,8 @@ Result<Buffer> Context::create_buffer(std::size_t bytes) {
     mem_info.allocationSize = req.size;
     mem_info.memoryTypeIndex = *type;
     const VkResult allocated = vkAllocateMemory(device_, &mem_info, nullptr, &buffer.memory_);
-    if (allocated == VK_ERROR_OUT_OF_DEVICE_MEMORY || allocated == VK_ERROR_OUT_OF_HOST_MEMORY) {
-        const std::uint32_t heap = memory_.memoryTypes[*type].heapIndex;
-        return Error{"Vulkan: not enough memory on " + info_.name + " for a buffer of " +
-                     std::to_string(bytes >> 20) + " MiB (its memory heap holds " +
-                     std::to_string(memory_.memoryHeaps[heap].size >> 20) +
-                     " MiB in all). Place fewer layers on the GPU."};
-    }
+    if (allocated == VK_ERROR_OUT_OF_DEVICE_MEMORY || allocated == VK_ERROR_OUT_OF_HOST_MEMORY)
+        return not_enough();
     LECTERN_VK_TRY(allocated, "allocating buffer memory");
     LECTERN_VK_TRY(vkBindBufferMemory(device_, buffer.buffer_, buffer.memory_, 0), "binding buffer memory");
     return buffer;

@@ -1,6 +1,9 @@
 #include "ui/main_window.h"
 
+#include "ui/viewer/document_viewer.h"
+
 #include <QApplication>
+#include <QFileDialog>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -79,10 +82,8 @@ QWidget* MainWindow::buildCorpusPane() {
 }
 
 QWidget* MainWindow::buildViewerPane() {
-    auto* stack = new QStackedWidget(this);
-    stack->setObjectName(QStringLiteral("viewerStack"));
-    stack->addWidget(emptyState(QStringLiteral("Select a document to read it here."), stack));
-    auto* pane = titled(QStringLiteral("Viewer"), stack, this);
+    viewer_ = new DocumentViewer(this);
+    auto* pane = titled(QStringLiteral("Viewer"), viewer_, this);
     pane->setObjectName(QStringLiteral("viewerPane"));
     pane->setAccessibleName(QStringLiteral("Document viewer"));
     return pane;
@@ -119,6 +120,12 @@ QWidget* MainWindow::buildConversationPane() {
 
 void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(QStringLiteral("&File"));
+    QAction* open = file->addAction(QStringLiteral("&Open Document…"), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, QStringLiteral("Open a document to read"));
+        if (!path.isEmpty()) viewer_->openFile(path).ok(); // a failure is shown in the viewer itself
+    });
+    open->setShortcut(QKeySequence::Open);
+    file->addSeparator();
     QAction* quit = file->addAction(QStringLiteral("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
 

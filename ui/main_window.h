@@ -13,6 +13,10 @@ class QPlainTextEdit;
 class QPushButton;
 
 namespace lectern::ui {
+class DocumentViewer;
+}
+
+namespace lectern::ui {
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -22,6 +26,7 @@ public:
     QWidget* corpusPane() const { return corpusPane_; }
     QWidget* viewerPane() const { return viewerPane_; }
     QWidget* conversationPane() const { return conversationPane_; }
+    DocumentViewer* viewer() const { return viewer_; }
 
 private:
     QWidget* buildCorpusPane();
@@ -34,6 +39,7 @@ private:
     QWidget* corpusPane_ = nullptr;
     QWidget* viewerPane_ = nullptr;
     QWidget* conversationPane_ = nullptr;
+    DocumentViewer* viewer_ = nullptr;
 };
 
 } // namespace lectern::ui

@@ -37,26 +37,38 @@ enum class Storage { Words, Halves, Bytes };
 
 // The shader variant for this context: "_sg" with subgroup arithmetic; "_h"/"_b" when the op reads
 // 16-bit/8-bit values and the device can load them directly.
-std::string variant(const Stream& stream, const std::string& base, Storage storage = Storage::Words) {
+std::string variant(const Stream& stream, const std::string& base, Storage storage = Storage::Words,
+                    bool uses_subgroups = true) {
     const Features& f = stream.context().features();
-    std::string name = base + (f.subgroup_arithmetic ? "_sg" : "");
+    std::string name = base + (uses_subgroups && f.subgroup_arithmetic ? "_sg" : "");
     if (storage == Storage::Halves && f.storage_16bit) name += "_h";
     if (storage == Storage::Bytes && f.storage_8bit) name += "_b";
     return name;
 }
 
-constexpr std::int64_t kRowTile = 4; // ROW_TILE in linear.comp
+constexpr std::int64_t kRowTile = 4;   // ROW_TILE in linear.comp
+constexpr std::int64_t kTile = 64;     // TILE in linear_tiled.comp
+constexpr std::int64_t kTiledRows = 8; // from here on the tiled kernel decodes each weight fewer times
 
-Result<void> dispatch_linear(Stream& stream, const std::string& shader, BufferSpan x, std::int64_t rows,
-                             BufferSpan data, BufferSpan scales, std::int64_t n, std::int64_t k,
-                             BufferSpan y) {
-    std::array<std::uint32_t, 3> groups = grid(static_cast<std::uint64_t>(n));
-    groups[2] = static_cast<std::uint32_t>((rows + kRowTile - 1) / kRowTile);
-    if (groups[2] > 65535) return Error{"linear: more than 262140 rows in one call; split them"};
+// `format` names the weight format's shader family ("f32", "q4_k", ...).
+Result<void> dispatch_linear(Stream& stream, const std::string& format, Storage storage, BufferSpan x,
+                             std::int64_t rows, BufferSpan data, BufferSpan scales, std::int64_t n,
+                             std::int64_t k, BufferSpan y) {
     const struct {
         std::uint32_t rows, out_features, in_features;
     } push{static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(k)};
-    return stream.dispatch(shader, {x, data, scales, y}, &push, sizeof(push), groups);
+    if (rows >= kTiledRows) {
+        const std::int64_t row_tiles = (rows + kTile - 1) / kTile, out_tiles = (n + kTile - 1) / kTile;
+        if (row_tiles > 65535 || out_tiles > 65535)
+            return Error{"linear: more than 4194240 rows or outputs in one call; split them"};
+        return stream.dispatch(
+            variant(stream, "linear_tiled_" + format, storage, false), {x, data, scales, y}, &push,
+            sizeof(push), {static_cast<std::uint32_t>(out_tiles), static_cast<std::uint32_t>(row_tiles), 1});
+    }
+    std::array<std::uint32_t, 3> groups = grid(static_cast<std::uint64_t>(n));
+    groups[2] = static_cast<std::uint32_t>((rows + kRowTile - 1) / kRowTile);
+    return stream.dispatch(variant(stream, "linear_" + format, storage), {x, data, scales, y}, &push,
+                           sizeof(push), groups);
 }
 
 } // namespace
@@ -132,24 +144,19 @@ Result<void> linear(Stream& stream, BufferSpan x, std::int64_t rows, const Devic
         if (Result<void> ok = check_span("linear", "the scales", *weight.scales, scale_bytes); !ok) return ok;
     }
 
-    std::string shader;
+    // Formats without scales never read binding 2; the data stands in so that every binding is valid.
+    const BufferSpan scales = weight.scales.value_or(weight.data);
     switch (weight.format) {
     case cpu::WeightFormat::F32:
-        shader = variant(stream, "linear_f32");
-        break;
+        return dispatch_linear(stream, "f32", Storage::Words, x, rows, weight.data, scales, n, k, y);
     case cpu::WeightFormat::BF16:
-        shader = variant(stream, "linear_bf16", Storage::Halves);
-        break;
+        return dispatch_linear(stream, "bf16", Storage::Halves, x, rows, weight.data, scales, n, k, y);
     case cpu::WeightFormat::F8_E4M3_BLOCK128:
-        shader = variant(stream, "linear_f8", Storage::Bytes);
-        break;
+        return dispatch_linear(stream, "f8", Storage::Bytes, x, rows, weight.data, scales, n, k, y);
     case cpu::WeightFormat::FP4_E2M1_BLOCK32:
-        shader = variant(stream, "linear_fp4", Storage::Bytes);
-        break;
+        return dispatch_linear(stream, "fp4", Storage::Bytes, x, rows, weight.data, scales, n, k, y);
     }
-    // Formats without scales never read binding 2; the data stands in so that every binding is valid.
-    return dispatch_linear(stream, shader, x, rows, weight.data, weight.scales.value_or(weight.data), n, k,
-                           y);
+    return Error{"linear: unknown weight format"};
 }
 
 std::vector<float> rope_cos_sin(std::span<const double> positions, const float* frequencies,

@@ -147,8 +147,9 @@ void linear_parity(vulkan::Context& context, std::mt19937& rng) {
     for (const cpu::WeightFormat format :
          {cpu::WeightFormat::F32, cpu::WeightFormat::BF16, cpu::WeightFormat::F8_E4M3_BLOCK128,
           cpu::WeightFormat::FP4_E2M1_BLOCK32}) {
-        // A decode step (one row), and a small prefill chunk with partial scale blocks and row tiles.
-        for (const Shape shape : {Shape{1, 300, 4096}, Shape{9, 129, 992}}) {
+        // A decode step (one row), and small prefill chunks with partial scale blocks and row tiles.
+        // Below 8 rows the matrix-vector kernel runs, from 8 on the tiled one (with partial tiles here).
+        for (const Shape shape : {Shape{1, 300, 4096}, Shape{5, 129, 992}, Shape{20, 129, 992}}) {
             const HostWeight w = random_weight(format, shape.out, shape.in, rng);
             const auto x = random_floats(static_cast<std::size_t>(shape.rows * shape.in), rng);
             std::vector<float> expected(static_cast<std::size_t>(shape.rows * shape.out));

@@ -1,14 +1,11 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// y[r, o] = sum_i x[r, i] * W[o, i] (kernels/cpu/ops.h linear). One workgroup per output feature and
-// ROW_TILE activation rows, so each weight element is read and decoded once per tile.
-// FORMAT: 0 F32, 1 BF16, 2 F8_E4M3_BLOCK128 (+ e8m0 scales [ceil(out/128), ceil(in/128)]),
-//         3 FP4_E2M1_BLOCK32 (+ e8m0 scales [out, in/32]).
+// y[r, o] = sum_i x[r, i] * W[o, i] (kernels/cpu/ops.h linear) for a few rows (decode): one workgroup per
+// output feature and ROW_TILE activation rows, so each weight element is read and decoded once per tile.
+// Many rows (prefill) go to linear_tiled.comp instead.
 #define WG_SIZE 256
 #define ROW_TILE 4 // the four lanes of a vec4 accumulator
 layout(local_size_x = WG_SIZE) in;
-#include "bytes.glsl"
-#include "numbers.glsl"
 #include "reduce.glsl"
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
@@ -19,33 +16,7 @@ layout(push_constant) uniform Push {
     uint in_features;
 } p;
 
-#if FORMAT == 0
-layout(std430, binding = 1) readonly buffer W { float w[]; };
-float weight_at(uint o, uint i) {
-    return w[o * p.in_features + i];
-}
-#elif FORMAT == 1
-HALVES_BUFFER(w, 1)
-float weight_at(uint o, uint i) {
-    return bf16_to_float(w_half(o * p.in_features + i));
-}
-#elif FORMAT == 2
-BYTES_BUFFER(w, 1)
-BYTES_BUFFER(scales, 2)
-float weight_at(uint o, uint i) {
-    const uint scale_columns = (p.in_features + 127u) / 128u;
-    return e4m3_to_float(w_byte(o * p.in_features + i)) *
-           e8m0_to_float(scales_byte((o / 128u) * scale_columns + i / 128u));
-}
-#elif FORMAT == 3
-BYTES_BUFFER(w, 1)
-BYTES_BUFFER(scales, 2)
-float weight_at(uint o, uint i) {
-    const uint b = w_byte(o * (p.in_features / 2u) + i / 2u);
-    return fp4_to_float((i & 1u) != 0u ? b >> 4 : b & 15u) *
-           e8m0_to_float(scales_byte(o * (p.in_features / 32u) + i / 32u));
-}
-#endif
+#include "weights.glsl"
 
 void main() {
     const uint o = workgroup_row();

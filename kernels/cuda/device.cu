@@ -1,28 +1,26 @@
+#include "kernels/cuda/check.h"
 #include "kernels/cuda/ops.h"
 
-#include <cuda_runtime.h>
-
-#include <new>
 #include <utility>
 
 namespace lectern::kernels::cuda {
 
-bool device_available(std::string* why) {
+Result<void> device_available() {
     int count = 0;
-    const cudaError_t err = cudaGetDeviceCount(&count);
-    if (err != cudaSuccess) {
-        if (why) *why = cudaGetErrorString(err);
-        return false;
-    }
-    if (count == 0) {
-        if (why) *why = "no CUDA device";
-        return false;
-    }
-    return true;
+    if (const cudaError_t err = cudaGetDeviceCount(&count); err != cudaSuccess)
+        return cuda_error("device query", err);
+    if (count == 0) return Error{"no CUDA device"};
+    return {};
 }
 
-DeviceBuffer::DeviceBuffer(std::size_t bytes) : size_(bytes) {
-    if (cudaMalloc(&data_, bytes) != cudaSuccess) throw std::bad_alloc();
+Result<DeviceBuffer> DeviceBuffer::allocate(std::size_t bytes) {
+    DeviceBuffer buffer;
+    if (const cudaError_t err = cudaMalloc(&buffer.data_, bytes == 0 ? 1 : bytes); err != cudaSuccess)
+        return Error{"cannot allocate " + std::to_string(bytes) +
+                     " bytes of GPU memory: " + cudaGetErrorString(err)};
+    buffer.size_ = bytes;
+    return Result<DeviceBuffer>(
+        std::move(buffer)); // C++17 has no implicit move into a converting constructor
 }
 
 DeviceBuffer::~DeviceBuffer() {
@@ -38,16 +36,18 @@ DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
     return *this;
 }
 
-std::string DeviceBuffer::upload(const void* host, std::size_t bytes) {
-    if (bytes > size_) return "upload larger than the buffer";
-    const cudaError_t err = cudaMemcpy(data_, host, bytes, cudaMemcpyHostToDevice);
-    return err == cudaSuccess ? std::string() : cudaGetErrorString(err);
+Result<void> DeviceBuffer::upload(const void* host, std::size_t bytes) {
+    if (bytes > size_) return Error{"upload of " + std::to_string(bytes) + " bytes into a smaller buffer"};
+    if (const cudaError_t err = cudaMemcpy(data_, host, bytes, cudaMemcpyHostToDevice); err != cudaSuccess)
+        return cuda_error("upload", err);
+    return {};
 }
 
-std::string DeviceBuffer::download(void* host, std::size_t bytes) const {
-    if (bytes > size_) return "download larger than the buffer";
-    const cudaError_t err = cudaMemcpy(host, data_, bytes, cudaMemcpyDeviceToHost);
-    return err == cudaSuccess ? std::string() : cudaGetErrorString(err);
+Result<void> DeviceBuffer::download(void* host, std::size_t bytes) const {
+    if (bytes > size_) return Error{"download of " + std::to_string(bytes) + " bytes from a smaller buffer"};
+    if (const cudaError_t err = cudaMemcpy(host, data_, bytes, cudaMemcpyDeviceToHost); err != cudaSuccess)
+        return cuda_error("download", err);
+    return {};
 }
 
 } // namespace lectern::kernels::cuda

@@ -1,24 +1,24 @@
 #pragma once
-// The CUDA backend's op set: the same ops and semantics as kernels/cpu/ops.h, on device memory.
-// Host-facing functions return an error message instead of throwing; an empty string means success.
+// The CUDA backend's op set: the same ops and meaning as kernels/cpu/ops.h, on device pointers, on the
+// default stream. Each call checks the launch and synchronises, so an error names the op that failed.
 
+#include "kernels/cpu/ops.h"
+#include "kernels/result.h"
+
+#include <cstddef>
 #include <cstdint>
-#include <string>
 
 namespace lectern::kernels::cuda {
 
-// Whether a usable CUDA device is present; when not, `why` says what is missing.
-bool device_available(std::string* why);
+// Whether a usable CUDA device is present; the error says what is missing.
+Result<void> device_available();
 
-// rms_norm on device pointers, on the default stream.
-std::string rms_norm(const float* x, const float* weight, float* y, std::int64_t rows, std::int64_t n,
-                     float eps);
-
-// Device memory for tests and the engine: RAII, move-only.
+// Device memory: RAII, move-only.
 class DeviceBuffer {
 public:
+    static Result<DeviceBuffer> allocate(std::size_t bytes);
+
     DeviceBuffer() = default;
-    explicit DeviceBuffer(std::size_t bytes);
     ~DeviceBuffer();
     DeviceBuffer(DeviceBuffer&& other) noexcept;
     DeviceBuffer& operator=(DeviceBuffer&& other) noexcept;
@@ -26,13 +26,53 @@ public:
     DeviceBuffer& operator=(const DeviceBuffer&) = delete;
 
     void* data() const { return data_; }
+    template <typename T>
+    T* as() const {
+        return static_cast<T*>(data_);
+    }
     std::size_t size() const { return size_; }
-    std::string upload(const void* host, std::size_t bytes);
-    std::string download(void* host, std::size_t bytes) const;
+    Result<void> upload(const void* host, std::size_t bytes);
+    Result<void> download(void* host, std::size_t bytes) const;
 
 private:
     void* data_ = nullptr;
     std::size_t size_ = 0;
 };
+
+// y[i] = x[i] / sqrt(mean(x^2) + eps) * (weight ? weight[i] : 1), for each of `rows` rows of `n` values.
+Result<void> rms_norm(const float* x, const float* weight, float* y, std::int64_t rows, std::int64_t n,
+                      float eps);
+
+// A weight [out_features, in_features] in device memory, laid out as cpu::WeightMatrix.
+struct DeviceWeight {
+    cpu::WeightFormat format = cpu::WeightFormat::F32;
+    const void* data = nullptr;
+    const std::uint8_t* scales = nullptr; // e8m0, for the block-scaled formats
+    std::int64_t out_features = 0;
+    std::int64_t in_features = 0;
+};
+
+// y[r, o] = sum_i x[r, i] * W[o, i]; dequantises on the fly, accumulates in fp32.
+Result<void> linear(const float* x, std::int64_t rows, const DeviceWeight& weight, float* y);
+
+// rope_interleaved on x [rows, heads, head_dim]: dims [rope_offset, rope_offset + 2*pairs) of every head
+// of row r rotate by positions[r] * frequencies[i]; the angle and its sine and cosine are taken in double,
+// as the CPU reference does.
+Result<void> rope_interleaved(float* x, const double* positions, const float* frequencies, std::int64_t rows,
+                              std::int64_t heads, std::int64_t head_dim, std::int64_t rope_offset,
+                              std::int64_t pairs, bool inverse);
+
+// hadamard on each of `rows` rows of n values (n a power of two, at most 8192), in place.
+Result<void> hadamard(float* x, std::int64_t rows, std::int64_t n);
+
+// sinkhorn on each of `count` k x k matrices (k at most 16), in place, in double.
+Result<void> sinkhorn(float* matrices, std::int64_t count, std::int64_t k, std::int64_t iterations,
+                      float eps);
+
+// sink_attention for `heads` queries [heads, dim] over the same `count` entries [count, dim], head h
+// with sink logit sinks[h]; out is [heads, dim]. `scratch` holds heads * count floats.
+Result<void> sink_attention(const float* queries, std::int64_t heads, const float* entries,
+                            std::int64_t count, std::int64_t dim, float scale, const float* sinks,
+                            float* scratch, float* out);
 
 } // namespace lectern::kernels::cuda

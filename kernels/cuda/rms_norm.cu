@@ -1,6 +1,5 @@
+#include "kernels/cuda/check.h"
 #include "kernels/cuda/ops.h"
-
-#include <cuda_runtime.h>
 
 namespace lectern::kernels::cuda {
 namespace {
@@ -27,14 +26,11 @@ __global__ void rms_norm_kernel(const float* x, const float* weight, float* y, s
 
 } // namespace
 
-std::string rms_norm(const float* x, const float* weight, float* y, std::int64_t rows, std::int64_t n,
-                     float eps) {
-    if (rows <= 0 || n <= 0) return {};
+Result<void> rms_norm(const float* x, const float* weight, float* y, std::int64_t rows, std::int64_t n,
+                      float eps) {
+    if (rows <= 0 || n <= 0) return Error{"rms_norm: empty shape"};
     rms_norm_kernel<<<static_cast<unsigned>(rows), kThreads>>>(x, weight, y, n, eps);
-    const cudaError_t err = cudaGetLastError();
-    if (err != cudaSuccess) return cudaGetErrorString(err);
-    const cudaError_t sync = cudaDeviceSynchronize();
-    return sync == cudaSuccess ? std::string() : cudaGetErrorString(sync);
+    return finish_launch("rms_norm");
 }
 
 } // namespace lectern::kernels::cuda

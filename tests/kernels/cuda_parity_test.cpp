@@ -1,52 +1,263 @@
-// Every CUDA op against the CPU reference on random inputs. Without a device it exits 77 (skipped).
+// Every CUDA op against the CPU backend on fresh random inputs, with the tolerance each states. Outputs
+// are poisoned with NaN before each run, so an element the kernel never wrote fails. Without a device
+// the test exits 77 (skipped).
 
+#include "kernels/cpu/numerics.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cuda/ops.h"
 #include "tests/kernels/check.h"
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <vector>
 
 using namespace lectern::kernels;
 
-static std::vector<float> random_vector(std::size_t n, std::mt19937& rng) {
-    std::normal_distribution<float> dist(0.0f, 2.0f);
+namespace {
+
+std::mt19937 rng(20261128);
+
+std::vector<float> random_floats(std::size_t n, float stddev = 1.0f) {
+    std::normal_distribution<float> dist(0.0f, stddev);
     std::vector<float> v(n);
     for (float& x : v) x = dist(rng);
     return v;
 }
 
-static void rms_norm_parity(std::mt19937& rng) {
-    for (const auto& [rows, n] : {std::pair<int, int>{1, 1}, {3, 255}, {7, 4096}, {2, 10000}}) {
-        const auto x = random_vector(static_cast<std::size_t>(rows) * n, rng);
-        const auto w = random_vector(static_cast<std::size_t>(n), rng);
-        std::vector<float> expected(x.size()), actual(x.size(), std::nanf(""));
-        cpu::rms_norm(x.data(), w.data(), expected.data(), rows, n, 1e-6f);
+template <typename T>
+cuda::DeviceBuffer to_device(const std::vector<T>& host) {
+    auto buffer = cuda::DeviceBuffer::allocate(host.size() * sizeof(T));
+    CHECK(buffer.ok());
+    CHECK(buffer->upload(host.data(), host.size() * sizeof(T)).ok());
+    return std::move(*buffer);
+}
 
-        cuda::DeviceBuffer dx(x.size() * sizeof(float)), dw(w.size() * sizeof(float)),
-            dy(x.size() * sizeof(float));
-        CHECK(dx.upload(x.data(), x.size() * sizeof(float)).empty());
-        CHECK(dw.upload(w.data(), w.size() * sizeof(float)).empty());
-        const std::string err =
-            cuda::rms_norm(static_cast<const float*>(dx.data()), static_cast<const float*>(dw.data()),
-                           static_cast<float*>(dy.data()), rows, n, 1e-6f);
-        CHECK(err.empty());
-        CHECK(dy.download(actual.data(), actual.size() * sizeof(float)).empty());
-        // fp32 sums in a different order: relative error well under 1e-5 of the row's scale.
-        for (std::size_t i = 0; i < x.size(); ++i)
-            if (!CHECK_CLOSE(actual[i], expected[i], 1e-5 * (1.0 + std::fabs(expected[i])))) break;
+cuda::DeviceBuffer poisoned(std::size_t floats) {
+    return to_device(std::vector<float>(floats, std::nanf("")));
+}
+
+std::vector<float> from_device(const cuda::DeviceBuffer& buffer, std::size_t floats) {
+    std::vector<float> host(floats);
+    CHECK(buffer.download(host.data(), floats * sizeof(float)).ok());
+    return host;
+}
+
+// Checks every element against expected within abs + rel * |expected|, reporting the first miss.
+void expect_close(const char* op, const std::vector<float>& actual, const std::vector<float>& expected,
+                  double abs, double rel) {
+    double worst = 0.0;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        const double bound = abs + rel * std::fabs(expected[i]);
+        worst = std::max(worst, std::fabs(static_cast<double>(actual[i]) - expected[i]) / bound);
+        if (!CHECK_CLOSE(actual[i], expected[i], bound)) {
+            std::fprintf(stderr, "  %s: element %zu\n", op, i);
+            return;
+        }
+    }
+    std::printf("  %-20s max error %.3f of the tolerance over %zu values\n", op, worst, expected.size());
+}
+
+void rms_norm_parity() {
+    for (const auto& [rows, n] : {std::pair<int, int>{1, 1}, {3, 255}, {7, 4096}, {2, 10000}}) {
+        const auto x = random_floats(static_cast<std::size_t>(rows) * n, 2.0f);
+        const auto w = random_floats(static_cast<std::size_t>(n));
+        std::vector<float> expected(x.size());
+        cpu::rms_norm(x.data(), w.data(), expected.data(), rows, n, 1e-6f);
+        auto dx = to_device(x), dw = to_device(w), dy = poisoned(x.size());
+        CHECK(cuda::rms_norm(dx.as<float>(), dw.as<float>(), dy.as<float>(), rows, n, 1e-6f).ok());
+        // fp32 sums in another order than the double reference.
+        expect_close("rms_norm", from_device(dy, x.size()), expected, 1e-5, 1e-5);
     }
 }
 
+// Random weight bytes in `format`, avoiding the NaN codes, with scales near 1 (2^-4 .. 2^3).
+struct HostWeight {
+    std::vector<std::uint8_t> data;
+    std::vector<std::uint8_t> scales;
+};
+
+HostWeight random_weight(cpu::WeightFormat format, std::int64_t out, std::int64_t in) {
+    std::uniform_int_distribution<int> byte(0, 255), scale(123, 130);
+    HostWeight w;
+    switch (format) {
+    case cpu::WeightFormat::F32: {
+        const auto values = random_floats(static_cast<std::size_t>(out * in), 0.1f);
+        w.data.resize(values.size() * 4);
+        std::memcpy(w.data.data(), values.data(), w.data.size());
+        break;
+    }
+    case cpu::WeightFormat::BF16: {
+        const auto values = random_floats(static_cast<std::size_t>(out * in), 0.1f);
+        w.data.resize(values.size() * 2);
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            const std::uint16_t bits = cpu::f32_to_bf16(values[i]);
+            std::memcpy(w.data.data() + 2 * i, &bits, 2);
+        }
+        break;
+    }
+    case cpu::WeightFormat::F8_E4M3_BLOCK128:
+        w.data.resize(static_cast<std::size_t>(out * in));
+        for (auto& b : w.data) {
+            do b = static_cast<std::uint8_t>(byte(rng));
+            while ((b & 0x7F) == 0x7F);
+        }
+        w.scales.resize(static_cast<std::size_t>(((out + 127) / 128) * ((in + 127) / 128)));
+        break;
+    case cpu::WeightFormat::FP4_E2M1_BLOCK32:
+        w.data.resize(static_cast<std::size_t>(out * in / 2));
+        for (auto& b : w.data) b = static_cast<std::uint8_t>(byte(rng));
+        w.scales.resize(static_cast<std::size_t>(out * in / 32));
+        break;
+    }
+    for (auto& s : w.scales) s = static_cast<std::uint8_t>(scale(rng));
+    return w;
+}
+
+void linear_parity() {
+    struct Shape {
+        std::int64_t rows, out, in;
+    };
+    const cpu::WeightFormat formats[] = {cpu::WeightFormat::F32, cpu::WeightFormat::BF16,
+                                         cpu::WeightFormat::F8_E4M3_BLOCK128,
+                                         cpu::WeightFormat::FP4_E2M1_BLOCK32};
+    for (const cpu::WeightFormat format : formats) {
+        for (const Shape shape :
+             {Shape{1, 1, 32}, Shape{3, 200, 320}, Shape{2, 1024, 4096}, Shape{5, 130, 96}}) {
+            const HostWeight w = random_weight(format, shape.out, shape.in);
+            const cpu::WeightMatrix matrix{format, w.data.data(),
+                                           w.scales.empty() ? nullptr : w.scales.data(), shape.out, shape.in};
+            const auto x = random_floats(static_cast<std::size_t>(shape.rows * shape.in));
+            std::vector<float> expected(static_cast<std::size_t>(shape.rows * shape.out));
+            cpu::linear_reference(x.data(), shape.rows, matrix, expected.data());
+
+            auto dx = to_device(x), dwd = to_device(w.data), dy = poisoned(expected.size());
+            cuda::DeviceBuffer dws;
+            if (!w.scales.empty()) dws = to_device(w.scales);
+            const cuda::DeviceWeight weight{
+                format, dwd.data(), w.scales.empty() ? nullptr : dws.as<std::uint8_t>(), shape.out, shape.in};
+            CHECK(cuda::linear(dx.as<float>(), shape.rows, weight, dy.as<float>()).ok());
+            // fp32 accumulation against the CPU's double: the error is bounded by about n * 2^-24 times the
+            // sum of |x_i w_i|; with 32 lanes of partial sums it is far less. A wrong dequantisation is off
+            // by the whole magnitude.
+            std::vector<float> row(static_cast<std::size_t>(shape.in));
+            std::vector<float> bound(expected.size());
+            for (std::int64_t o = 0; o < shape.out; ++o) {
+                cpu::dequantize_row(matrix, o, row.data());
+                for (std::int64_t r = 0; r < shape.rows; ++r) {
+                    double magnitude = 0.0;
+                    for (std::int64_t i = 0; i < shape.in; ++i)
+                        magnitude +=
+                            std::fabs(static_cast<double>(x[static_cast<std::size_t>(r * shape.in + i)]) *
+                                      row[static_cast<std::size_t>(i)]);
+                    bound[static_cast<std::size_t>(r * shape.out + o)] =
+                        static_cast<float>(1e-6 + 1e-6 * magnitude);
+                }
+            }
+            const auto actual = from_device(dy, expected.size());
+            for (std::size_t i = 0; i < expected.size(); ++i)
+                if (!CHECK_CLOSE(actual[i], expected[i], bound[i])) {
+                    std::fprintf(stderr, "  linear format %d: element %zu\n", static_cast<int>(format), i);
+                    break;
+                }
+        }
+        std::printf("  linear format %d: checked\n", static_cast<int>(format));
+    }
+}
+
+void rope_parity() {
+    const std::int64_t rows = 5, heads = 4, head_dim = 512, offset = 448, pairs = 32;
+    auto x = random_floats(static_cast<std::size_t>(rows * heads * head_dim));
+    std::vector<double> positions = {0, 1, 127, 65536, 1048575};
+    std::vector<float> frequencies(pairs);
+    for (std::int64_t i = 0; i < pairs; ++i)
+        frequencies[static_cast<std::size_t>(i)] = static_cast<float>(std::pow(160000.0, -2.0 * i / 64.0));
+    for (const bool inverse : {false, true}) {
+        std::vector<float> expected = x;
+        for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t h = 0; h < heads; ++h)
+                cpu::rope_interleaved(expected.data() + (r * heads + h) * head_dim + offset, pairs,
+                                      frequencies.data(), positions[static_cast<std::size_t>(r)], inverse);
+        auto dx = to_device(x), dp = to_device(positions), df = to_device(frequencies);
+        CHECK(cuda::rope_interleaved(dx.as<float>(), dp.as<double>(), df.as<float>(), rows, heads, head_dim,
+                                     offset, pairs, inverse)
+                  .ok());
+        // The device's double sine and cosine may differ from glibc's in the last bit of a double, which
+        // rarely moves the float by one ulp.
+        expect_close(inverse ? "rope (inverse)" : "rope", from_device(dx, x.size()), expected, 1e-6, 1e-6);
+    }
+}
+
+void hadamard_parity() {
+    for (const std::int64_t n : {2, 128, 4096}) {
+        const std::int64_t rows = 9;
+        auto x = random_floats(static_cast<std::size_t>(rows * n));
+        std::vector<float> expected = x;
+        for (std::int64_t r = 0; r < rows; ++r) cpu::hadamard(expected.data() + r * n, n);
+        auto dx = to_device(x);
+        CHECK(cuda::hadamard(dx.as<float>(), rows, n).ok());
+        // The same butterflies in the same precision: equal to the bit.
+        expect_close("hadamard", from_device(dx, x.size()), expected, 0.0, 0.0);
+    }
+}
+
+void sinkhorn_parity() {
+    const std::int64_t count = 1000, k = 4;
+    auto m = random_floats(static_cast<std::size_t>(count * k * k), 3.0f);
+    std::vector<float> expected = m;
+    for (std::int64_t i = 0; i < count; ++i) cpu::sinkhorn(expected.data() + i * k * k, k, 20, 1e-6f);
+    auto dm = to_device(m);
+    CHECK(cuda::sinkhorn(dm.as<float>(), count, k, 20, 1e-6f).ok());
+    // Both in double in the same order; exp may differ in the last bit of a double.
+    expect_close("sinkhorn", from_device(dm, m.size()), expected, 1e-7, 1e-6);
+}
+
+void sink_attention_parity() {
+    for (const std::int64_t count : {0, 1, 200, 1152}) {
+        const std::int64_t heads = 8, dim = 512;
+        const auto q = random_floats(static_cast<std::size_t>(heads * dim));
+        const auto entries = random_floats(static_cast<std::size_t>(count * dim));
+        const auto sinks = random_floats(static_cast<std::size_t>(heads));
+        const float scale = 1.0f / std::sqrt(512.0f);
+        std::vector<float> expected(static_cast<std::size_t>(heads * dim));
+        for (std::int64_t h = 0; h < heads; ++h)
+            cpu::sink_attention(q.data() + h * dim, entries.data(), count, dim, scale,
+                                sinks[static_cast<std::size_t>(h)], expected.data() + h * dim);
+        auto dq = to_device(q), de = to_device(entries.empty() ? std::vector<float>{0.0f} : entries),
+             ds = to_device(sinks),
+             dscratch = poisoned(static_cast<std::size_t>(heads * std::max<std::int64_t>(count, 1))),
+             dout = poisoned(expected.size());
+        CHECK(cuda::sink_attention(dq.as<float>(), heads, de.as<float>(), count, dim, scale, ds.as<float>(),
+                                   dscratch.as<float>(), dout.as<float>())
+                  .ok());
+        // Logits and sums in double as on the CPU; a probability whose float lands on a bf16 rounding
+        // boundary may round the other way (one bf16 step, 2^-8 relative, on one weight).
+        expect_close("sink_attention", from_device(dout, expected.size()), expected, 1e-5, 4e-3);
+    }
+}
+
+void errors_are_reported() {
+    CHECK(!cuda::hadamard(nullptr, 1, 3).ok());
+    CHECK(!cuda::sinkhorn(nullptr, 1, 17, 20, 1e-6f).ok());
+    const cuda::DeviceWeight missing_scales{cpu::WeightFormat::F8_E4M3_BLOCK128, nullptr, nullptr, 4, 128};
+    const auto result = cuda::linear(nullptr, 1, missing_scales, nullptr);
+    CHECK(!result.ok() && result.error().find("scales") != std::string::npos);
+}
+
+} // namespace
+
 int main() {
-    std::string why;
-    if (!cuda::device_available(&why)) {
-        std::printf("kernels_cuda_parity: skipped: %s\n", why.c_str());
+    if (const auto available = cuda::device_available(); !available.ok()) {
+        std::printf("kernels_cuda_parity: skipped: %s\n", available.error().c_str());
         return 77;
     }
-    std::mt19937 rng(1234);
-    rms_norm_parity(rng);
+    rms_norm_parity();
+    linear_parity();
+    rope_parity();
+    hadamard_parity();
+    sinkhorn_parity();
+    sink_attention_parity();
+    errors_are_reported();
     return lectern::test::finish("kernels_cuda_parity");
 }

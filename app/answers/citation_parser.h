@@ -26,9 +26,9 @@ struct Citation {
 };
 
 struct AnswerPiece {
-    enum class Kind { Text, Citation };
+    enum class Kind { Text, Citation, Thinking };
     Kind kind = Kind::Text;
-    QString text;      // Kind::Text
+    QString text;      // Kind::Text and Kind::Thinking (answer_stream.h)
     Citation citation; // Kind::Citation
 };
 

@@ -1,6 +1,7 @@
 // The citation parser on hand-written model outputs, fed whole, one byte at a time and in token-sized
 // pieces: the result must not depend on where the stream was cut.
 
+#include "app/answers/answer_stream.h"
 #include "app/answers/citation_parser.h"
 #include "tests/kernels/check.h"
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 using lectern::answers::AnswerPiece;
+using lectern::answers::AnswerStream;
 using lectern::answers::CitationParser;
 
 namespace {
@@ -158,11 +160,43 @@ void testNumbersAndOffsets() {
             CHECK(piece.citation.raw == "[P5; P6]");
 }
 
+// Thinking first (V4 in thinking mode), split anywhere, then the answer through the citation parser.
+void testAnswerStream() {
+    const std::string output = "Check P1 and P2 </thi</think>\n\nThe board met [P1: \"on 3 May\"].";
+    for (const std::size_t chunk : {std::size_t(1), std::size_t(4), output.size()}) {
+        AnswerStream stream(true);
+        std::vector<AnswerPiece> pieces;
+        for (std::size_t i = 0; i < output.size(); i += chunk) {
+            auto got = stream.feed(std::string_view(output).substr(i, chunk));
+            pieces.insert(pieces.end(), got.begin(), got.end());
+        }
+        auto rest = stream.finish();
+        pieces.insert(pieces.end(), rest.begin(), rest.end());
+        QString thinking;
+        int citations = 0;
+        for (const AnswerPiece& piece : pieces) {
+            if (piece.kind == AnswerPiece::Kind::Thinking) thinking += piece.text;
+            if (piece.kind == AnswerPiece::Kind::Citation) citations += piece.citation.marker == 1 ? 1 : 100;
+        }
+        CHECK(thinking == "Check P1 and P2 </thi" && stream.thinkingText() == thinking);
+        CHECK(stream.answerText() == "The board met ." && citations == 1 && !stream.inThinking());
+    }
+    // A stream that ends while thinking keeps all of it as thinking; without thinking mode the tag is text.
+    AnswerStream unfinished(true);
+    auto pieces = unfinished.feed(std::string_view("still thinking </thi"));
+    CHECK(unfinished.finish().size() == 1 && unfinished.thinkingText() == "still thinking </thi");
+    CHECK(unfinished.answerText().isEmpty() && unfinished.inThinking());
+    AnswerStream chat(false);
+    pieces = chat.feed(std::string_view("  a </think> b"));
+    CHECK(chat.answerText() == "a </think> b" && chat.thinkingText().isEmpty());
+}
+
 } // namespace
 
 int main() {
     testCases();
     testRunawayQuote();
     testNumbersAndOffsets();
+    testAnswerStream();
     return lectern::test::finish("answers_citation_parser");
 }

@@ -55,4 +55,10 @@ bool looksLikeText(QByteArrayView bytes) {
     return controls * 100 <= head.size();
 }
 
+QString normalizedLineEnds(QString text) {
+    text.replace(QLatin1String("\r\n"), QLatin1String("\n"));
+    text.replace(QLatin1Char('\r'), QLatin1Char('\n'));
+    return text;
+}
+
 } // namespace lectern::importers

@@ -17,4 +17,7 @@ std::optional<QString> decodeCharset(QByteArrayView bytes, const QByteArray& cha
 
 bool looksLikeText(QByteArrayView bytes);
 
+// "\r\n" and lone "\r" become "\n", so that offsets mean the same in every format.
+QString normalizedLineEnds(QString text);
+
 } // namespace lectern::importers

@@ -1,7 +1,7 @@
 #include "importers/mime.h"
 
 #include "importers/encoding.h"
-#include "importers/formats.h"
+#include "importers/html_text.h"
 
 #include <QRegularExpression>
 #include <QUrl>

@@ -1,6 +1,7 @@
 // DOCX and ODT without an office suite: the ZIP container through libarchive (bounded), the XML through
 // QXmlStreamReader.
 
+#include "importers/encoding.h"
 #include "importers/formats.h"
 #include "importers/office_xml.h"
 #include "importers/zip_reader.h"

@@ -8,12 +8,6 @@
 
 namespace lectern::importers {
 
-QString normalizedLineEnds(QString text) {
-    text.replace(QLatin1String("\r\n"), QLatin1String("\n"));
-    text.replace(QLatin1Char('\r'), QLatin1Char('\n'));
-    return text;
-}
-
 ParseResult parseText(const ParseInput& input, const QString& format, const QString& language) {
     ParseResult result;
     QString text = normalizedLineEnds(decodeDetected(input.bytes));

@@ -85,9 +85,9 @@ Result<void> add_pre_tokenizer(const Json& node, TokenizerParts& parts, bool& by
         const Json& pattern = node.value("pattern", Json::object());
         SplitRule rule;
         if (pattern.contains("Regex") && pattern["Regex"].is_string()) {
-            rule.pcre2_pattern = pattern["Regex"].get<std::string>();
+            rule.pattern = pattern["Regex"].get<std::string>();
         } else if (pattern.contains("String") && pattern["String"].is_string()) {
-            rule.pcre2_pattern = escape_literal(pattern["String"].get<std::string>());
+            rule.pattern = escape_literal(pattern["String"].get<std::string>());
         } else {
             return Error{"a Split pre-tokenizer has no Regex or String pattern"};
         }

@@ -1,8 +1,12 @@
 #include "inference/tokenizer/pre_tokenizer.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <unicode/uchar.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <pcre2.h>
+#include <string_view>
 #include <utility>
 
 namespace lectern::tokenizer {
@@ -129,6 +133,66 @@ void apply_behavior(SplitBehavior behavior, bool invert, std::vector<Segment>& s
     segments = std::move(joined);
 }
 
+// The code points of Unicode's White_Space property as a PCRE2 class body ("\x{9}-\x{D}\x{20}..."), from
+// ICU. Oniguruma, which HF's regexes run on, means exactly this by \s; PCRE2's \s also takes U+180E.
+const std::string& white_space_class_body() {
+    static const std::string body = [] {
+        std::string ranges;
+        auto append = [&](UChar32 first, UChar32 last) {
+            char buffer[32];
+            if (first == last)
+                std::snprintf(buffer, sizeof buffer, "\\x{%X}", static_cast<unsigned>(first));
+            else
+                std::snprintf(buffer, sizeof buffer, "\\x{%X}-\\x{%X}", static_cast<unsigned>(first),
+                              static_cast<unsigned>(last));
+            ranges += buffer;
+        };
+        UChar32 start = -1;
+        for (UChar32 c = 0; c <= 0x110000; ++c) {
+            const bool space = c < 0x110000 && u_hasBinaryProperty(c, UCHAR_WHITE_SPACE);
+            if (space && start < 0) start = c;
+            if (!space && start >= 0) {
+                append(start, c - 1);
+                start = -1;
+            }
+        }
+        return ranges;
+    }();
+    return body;
+}
+
+// HF patterns are Oniguruma syntax; PCRE2 reads them the same except for \s and \S, which are rewritten
+// to White_Space classes (inside a class too; \S inside a class is left alone, no tokenizer uses it).
+std::string oniguruma_to_pcre2(std::string_view pattern) {
+    std::string out;
+    bool in_class = false;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        const char c = pattern[i];
+        if (c == '\\' && i + 1 < pattern.size()) {
+            const char next = pattern[++i];
+            if (next == 's') {
+                out += in_class ? white_space_class_body() : "[" + white_space_class_body() + "]";
+            } else if (next == 'S' && !in_class) {
+                out += "[^" + white_space_class_body() + "]";
+            } else {
+                out += c;
+                out += next;
+            }
+            continue;
+        }
+        out += c;
+        if (!in_class && c == '[') {
+            in_class = true;
+            // A ']' right after '[' or '[^' is a literal, not the end of the class.
+            if (i + 1 < pattern.size() && pattern[i + 1] == '^') out += pattern[++i];
+            if (i + 1 < pattern.size() && pattern[i + 1] == ']') out += pattern[++i];
+        } else if (in_class && c == ']') {
+            in_class = false;
+        }
+    }
+    return out;
+}
+
 } // namespace
 
 struct PreTokenizer::Compiled {
@@ -146,18 +210,19 @@ Result<PreTokenizer> PreTokenizer::create(std::vector<SplitRule> rules) {
     for (const auto& rule : rules) {
         int error_code = 0;
         PCRE2_SIZE error_offset = 0;
-        CodePtr code(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(rule.pcre2_pattern.data()),
-                                   rule.pcre2_pattern.size(), PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK,
-                                   &error_code, &error_offset, nullptr));
+        const std::string pattern = oniguruma_to_pcre2(rule.pattern);
+        CodePtr code(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                   PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK, &error_code, &error_offset,
+                                   nullptr));
         if (!code) {
             PCRE2_UCHAR message[256];
             pcre2_get_error_message(error_code, message, sizeof message);
-            return Error{"the pre-tokenizer pattern '" + rule.pcre2_pattern + "' is not a valid regex (" +
+            return Error{"the pre-tokenizer pattern '" + rule.pattern + "' is not a valid regex (" +
                          reinterpret_cast<const char*>(message) + " at offset " +
                          std::to_string(error_offset) + ")"};
         }
         if (pcre2_jit_compile(code.get(), PCRE2_JIT_COMPLETE) != 0) {
-            return Error{"PCRE2 could not JIT-compile the pre-tokenizer pattern '" + rule.pcre2_pattern +
+            return Error{"PCRE2 could not JIT-compile the pre-tokenizer pattern '" + rule.pattern +
                          "' (this PCRE2 build lacks JIT support)"};
         }
         compiled->codes.push_back(std::move(code));

@@ -17,7 +17,9 @@ namespace lectern::tokenizer {
 enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
 
 struct SplitRule {
-    std::string pcre2_pattern; // PCRE2 syntax; a literal pattern is written as \Q...\E
+    // Oniguruma syntax, as HF tokenizer.json writes it (run by PCRE2, which reads it the same once \s is
+    // narrowed to Unicode White_Space); a literal has its ASCII punctuation escaped.
+    std::string pattern;
     SplitBehavior behavior = SplitBehavior::Isolated;
     bool invert = false; // split on what the pattern does NOT match
 };

@@ -1,5 +1,6 @@
 // Encode throughput of Lectern's tokenizer on a text file.
 //   tokenizer_bench deepseek-v4|smollm2 TEXT_FILE [--repeat N] [--ids-out FILE]
+//   tokenizer_bench deepseek-v4|smollm2 --hex-lines FILE   (each line: hex bytes; prints each one's ids)
 // Prints bytes, tokens and the best of N timed runs, in CPU time of the encoding thread (these machines are
 // shared, so wall time mostly measures the neighbours) and in wall time; --ids-out writes the ids (one
 // per line) so that tokenizer_bench.py can check them against Hugging Face on the same text.
@@ -44,6 +45,15 @@ int main(int argc, char** argv) {
     if (!tokenizer.ok()) {
         std::fprintf(stderr, "%s\n", tokenizer.error().c_str());
         return 1;
+    }
+    if (std::strcmp(argv[2], "--hex-lines") == 0 && argc > 3) {
+        // For differential tests against HF (tokenizer_compare_random.py): one encode per case.
+        std::ifstream cases(argv[3]);
+        for (std::string line; std::getline(cases, line);) {
+            for (const auto id : tokenizer->encode(test::from_hex(line))) std::printf("%d ", id);
+            std::printf("\n");
+        }
+        return 0;
     }
     const double load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();

@@ -42,6 +42,8 @@ CASES = [("whole text", text_bytes)] + [(f"line {i + 1}", p) for i, p in enumera
     ("long digit run", b"9" * 257),
     ("repeated letter", b"a" * 1000),
     ("lone continuation bytes", b"\x80\xbf\x80"),
+    # \s is Unicode White_Space in HF's Oniguruma: U+0085 is space, U+180E and U+200B are not.
+    ("unicode spaces", "a \u180e b\u0085 c \u0085\u2028 \u3000\u00a0d\u200b \u180e \u1680\u205f".encode()),
     ("truncated emoji at end", "ok 😀".encode()[:-1]),
     ("chat prompt", "<｜begin▁of▁sentence｜>You are helpful.<｜User｜>Summarise § 2.<｜Assistant｜></think>"
                     "It says “no”.<｜end▁of▁sentence｜><｜User｜>Why?<｜Assistant｜><think>".encode()),

@@ -1,0 +1,54 @@
+#include "app/answers/store_corpus.h"
+
+#include <QHash>
+#include <QRegularExpression>
+#include <QSet>
+
+#include <algorithm>
+
+namespace lectern::answers {
+
+Result<Corpus> loadCorpus(store::Store& store, qint64 session, std::optional<qint64> corpus) {
+    Result<QList<store::DocumentInfo>> listed = store.documents(store::DocumentFilter{session, corpus});
+    if (!listed) return std::move(listed).take_error();
+    QList<importers::Document> documents;
+    for (const store::DocumentInfo& info : *listed) {
+        if (info.state != store::ImportState::Imported) continue;
+        Result<importers::Document> document = store.loadDocument(info.id);
+        if (!document) return std::move(document).take_error();
+        documents.append(std::move(*document));
+    }
+    return Corpus(std::move(documents));
+}
+
+Result<std::vector<QString>> StoreRanker::rank(const QString& question) const {
+    static const QRegularExpression word_pattern(QStringLiteral("[\\p{L}\\p{N}]+"));
+    QSet<QString> words;
+    for (auto it = word_pattern.globalMatch(question); it.hasNext();) {
+        const QString word = it.next().captured(0).toCaseFolded();
+        // Two-letter words carry little and cost a scan in the store (its trigram index needs three).
+        if (word.size() >= 3 || std::any_of(word.begin(), word.end(), [](QChar c) { return c.isDigit(); }))
+            words.insert(word);
+    }
+    QHash<QString, double> scores; // stable passage id -> summed score
+    for (const QString& word : words) {
+        store::SearchQuery query;
+        query.session = session_;
+        query.corpus = corpus_;
+        query.text = u'"' + word + u'"';
+        query.limit = kHitsPerWord;
+        Result<store::SearchResults> results = store_.search(query);
+        if (!results) return std::move(results).take_error();
+        for (const store::SearchHit& hit : results->hits) scores[hit.stableId] += hit.score;
+    }
+    std::vector<std::pair<double, QString>> ranked;
+    for (auto it = scores.cbegin(); it != scores.cend(); ++it) ranked.push_back({it.value(), it.key()});
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    std::vector<QString> ids;
+    for (const auto& [score, id] : ranked) ids.push_back(id);
+    return ids;
+}
+
+} // namespace lectern::answers

@@ -222,6 +222,7 @@ Result<void> Context::create_device(bool force_fallback) {
     info_.name = p.deviceName;
     info_.type = device_type_name(p.deviceType);
     info_.api_version = p.apiVersion;
+    info_.max_allocation_bytes = maintenance3.maxMemoryAllocationSize;
     info_.max_storage_buffer_range = p.limits.maxStorageBufferRange;
     info_.min_storage_buffer_offset_alignment =
         static_cast<std::uint32_t>(p.limits.minStorageBufferOffsetAlignment);
@@ -424,6 +425,12 @@ Result<Buffer> Context::create_buffer(std::size_t bytes) {
                      std::to_string(largest_heap >> 20) + " MiB in all). Place fewer layers on the GPU."};
     };
     if (bytes > largest_heap) return not_enough();
+    if (bytes > info_.max_allocation_bytes)
+        return Error{"Vulkan: " + info_.name + " allocates at most " +
+                     std::to_string(info_.max_allocation_bytes >> 20) + " MiB in one buffer; " +
+                     std::to_string(bytes >> 20) +
+                     " MiB were asked for. Split the tensors "
+                     "over several buffers."};
     Buffer buffer;
     buffer.device_ = device_;
     buffer.size_ = bytes;

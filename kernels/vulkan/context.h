@@ -37,6 +37,7 @@ struct DeviceInfo {
     std::uint32_t api_version = 0;
     Features supported;
     std::vector<MemoryHeap> heaps;
+    std::uint64_t max_allocation_bytes = 0; // the largest single buffer
     std::uint64_t max_storage_buffer_range = 0;
     std::uint32_t min_storage_buffer_offset_alignment = 0;
     double timestamp_period_ns = 0; // 0: the compute queue has no timestamps

@@ -36,6 +36,9 @@ void print_device(const vulkan::Context& context) {
         "supports: subgroup arithmetic %d (size %u), float16 %d, 16-bit storage %d, 8-bit storage %d\n",
         d.supported.subgroup_arithmetic, d.supported.subgroup_size, d.supported.shader_float16,
         d.supported.storage_16bit, d.supported.storage_8bit);
+    std::printf("largest buffer: %llu MiB; largest shader-visible range: %llu MiB\n",
+                static_cast<unsigned long long>(d.max_allocation_bytes >> 20),
+                static_cast<unsigned long long>(d.max_storage_buffer_range >> 20));
     for (const vulkan::MemoryHeap& heap : d.heaps)
         std::printf("heap: %llu MiB%s\n", static_cast<unsigned long long>(heap.bytes >> 20),
                     heap.device_local ? " device-local" : "");

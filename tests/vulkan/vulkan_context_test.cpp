@@ -5,6 +5,7 @@
 #include "kernels/vulkan/ops.h"
 #include "tests/vulkan/device_buffers.h"
 
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <fcntl.h>
@@ -136,7 +137,13 @@ void resubmit_recording(vulkan::Context& context, std::mt19937& rng) {
     CHECK(stream->submit().ok());
 }
 
-void device_choice() {
+void device_choice(const vulkan::Context& context) {
+    // By part of its name, in any case, as LECTERN_VULKAN_DEVICE=llvmpipe picks lavapipe.
+    vulkan::ContextOptions by_name;
+    by_name.device = context.device().name.substr(0, 4);
+    for (char& c : by_name.device) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const auto named = vulkan::Context::create(by_name);
+    CHECK(named.ok() && (*named)->device().name == context.device().name);
     vulkan::ContextOptions missing;
     missing.device = "no-such-device-anywhere";
     const auto none = vulkan::Context::create(missing);
@@ -192,7 +199,7 @@ int main() {
     upload_from_mapped_file(*context);
     bounds_are_errors(*context);
     resubmit_recording(*context, rng);
-    device_choice();
+    device_choice(*context);
     forced_fallback();
     pipeline_cache_file(rng);
     return lectern::test::finish("vulkan_context");

@@ -77,9 +77,21 @@ ParseResult dispatch(const ParseInput& input) {
             input, FailureKind::Corrupt,
             QStringLiteral("\"%1\" is not a PDF: it does not start like one. It may be damaged or misnamed.")
                 .arg(name));
-    if (zip)
+    if (zip && suffix == QLatin1String("zip"))
         return failed(input, FailureKind::Unsupported,
                       QStringLiteral("\"%1\" is a ZIP archive; unpack it and import the folder.").arg(name));
+    if (zip)
+        return failed(
+            input, FailureKind::Unsupported,
+            QStringLiteral("\"%1\" is a .%2 file (a ZIP container), which Lectern does not import; save "
+                           "it as PDF to import it.")
+                .arg(name, suffix));
+    if (bytes.startsWith("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"))
+        return failed(
+            input, FailureKind::Unsupported,
+            QStringLiteral("\"%1\" is an older Microsoft Office file (.doc, .xls, .ppt or .msg); save it "
+                           "as .docx or PDF to import it.")
+                .arg(name));
     if (!looksLikeText(bytes))
         return failed(
             input, FailureKind::Unsupported,

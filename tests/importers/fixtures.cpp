@@ -108,7 +108,7 @@ QByteArray drawPdf(const QList<QList<PlacedText>>& pages) {
     return bytes;
 }
 
-QByteArray imagePdf(const QImage& image) {
+QByteArray imagePdf(const QImage& image, const QString& stamp) {
     QByteArray bytes;
     QBuffer buffer(&bytes);
     buffer.open(QIODevice::WriteOnly);
@@ -118,6 +118,12 @@ QByteArray imagePdf(const QImage& image) {
     writer.setPageMargins(QMarginsF(0, 0, 0, 0));
     QPainter painter(&writer);
     painter.drawImage(QRectF(0, 0, 612, 792), image);
+    if (!stamp.isEmpty()) {
+        QFont font(QStringLiteral("DejaVu Sans"));
+        font.setPixelSize(9);
+        painter.setFont(font);
+        painter.drawText(QPointF(480, 780), stamp);
+    }
     painter.end();
     return bytes;
 }

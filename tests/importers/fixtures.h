@@ -40,8 +40,9 @@ QByteArray writeHandPdf(const HandPdf& pdf);
 // One page per list entry, drawn with QPdfWriter at 72 dpi on US Letter, DejaVu Sans.
 QByteArray drawPdf(const QList<QList<PlacedText>>& pages);
 
-// A US Letter page whose only content is `image` filling the page (a scan: no text layer).
-QByteArray imagePdf(const QImage& image);
+// A US Letter page whose content is `image` filling the page (a scan: no text layer), with `stamp` as
+// real text at the bottom when given (a Bates number).
+QByteArray imagePdf(const QImage& image, const QString& stamp = {});
 
 // A ZIP archive with the given members (deflated).
 QByteArray zipArchive(const QMap<QString, QByteArray>& members);

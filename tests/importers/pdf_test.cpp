@@ -223,6 +223,14 @@ private slots:
         QVERIFY(document->passages[0].ocr);
         QVERIFY(!document->passages[0].boxes.isEmpty());
 
+        // A scan with a stamped Bates number in its text layer is still read with OCR.
+        const auto stamped = fixtures::importBytes(QStringLiteral("stamped.pdf"),
+                                                   fixtures::imagePdf(scan, QStringLiteral("ABC000123")));
+        QVERIFY(stamped->document());
+        QVERIFY(stamped->document()->pages[0].ocr);
+        QVERIFY2(stamped->document()->pages[0].text.contains(QStringLiteral("INVOICE NUMBER 12345")),
+                 qPrintable(stamped->document()->pages[0].text));
+
         ImportOptions missingLanguage;
         missingLanguage.ocrLanguage = QStringLiteral("xyz");
         const auto noLanguage = fixtures::importBytes(QStringLiteral("scan.pdf"), pdf, missingLanguage);

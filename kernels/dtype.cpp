@@ -5,6 +5,8 @@
 namespace lectern::kernels {
 namespace {
 
+// One type per line.
+// clang-format off
 constexpr std::array<DTypeInfo, static_cast<std::size_t>(DType::Count)> kInfo{{
     {"F32", 1, 4},
     {"F16", 1, 2},
@@ -16,7 +18,23 @@ constexpr std::array<DTypeInfo, static_cast<std::size_t>(DType::Count)> kInfo{{
     {"I32", 1, 4},
     {"I64", 1, 8},
     {"U8", 1, 1},
+    {"F64", 1, 8},
+    {"Q4_0", 32, 18},
+    {"Q4_1", 32, 20},
+    {"Q5_0", 32, 22},
+    {"Q5_1", 32, 24},
+    {"Q8_0", 32, 34},
+    {"Q8_1", 32, 36},
+    {"Q2_K", 256, 84},
+    {"Q3_K", 256, 110},
+    {"Q4_K", 256, 144},
+    {"Q5_K", 256, 176},
+    {"Q6_K", 256, 210},
+    {"Q8_K", 256, 292},
+    {"IQ2_XXS", 256, 66},
+    {"MXFP4", 32, 17},
 }};
+// clang-format on
 
 } // namespace
 

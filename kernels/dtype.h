@@ -19,6 +19,22 @@ enum class DType : std::uint8_t {
     I32,
     I64,
     U8,
+    F64,
+    // GGUF (ggml) block types; layouts in kernels/cpu/quant/blocks.h.
+    Q4_0,
+    Q4_1,
+    Q5_0,
+    Q5_1,
+    Q8_0,
+    Q8_1, // activations only: Q8_0 plus the block's sum
+    Q2_K,
+    Q3_K,
+    Q4_K,
+    Q5_K,
+    Q6_K,
+    Q8_K, // activations only: 256 int8, a float scale and 16 partial sums
+    IQ2_XXS,
+    MXFP4,
     Count
 };
 

@@ -1,0 +1,323 @@
+#include "kernels/cpu/quant/matmul.h"
+
+#include "kernels/cpu/quant/blocks.h"
+#include "kernels/cpu/quant/dequantize.h"
+#include "kernels/cpu/quant/half.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <immintrin.h>
+#include <vector>
+
+namespace lectern::kernels::quant {
+namespace {
+
+#define LECTERN_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+enum class Path { IntQ8_0, IntQ8_1, Float };
+
+Path path_for(DType weight_type) {
+    switch (weight_type) {
+    case DType::Q4_0:
+    case DType::Q8_0:
+        return Path::IntQ8_0;
+    case DType::Q4_1:
+        return Path::IntQ8_1;
+    default:
+        return Path::Float;
+    }
+}
+
+// --- activation quantization (llama.cpp's: scale amax / 127, round half to even, fp16 scale) ---------
+
+template <typename Block>
+void quantize_row_portable(const float* x, Block* out, std::int64_t cols) {
+    for (std::int64_t b = 0; b < cols / kBlock32; ++b) {
+        const float* xb = x + b * kBlock32;
+        float amax = 0.0f;
+        for (int j = 0; j < kBlock32; ++j) amax = std::max(amax, std::fabs(xb[j]));
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < kBlock32; ++j) {
+            const int q = static_cast<int>(std::nearbyint(xb[j] * id));
+            out[b].qs[j] = static_cast<std::int8_t>(q);
+            sum += q;
+        }
+        out[b].d = float_to_half(d);
+        if constexpr (std::is_same_v<Block, BlockQ8_1>) out[b].s = float_to_half(d * static_cast<float>(sum));
+    }
+}
+
+template <typename Block>
+LECTERN_AVX2 void quantize_row_avx2(const float* x, Block* out, std::int64_t cols) {
+    const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+    for (std::int64_t b = 0; b < cols / kBlock32; ++b) {
+        const float* xb = x + b * kBlock32;
+        __m256 v[4];
+        __m256 amax = _mm256_setzero_ps();
+        for (int k = 0; k < 4; ++k) {
+            v[k] = _mm256_loadu_ps(xb + 8 * k);
+            amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign_bit, v[k]));
+        }
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float d = _mm_cvtss_f32(m4) / 127.0f;
+        const __m256 id = _mm256_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+        __m256i q[4];
+        for (int k = 0; k < 4; ++k)
+            q[k] = _mm256_cvtps_epi32(
+                _mm256_round_ps(_mm256_mul_ps(v[k], id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        out[b].d = float_to_half(d);
+        if constexpr (std::is_same_v<Block, BlockQ8_1>) {
+            const __m256i s = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+            __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+            s4 = _mm_hadd_epi32(s4, s4);
+            s4 = _mm_hadd_epi32(s4, s4);
+            out[b].s = float_to_half(d * static_cast<float>(_mm_cvtsi128_si32(s4)));
+        }
+        // Pack 32 int32 to int8; the packs interleave 128-bit lanes, the permute puts them back in order.
+        const __m256i p01 = _mm256_packs_epi32(q[0], q[1]);
+        const __m256i p23 = _mm256_packs_epi32(q[2], q[3]);
+        __m256i packed = _mm256_packs_epi16(p01, p23);
+        packed = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].qs), packed);
+    }
+}
+
+// --- integer dot products over nb blocks --------------------------------------------------------------
+
+float dot_q8_0_portable(const BlockQ8_0* w, const BlockQ8_0* x, std::int64_t nb) {
+    float sum = 0.0f;
+    for (std::int64_t b = 0; b < nb; ++b) {
+        int acc = 0;
+        for (int j = 0; j < 32; ++j) acc += w[b].qs[j] * x[b].qs[j];
+        sum += half_to_float(w[b].d) * half_to_float(x[b].d) * static_cast<float>(acc);
+    }
+    return sum;
+}
+
+float dot_q4_0_portable(const BlockQ4_0* w, const BlockQ8_0* x, std::int64_t nb) {
+    float sum = 0.0f;
+    for (std::int64_t b = 0; b < nb; ++b) {
+        int acc = 0;
+        for (int j = 0; j < 16; ++j)
+            acc += ((w[b].qs[j] & 0x0f) - 8) * x[b].qs[j] + ((w[b].qs[j] >> 4) - 8) * x[b].qs[j + 16];
+        sum += half_to_float(w[b].d) * half_to_float(x[b].d) * static_cast<float>(acc);
+    }
+    return sum;
+}
+
+float dot_q4_1_portable(const BlockQ4_1* w, const BlockQ8_1* x, std::int64_t nb) {
+    float sum = 0.0f;
+    for (std::int64_t b = 0; b < nb; ++b) {
+        int acc = 0;
+        for (int j = 0; j < 16; ++j)
+            acc += (w[b].qs[j] & 0x0f) * x[b].qs[j] + (w[b].qs[j] >> 4) * x[b].qs[j + 16];
+        sum += half_to_float(w[b].d) * half_to_float(x[b].d) * static_cast<float>(acc) +
+               half_to_float(w[b].m) * half_to_float(x[b].s);
+    }
+    return sum;
+}
+
+LECTERN_AVX2 inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Signed int8 x signed int8, 32 lanes, summed into 8 int32 (maddubs needs one unsigned operand: move the
+// weight's sign onto the activation).
+LECTERN_AVX2 inline __m256 dot_i8_block(__m256i w, __m256i x) {
+    const __m256i products = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(products, _mm256_set1_epi16(1)));
+}
+
+LECTERN_AVX2 inline __m256i unpack_nibbles(const std::uint8_t* qs) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(bytes, 4), bytes);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+}
+
+LECTERN_AVX2 float dot_q8_0_avx2(const BlockQ8_0* w, const BlockQ8_0* x, std::int64_t nb) {
+    __m256 acc = _mm256_setzero_ps();
+    for (std::int64_t b = 0; b < nb; ++b) {
+        const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs));
+        const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+        const __m256 d = _mm256_set1_ps(half_to_float(w[b].d) * half_to_float(x[b].d));
+        acc = _mm256_fmadd_ps(d, dot_i8_block(wq, xq), acc);
+    }
+    return hsum(acc);
+}
+
+LECTERN_AVX2 float dot_q4_0_avx2(const BlockQ4_0* w, const BlockQ8_0* x, std::int64_t nb) {
+    __m256 acc = _mm256_setzero_ps();
+    for (std::int64_t b = 0; b < nb; ++b) {
+        const __m256i wq = _mm256_sub_epi8(unpack_nibbles(w[b].qs), _mm256_set1_epi8(8));
+        const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+        const __m256 d = _mm256_set1_ps(half_to_float(w[b].d) * half_to_float(x[b].d));
+        acc = _mm256_fmadd_ps(d, dot_i8_block(wq, xq), acc);
+    }
+    return hsum(acc);
+}
+
+LECTERN_AVX2 float dot_q4_1_avx2(const BlockQ4_1* w, const BlockQ8_1* x, std::int64_t nb) {
+    __m256 acc = _mm256_setzero_ps();
+    float offsets = 0.0f;
+    for (std::int64_t b = 0; b < nb; ++b) {
+        const __m256i wq = unpack_nibbles(w[b].qs); // 0..15: unsigned operand of maddubs as it is
+        const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+        const __m256i products = _mm256_maddubs_epi16(wq, xq);
+        const __m256 dots = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, _mm256_set1_epi16(1)));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float(w[b].d) * half_to_float(x[b].d)), dots, acc);
+        offsets += half_to_float(w[b].m) * half_to_float(x[b].s);
+    }
+    return hsum(acc) + offsets;
+}
+
+// --- float dot products ------------------------------------------------------------------------------
+
+float dot_f32_portable(const float* w, const float* x, std::int64_t n) {
+    float lanes[8] = {};
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; ++k) lanes[k] += w[i + k] * x[i + k];
+    float sum = 0.0f;
+    for (; i < n; ++i) sum += w[i] * x[i];
+    for (const float lane : lanes) sum += lane;
+    return sum;
+}
+
+LECTERN_AVX2 float dot_f32_avx2(const float* w, const float* x, std::int64_t n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+           a3 = _mm256_setzero_ps();
+    std::int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+    float sum = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; ++i) sum += w[i] * x[i];
+    return sum;
+}
+
+LECTERN_AVX2 void decode_f16_avx2(const std::uint16_t* h, float* out, std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))));
+    for (; i < n; ++i) out[i] = half_to_float(h[i]);
+}
+
+// --- the driver ----------------------------------------------------------------------------------------
+
+struct Kernels {
+    bool avx2;
+
+    template <typename Block>
+    void quantize(const float* x, Block* out, std::int64_t cols) const {
+        if (avx2) return quantize_row_avx2(x, out, cols);
+        quantize_row_portable(x, out, cols);
+    }
+    float dot_int(DType type, const std::byte* w, const std::byte* x, std::int64_t nb) const {
+        switch (type) {
+        case DType::Q8_0: {
+            const auto* wb = reinterpret_cast<const BlockQ8_0*>(w);
+            const auto* xb = reinterpret_cast<const BlockQ8_0*>(x);
+            return avx2 ? dot_q8_0_avx2(wb, xb, nb) : dot_q8_0_portable(wb, xb, nb);
+        }
+        case DType::Q4_0: {
+            const auto* wb = reinterpret_cast<const BlockQ4_0*>(w);
+            const auto* xb = reinterpret_cast<const BlockQ8_0*>(x);
+            return avx2 ? dot_q4_0_avx2(wb, xb, nb) : dot_q4_0_portable(wb, xb, nb);
+        }
+        default: {
+            const auto* wb = reinterpret_cast<const BlockQ4_1*>(w);
+            const auto* xb = reinterpret_cast<const BlockQ8_1*>(x);
+            return avx2 ? dot_q4_1_avx2(wb, xb, nb) : dot_q4_1_portable(wb, xb, nb);
+        }
+        }
+    }
+    // The row as floats: the weights themselves for F32, else decoded into `scratch`.
+    const float* decode(DType type, const std::byte* row, std::int64_t cols, float* scratch) const {
+        if (type == DType::F32) return reinterpret_cast<const float*>(row);
+        if (type == DType::F16 && avx2)
+            decode_f16_avx2(reinterpret_cast<const std::uint16_t*>(row), scratch, cols);
+        else
+            dequantize_row(type, row, scratch, cols);
+        return scratch;
+    }
+    float dot_float(const float* w, const float* x, std::int64_t n) const {
+        return avx2 ? dot_f32_avx2(w, x, n) : dot_f32_portable(w, x, n);
+    }
+};
+
+// Row range [begin, end) of `part` out of `parts`, in multiples of 4 rows so that parts stay balanced.
+std::pair<std::int64_t, std::int64_t> share(std::int64_t rows, int part, int parts) {
+    const std::int64_t groups = (rows + 3) / 4;
+    const std::int64_t begin = groups * part / parts * 4, end = groups * (part + 1) / parts * 4;
+    return {std::min(begin, rows), std::min(end, rows)};
+}
+
+} // namespace
+
+bool cpu_has_avx2() {
+    static const bool has =
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    return has;
+}
+
+void matmul(DType weight_type, const std::byte* weights, std::int64_t rows, std::int64_t cols, const float* x,
+            std::int64_t tokens, float* y, const MatmulOptions& options) {
+    const Kernels kernels{options.allow_avx2 && cpu_has_avx2()};
+    const DTypeInfo& info = dtype_info(weight_type);
+    const std::int64_t row_bytes = cols / info.block_elements * info.block_bytes;
+    const Path path = path_for(weight_type);
+
+    thread_local std::vector<std::byte> activations;
+    std::int64_t activation_row_bytes = 0;
+    if (path != Path::Float) {
+        const std::int64_t nb = cols / kBlock32;
+        activation_row_bytes =
+            nb * static_cast<std::int64_t>(path == Path::IntQ8_1 ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0));
+        activations.resize(static_cast<std::size_t>(activation_row_bytes * tokens));
+        for (std::int64_t t = 0; t < tokens; ++t) {
+            std::byte* out = activations.data() + t * activation_row_bytes;
+            if (path == Path::IntQ8_1)
+                kernels.quantize(x + t * cols, reinterpret_cast<BlockQ8_1*>(out), cols);
+            else
+                kernels.quantize(x + t * cols, reinterpret_cast<BlockQ8_0*>(out), cols);
+        }
+    }
+    const std::byte* quantized = activations.data();
+
+    const auto work = [&](int part, int parts) {
+        const auto [begin, end] = share(rows, part, parts);
+        if (path == Path::Float) {
+            thread_local std::vector<float> scratch;
+            scratch.resize(static_cast<std::size_t>(cols));
+            for (std::int64_t r = begin; r < end; ++r) {
+                const float* w = kernels.decode(weight_type, weights + r * row_bytes, cols, scratch.data());
+                for (std::int64_t t = 0; t < tokens; ++t)
+                    y[t * rows + r] = kernels.dot_float(w, x + t * cols, cols);
+            }
+            return;
+        }
+        const std::int64_t nb = cols / kBlock32;
+        for (std::int64_t r = begin; r < end; ++r)
+            for (std::int64_t t = 0; t < tokens; ++t)
+                y[t * rows + r] = kernels.dot_int(weight_type, weights + r * row_bytes,
+                                                  quantized + t * activation_row_bytes, nb);
+    };
+    if (options.pool)
+        options.pool->run(work);
+    else
+        work(0, 1);
+}
+
+} // namespace lectern::kernels::quant

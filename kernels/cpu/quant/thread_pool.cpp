@@ -1,0 +1,54 @@
+#include "kernels/cpu/quant/thread_pool.h"
+
+#include <algorithm>
+
+namespace lectern::kernels::quant {
+namespace {
+constexpr int kSpinsBeforeSleep = 20000;
+}
+
+ThreadPool::ThreadPool(int threads) {
+    for (int part = 1; part < std::max(threads, 1); ++part)
+        workers_.emplace_back([this, part] { worker_loop(part); });
+}
+
+ThreadPool::~ThreadPool() {
+    {
+        const std::lock_guard lock(mutex_);
+        stopping_ = true;
+        generation_.fetch_add(1);
+    }
+    wake_.notify_all();
+    for (std::thread& worker : workers_) worker.join();
+}
+
+void ThreadPool::run(const std::function<void(int, int)>& work) {
+    if (workers_.empty()) return work(0, 1);
+    {
+        const std::lock_guard lock(mutex_);
+        work_ = &work;
+        pending_.store(static_cast<int>(workers_.size()));
+        generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    work(0, size());
+    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+}
+
+void ThreadPool::worker_loop(int part) {
+    std::uint64_t seen = 0;
+    while (true) {
+        int spins = 0;
+        while (generation_.load(std::memory_order_acquire) == seen && spins < kSpinsBeforeSleep) ++spins;
+        if (generation_.load(std::memory_order_acquire) == seen) {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return generation_.load() != seen; });
+        }
+        seen = generation_.load(std::memory_order_acquire);
+        if (stopping_) return;
+        (*work_)(part, size());
+        pending_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+}
+
+} // namespace lectern::kernels::quant

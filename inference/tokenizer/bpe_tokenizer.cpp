@@ -290,12 +290,25 @@ Result<BpeTokenizer> BpeTokenizer::create(TokenizerParts parts) {
 }
 
 std::vector<TokenId> BpeTokenizer::encode(std::string_view text, AddedTokens added) const {
-    const Impl& core = *impl_;
     std::string repaired;
     if (!is_valid_utf8(text)) {
         append_valid_utf8(repaired, text);
         text = repaired;
     }
+    const ByteRange whole{0, text.size()};
+    return encode_with_markup(text, added == AddedTokens::Match ? std::span(&whole, 1)
+                                                                : std::span<const ByteRange>());
+}
+
+std::vector<TokenId> BpeTokenizer::encode_with_markup(std::string_view text,
+                                                      std::span<const ByteRange> markup) const {
+    const Impl& core = *impl_;
+    auto in_markup = [&](std::size_t begin, std::size_t end) {
+        const auto after =
+            std::upper_bound(markup.begin(), markup.end(), begin,
+                             [](std::size_t offset, const ByteRange& range) { return offset < range.begin; });
+        return after != markup.begin() && std::prev(after)->end >= end;
+    };
 
     std::vector<TokenId> ids;
     ids.reserve(text.size() / 3);
@@ -335,15 +348,20 @@ std::vector<TokenId> BpeTokenizer::encode(std::string_view text, AddedTokens add
 
     // HF matches added tokens in two passes: those with normalized = false in the raw text, then those
     // with normalized = true in what lies between, after normalization.
-    auto encode_text = [&](std::string_view segment) {
+    // After normalization, offsets no longer point into `text`: then a match counts as markup only when
+    // its whole segment is.
+    auto encode_text = [&](std::string_view segment, std::size_t base) {
         std::string_view normalized = segment;
         if (!core.normalizers.empty()) normalized = normalized_texts.emplace_back(core.normalize(segment));
-        if (added == AddedTokens::AsText) {
+        if (markup.empty()) {
             encode_pieces(normalized);
             return;
         }
         std::size_t done = 0;
         for (const AddedTokenMatch& match : core.normalized_matcher.find_all(normalized)) {
+            const bool allowed = core.normalizers.empty() ? in_markup(base + match.begin, base + match.end)
+                                                          : in_markup(base, base + segment.size());
+            if (!allowed) continue;
             encode_pieces(normalized.substr(done, match.begin - done));
             ids.push_back(match.id);
             done = match.end;
@@ -351,17 +369,18 @@ std::vector<TokenId> BpeTokenizer::encode(std::string_view text, AddedTokens add
         encode_pieces(normalized.substr(done));
     };
 
-    if (added == AddedTokens::AsText) {
-        encode_text(text);
+    if (markup.empty()) {
+        encode_text(text, 0);
         return ids;
     }
     std::size_t done = 0;
     for (const AddedTokenMatch& match : core.raw_matcher.find_all(text)) {
-        encode_text(text.substr(done, match.begin - done));
+        if (!in_markup(match.begin, match.end)) continue;
+        encode_text(text.substr(done, match.begin - done), done);
         ids.push_back(match.id);
         done = match.end;
     }
-    encode_text(text.substr(done));
+    encode_text(text.substr(done), done);
     return ids;
 }
 

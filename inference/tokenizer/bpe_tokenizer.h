@@ -57,6 +57,11 @@ enum class AddedTokens { Match, AsText };
 
 enum class SpecialTokens { Keep, Skip };
 
+struct ByteRange {
+    std::size_t begin;
+    std::size_t end;
+};
+
 class BpeTokenizer {
 public:
     static Result<BpeTokenizer> create(TokenizerParts parts);
@@ -69,6 +74,11 @@ public:
     // first replaced by U+FFFD per maximal subpart (what Python's errors="replace" hands HF). Nothing
     // is added around the text: a chat prompt carries its own BOS. Safe to call from several threads.
     std::vector<TokenId> encode(std::string_view text, AddedTokens added = AddedTokens::Match) const;
+
+    // Token ids of valid UTF-8 `text` in which added tokens are recognized only where they lie wholly
+    // inside one of the sorted, disjoint `markup` ranges: a chat template's own markup, not the messages
+    // (see ChatPrompt). Elsewhere the result is what encode() gives.
+    std::vector<TokenId> encode_with_markup(std::string_view text, std::span<const ByteRange> markup) const;
 
     // The text of `ids`; bytes that do not form valid UTF-8 become U+FFFD (HF decode semantics).
     Result<std::string> decode(std::span<const TokenId> ids,

@@ -2,13 +2,33 @@
 // Chat prompts as the models were trained on them. DeepSeek-V4 has no Jinja template: its source of truth
 // is the Python renderer encoding/encoding_dsv4.py (design note v4-architecture.md §8), reproduced here
 // for system, user and assistant turns (tool calls are not rendered yet). SmolLM2 uses ChatML as its
-// GGUF `tokenizer.chat_template` says. Prompts are tokenized with AddedTokens::Match and no extra BOS.
+// GGUF `tokenizer.chat_template` says.
+
+#include "inference/tokenizer/bpe_tokenizer.h"
 
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lectern::tokenizer {
+
+// A rendered prompt that remembers which bytes the template wrote. encode() recognizes added tokens
+// ("<｜User｜>", "<|im_end|>") only there, so a message or document that contains such a string cannot
+// forge a turn; for messages free of them the ids equal encode(text()), i.e. HF's. No BOS is added:
+// the templates write their own.
+class ChatPrompt {
+public:
+    void add_markup(std::string_view text);
+    void add_content(std::string_view text); // invalid UTF-8 is repaired to U+FFFD here
+
+    const std::string& text() const { return text_; }
+    std::vector<TokenId> encode(const BpeTokenizer& tokenizer) const;
+
+private:
+    std::string text_;
+    std::vector<ByteRange> markup_;
+};
 
 struct ChatMessage {
     enum class Role { System, User, Assistant };
@@ -32,8 +52,8 @@ inline constexpr std::string_view kDeepSeekV4ReasoningEffortMax =
 // BOS, [effort paragraph], then each turn; after a final user turn comes <｜Assistant｜> and <think>
 // (thinking) or </think> (chat). Consecutive user turns merge into one, joined by a blank line, as the
 // reference's tool-message merging does.
-std::string render_deepseek_v4(std::span<const ChatMessage> messages, ThinkingMode mode,
-                               ReasoningEffort effort = ReasoningEffort::Default);
+ChatPrompt render_deepseek_v4(std::span<const ChatMessage> messages, ThinkingMode mode,
+                              ReasoningEffort effort = ReasoningEffort::Default);
 
 // SmolLM2-135M-Instruct's `tokenizer.chat_template`, verbatim: ChatML with a default system turn.
 inline constexpr std::string_view kSmolLm2ChatTemplate =
@@ -47,7 +67,7 @@ inline constexpr std::string_view kSmolLm2DefaultSystem =
 
 // ChatML: "<|im_start|>{role}\n{content}<|im_end|>\n" per turn, a `default_system` turn first when the
 // conversation has none, and "<|im_start|>assistant\n" to ask for the answer.
-std::string render_chatml(std::span<const ChatMessage> messages, std::string_view default_system,
-                          bool add_generation_prompt = true);
+ChatPrompt render_chatml(std::span<const ChatMessage> messages, std::string_view default_system,
+                         bool add_generation_prompt = true);
 
 } // namespace lectern::tokenizer

@@ -1,19 +1,20 @@
 #include "ui/main_window.h"
 
+#include "ui/conversation/conversation_view.h"
+#include "ui/status/status_panel.h"
 #include "ui/viewer/document_viewer.h"
 
 #include <QApplication>
+#include <QCloseEvent>
 #include <QFileDialog>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
-#include <QPlainTextEdit>
-#include <QPushButton>
+#include <QSettings>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStandardItemModel>
 #include <QStatusBar>
-#include <QTextBrowser>
 #include <QTreeView>
 #include <QVBoxLayout>
 
@@ -45,8 +46,6 @@ QWidget* titled(const QString& title, QWidget* body, QWidget* parent) {
 MainWindow::MainWindow(Profile profile, QWidget* parent) : QMainWindow(parent), profile_(std::move(profile)) {
     setWindowTitle(QStringLiteral("Lectern"));
     setObjectName(QStringLiteral("mainWindow"));
-    resize(1400, 900);
-
     splitter_ = new QSplitter(Qt::Horizontal, this);
     splitter_->setObjectName(QStringLiteral("mainSplitter"));
     splitter_->setChildrenCollapsible(false);
@@ -63,7 +62,10 @@ MainWindow::MainWindow(Profile profile, QWidget* parent) : QMainWindow(parent), 
     setCentralWidget(splitter_);
 
     buildMenus();
+    statusPanel_ = new StatusPanel(this);
+    statusBar()->addPermanentWidget(statusPanel_);
     statusBar()->showMessage(QStringLiteral("Profile: %1").arg(profile_.directory()));
+    restoreLayout();
 }
 
 QWidget* MainWindow::buildCorpusPane() {
@@ -90,32 +92,33 @@ QWidget* MainWindow::buildViewerPane() {
 }
 
 QWidget* MainWindow::buildConversationPane() {
-    auto* body = new QWidget(this);
-    auto* layout = new QVBoxLayout(body);
-    layout->setContentsMargins(0, 0, 0, 0);
-    auto* transcript = new QTextBrowser(body);
-    transcript->setObjectName(QStringLiteral("transcript"));
-    transcript->setAccessibleName(QStringLiteral("Conversation"));
-    transcript->setPlaceholderText(QStringLiteral("Questions and answers about this session appear here."));
-    auto* question = new QPlainTextEdit(body);
-    question->setObjectName(QStringLiteral("questionEdit"));
-    question->setAccessibleName(QStringLiteral("Question"));
-    question->setPlaceholderText(QStringLiteral("Ask a question about the documents"));
-    question->setMaximumHeight(90);
-    question->setEnabled(false);
-    auto* ask = new QPushButton(QStringLiteral("Ask"), body);
-    ask->setObjectName(QStringLiteral("askButton"));
-    ask->setAccessibleName(QStringLiteral("Ask"));
-    ask->setEnabled(false);
-    ask->setToolTip(
-        QStringLiteral("Asking needs documents and a model; neither is available in this build yet."));
-    layout->addWidget(transcript, 1);
-    layout->addWidget(question);
-    layout->addWidget(ask, 0, Qt::AlignRight);
-    auto* pane = titled(QStringLiteral("Conversation"), body, this);
+    conversation_ = new ConversationView(this);
+    connect(conversation_, &ConversationView::locationActivated, this, [this](const Location& location) {
+        viewer_->showLocation(location).ok(); // a failure is shown in the viewer itself
+    });
+    auto* pane = titled(QStringLiteral("Conversation"), conversation_, this);
     pane->setObjectName(QStringLiteral("conversationPane"));
     pane->setAccessibleName(QStringLiteral("Conversation"));
     return pane;
+}
+
+void MainWindow::restoreLayout() {
+    QSettings settings(profile_.settingsPath(), QSettings::IniFormat);
+    if (!restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray())) resize(1400, 900);
+    QMainWindow::restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    splitter_->restoreState(settings.value(QStringLiteral("window/splitter")).toByteArray());
+}
+
+void MainWindow::saveLayout() const {
+    QSettings settings(profile_.settingsPath(), QSettings::IniFormat);
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), QMainWindow::saveState());
+    settings.setValue(QStringLiteral("window/splitter"), splitter_->saveState());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    saveLayout();
+    QMainWindow::closeEvent(event);
 }
 
 void MainWindow::buildMenus() {

@@ -8,15 +8,12 @@
 class QSplitter;
 class QTreeView;
 class QStackedWidget;
-class QTextBrowser;
-class QPlainTextEdit;
-class QPushButton;
 
 namespace lectern::ui {
+
+class ConversationView;
 class DocumentViewer;
-}
-
-namespace lectern::ui {
+class StatusPanel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -27,12 +24,20 @@ public:
     QWidget* viewerPane() const { return viewerPane_; }
     QWidget* conversationPane() const { return conversationPane_; }
     DocumentViewer* viewer() const { return viewer_; }
+    ConversationView* conversation() const { return conversation_; }
+    StatusPanel* statusPanel() const { return statusPanel_; }
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
 
 private:
     QWidget* buildCorpusPane();
     QWidget* buildViewerPane();
     QWidget* buildConversationPane();
     void buildMenus();
+    // Window geometry, dock state and pane sizes, in the profile's settings file.
+    void restoreLayout();
+    void saveLayout() const;
 
     Profile profile_;
     QSplitter* splitter_ = nullptr;
@@ -40,6 +45,8 @@ private:
     QWidget* viewerPane_ = nullptr;
     QWidget* conversationPane_ = nullptr;
     DocumentViewer* viewer_ = nullptr;
+    ConversationView* conversation_ = nullptr;
+    StatusPanel* statusPanel_ = nullptr;
 };
 
 } // namespace lectern::ui

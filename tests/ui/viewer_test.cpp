@@ -1,6 +1,7 @@
 // The document viewer on real widgets (offscreen): a PDF made here with known words at known places is
 // opened, paged, zoomed, searched, selected and pointed at; text, code and mail are shown and highlighted.
 
+#include "tests/ui/test_pdf.h"
 #include "ui/viewer/document_viewer.h"
 #include "ui/viewer/mail_view.h"
 #include "ui/viewer/pdf_view.h"
@@ -22,53 +23,9 @@
 using lectern::ui::DocumentViewer;
 using lectern::ui::Location;
 using lectern::ui::PdfView;
+using namespace lectern::ui::testing;
 
 namespace {
-
-// Words placed on the test PDF: page (1-based), text, baseline position in points.
-struct Placed {
-    int page;
-    QString text;
-    QPointF baseline;
-};
-const QList<Placed> kWords = {
-    {1, QStringLiteral("Lectern test document"), {60, 80}},
-    {2, QStringLiteral("find the needle here"), {100, 200}},
-    {3, QStringLiteral("cited passage on page three"), {50, 300}},
-};
-const QSizeF kPageSize(400, 500);
-
-QFont testFont() {
-    QFont font(QStringLiteral("DejaVu Sans"));
-    font.setPixelSize(20); // the writer runs at 72 dpi: 20 px == 20 pt
-    return font;
-}
-
-// Where `word` (a whole word of a placed line) is on its page, from the font's own metrics.
-QRectF expectedRect(const Placed& line, const QString& word) {
-    const QFontMetricsF metrics(testFont());
-    const qsizetype at = line.text.indexOf(word);
-    const double left = line.baseline.x() + metrics.horizontalAdvance(line.text.left(at));
-    return QRectF(left, line.baseline.y() - metrics.ascent(), metrics.horizontalAdvance(word),
-                  metrics.ascent() + metrics.descent());
-}
-
-QString makePdf(const QString& directory) {
-    const QString path = directory + QStringLiteral("/known.pdf");
-    QPdfWriter writer(path);
-    writer.setPageSize(QPageSize(kPageSize, QPageSize::Point));
-    writer.setPageMargins(QMarginsF(0, 0, 0, 0));
-    writer.setResolution(72);
-    QPainter painter(&writer);
-    painter.setFont(testFont());
-    for (int page = 1; page <= 3; ++page) {
-        if (page > 1) writer.newPage();
-        for (const Placed& word : kWords)
-            if (word.page == page) painter.drawText(word.baseline, word.text);
-    }
-    painter.end();
-    return path;
-}
 
 bool waitRendered(PdfView* view, int page) {
     return QTest::qWaitFor([&] { return view->isRendered(page); }, 10000);

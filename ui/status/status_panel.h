@@ -1,0 +1,44 @@
+#pragma once
+// The permanent part of the status bar: context meter ("612,340 / 1,048,576 tokens"), KV-cache size,
+// backend and device, tokens/s while generating, and prefill progress with its ETA. Setters only: the
+// inference worker's reports are turned into these calls by the main window.
+
+#include <QWidget>
+
+class QLabel;
+class QProgressBar;
+
+namespace lectern::ui {
+
+class StatusPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit StatusPanel(QWidget* parent = nullptr);
+
+    void setContext(qint64 usedTokens, qint64 capacityTokens);
+    void setKvCacheBytes(qint64 bytes);                             // negative: unknown, hidden
+    void setBackend(const QString& backend, const QString& device); // "CUDA", "NVIDIA H200"; empty hides
+    void setTokensPerSecond(double rate);                           // negative: not generating, hidden
+    // fraction in [0, 1]; etaSeconds negative while unknown. clearPrefill() when done.
+    void setPrefill(double fraction, double etaSeconds);
+    void clearPrefill();
+
+    QString contextText() const;
+    QString kvCacheText() const;
+    QString backendText() const;
+    QString speedText() const;
+    QString prefillText() const;
+
+    static QString formatCount(qint64 count);      // 1048576 -> "1,048,576"
+    static QString formatBytes(qint64 bytes);      // 3435973837 -> "3.2 GiB"
+    static QString formatDuration(double seconds); // 80 -> "1 min 20 s"
+
+private:
+    QProgressBar* context_ = nullptr;
+    QLabel* kvCache_ = nullptr;
+    QLabel* backend_ = nullptr;
+    QLabel* speed_ = nullptr;
+    QLabel* prefill_ = nullptr;
+};
+
+} // namespace lectern::ui

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace lectern;
@@ -130,6 +131,21 @@ void check_random_round_trips(const BpeTokenizer& tokenizer, const char* name) {
         std::fprintf(stderr, "  %s: %d random texts did not round-trip\n", name, failures);
 }
 
+// encode() is documented as safe from several threads at once (PCRE2 state is per thread).
+void check_threads(const BpeTokenizer& tokenizer) {
+    const std::string text = test::read_file(std::string(LECTERN_TEST_DATA) + "/tokenizer/multilingual.txt");
+    const auto expected = tokenizer.encode(text);
+    std::vector<int> agreed(4, 0);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < agreed.size(); ++t) {
+        threads.emplace_back([&, t] {
+            for (int round = 0; round < 20; ++round) agreed[t] += tokenizer.encode(text) == expected ? 1 : 0;
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    for (const int count : agreed) CHECK(count == 20);
+}
+
 std::string write_temp(const std::string& name, const std::string& contents) {
     const auto path = std::filesystem::temp_directory_path() / ("lectern-tokenizer-test-" + name);
     std::ofstream(path, std::ios::binary) << contents;
@@ -201,6 +217,7 @@ int main() {
     if (CHECK(deepseek.ok())) {
         check_streaming(*deepseek);
         check_random_round_trips(*deepseek, "DeepSeek-V4");
+        check_threads(*deepseek);
     }
     if (CHECK(smollm2.ok())) {
         check_streaming(*smollm2);

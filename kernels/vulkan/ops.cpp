@@ -71,6 +71,48 @@ Result<void> dispatch_linear(Stream& stream, const std::string& format, Storage 
                            sizeof(push), groups);
 }
 
+// The shader family of a GGUF tensor type (linear.comp; the block types through gguf_blocks.glsl) and how
+// it reads the weight, or no name when there is no kernel.
+struct GgufShader {
+    const char* name = nullptr;
+    Storage storage = Storage::Bytes;
+};
+
+GgufShader gguf_shader(DType type) {
+    switch (type) {
+    case DType::F32:
+        return {"f32", Storage::Words};
+    case DType::F16:
+        return {"f16", Storage::Halves};
+    case DType::BF16:
+        return {"bf16", Storage::Halves};
+    case DType::Q4_0:
+        return {"q4_0"};
+    case DType::Q4_1:
+        return {"q4_1"};
+    case DType::Q5_0:
+        return {"q5_0"};
+    case DType::Q5_1:
+        return {"q5_1"};
+    case DType::Q8_0:
+        return {"q8_0"};
+    case DType::Q2_K:
+        return {"q2_k"};
+    case DType::Q3_K:
+        return {"q3_k"};
+    case DType::Q4_K:
+        return {"q4_k"};
+    case DType::Q5_K:
+        return {"q5_k"};
+    case DType::Q6_K:
+        return {"q6_k"};
+    case DType::MXFP4:
+        return {"mxfp4"};
+    default:
+        return {};
+    }
+}
+
 } // namespace
 
 Result<void> rms_norm(Stream& stream, BufferSpan x, std::optional<BufferSpan> weight, BufferSpan y,
@@ -157,6 +199,35 @@ Result<void> linear(Stream& stream, BufferSpan x, std::int64_t rows, const Devic
         return dispatch_linear(stream, "fp4", Storage::Bytes, x, rows, weight.data, scales, n, k, y);
     }
     return Error{"linear: unknown weight format"};
+}
+
+bool linear_gguf_supports(DType type) {
+    return gguf_shader(type).name != nullptr;
+}
+
+Result<void> linear_gguf(Stream& stream, BufferSpan x, std::int64_t rows, DType type, BufferSpan weight,
+                         std::int64_t out_features, std::int64_t in_features, BufferSpan y) {
+    const std::string_view name = dtype_info(type).name;
+    const GgufShader shader = gguf_shader(type);
+    if (!shader.name)
+        return Error{"linear_gguf: the Vulkan backend has no kernel for " + std::string(name) + " weights"};
+    const std::int64_t n = out_features, k = in_features, block = dtype_info(type).block_elements;
+    if (rows <= 0 || n <= 0 || k <= 0)
+        return Error{"linear_gguf: rows and the weight's shape must be positive"};
+    if (k % block != 0)
+        return Error{"linear_gguf: a " + std::string(name) + " weight needs in_features divisible by " +
+                     std::to_string(block) + ", not " + std::to_string(k)};
+    for (const std::int64_t elements : {rows * k, rows * n, n * k})
+        if (Result<void> ok = check_elements("linear_gguf", elements); !ok) return ok;
+    if (Result<void> ok = check_span("linear_gguf", "x", x, static_cast<std::uint64_t>(rows * k) * 4); !ok)
+        return ok;
+    if (Result<void> ok = check_span("linear_gguf", "y", y, static_cast<std::uint64_t>(rows * n) * 4); !ok)
+        return ok;
+    if (Result<void> ok = check_span("linear_gguf", "the weight", weight,
+                                     static_cast<std::uint64_t>(*dtype_bytes(type, n * k)));
+        !ok)
+        return ok;
+    return dispatch_linear(stream, shader.name, shader.storage, x, rows, weight, weight, n, k, y);
 }
 
 std::vector<float> rope_cos_sin(std::span<const double> positions, const float* frequencies,

@@ -4,6 +4,7 @@
 // that the Context's features allow (subgroup arithmetic, 16-bit and 8-bit storage) or the portable one.
 
 #include "kernels/cpu/ops.h"
+#include "kernels/dtype.h"
 #include "kernels/result.h"
 #include "kernels/vulkan/stream.h"
 
@@ -38,6 +39,14 @@ std::uint64_t weight_scale_bytes(cpu::WeightFormat format, std::int64_t out_feat
 // Dequantises on the fly and accumulates in fp32.
 Result<void> linear(Stream& stream, BufferSpan x, std::int64_t rows, const DeviceWeight& weight,
                     BufferSpan y);
+
+// linear for a weight in a GGUF tensor type, [out_features, in_features] with each row a whole number of
+// blocks, byte for byte as the file stores it (so it can be uploaded straight from the mapped file).
+Result<void> linear_gguf(Stream& stream, BufferSpan x, std::int64_t rows, DType type, BufferSpan weight,
+                         std::int64_t out_features, std::int64_t in_features, BufferSpan y);
+// Whether linear_gguf has a kernel for `type` (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K ... Q6_K,
+// MXFP4).
+bool linear_gguf_supports(DType type);
 
 // The (cos, sin) of position * frequencies[i] for each position, [positions, pairs] pairs of floats,
 // computed in double on the host as the CPU reference does (an fp32 angle loses the phase at long

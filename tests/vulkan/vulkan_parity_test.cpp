@@ -3,6 +3,8 @@
 
 #include "kernels/cpu/numerics.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/quant/dequantize.h"
+#include "kernels/cpu/quant/half.h"
 #include "kernels/vulkan/ops.h"
 #include "tests/vulkan/device_buffers.h"
 
@@ -184,6 +186,105 @@ void linear_parity(vulkan::Context& context, std::mt19937& rng) {
     }
 }
 
+// Random GGUF blocks: random quant bytes, with the fp16 scale fields set to sane positive values (random
+// bits there would be infinities and NaNs, which real files do not hold).
+std::vector<std::uint8_t> random_gguf_rows(DType type, std::int64_t rows, std::int64_t n, std::mt19937& rng) {
+    const DTypeInfo& info = dtype_info(type);
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(*dtype_bytes(type, rows * n)));
+    std::uniform_int_distribution<int> byte(0, 255), exponent(118, 130);
+    std::uniform_real_distribution<float> scale(0.002f, 0.05f);
+    for (std::uint8_t& b : bytes) b = static_cast<std::uint8_t>(byte(rng));
+    if (type == DType::F32 || type == DType::F16 || type == DType::BF16) {
+        const auto values = random_floats(static_cast<std::size_t>(rows * n), rng, 0.5f);
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            if (type == DType::F32) std::memcpy(&bytes[i * 4], &values[i], 4);
+            const std::uint16_t h =
+                type == DType::F16 ? quant::float_to_half(values[i]) : cpu::f32_to_bf16(values[i]);
+            if (type != DType::F32) std::memcpy(&bytes[i * 2], &h, 2);
+        }
+        return bytes;
+    }
+    std::vector<int> half_fields;
+    switch (type) {
+    case DType::Q4_1:
+    case DType::Q5_1:
+    case DType::Q4_K:
+    case DType::Q5_K:
+        half_fields = {0, 2};
+        break;
+    case DType::Q2_K:
+        half_fields = {80, 82};
+        break;
+    case DType::Q3_K:
+        half_fields = {108};
+        break;
+    case DType::Q6_K:
+        half_fields = {208};
+        break;
+    case DType::MXFP4:
+        break;
+    default:
+        half_fields = {0};
+        break;
+    }
+    for (std::size_t block = 0; block < bytes.size(); block += static_cast<std::size_t>(info.block_bytes)) {
+        for (const int field : half_fields) {
+            const std::uint16_t h = quant::float_to_half(scale(rng));
+            std::memcpy(&bytes[block + static_cast<std::size_t>(field)], &h, 2);
+        }
+        if (type == DType::MXFP4) bytes[block] = static_cast<std::uint8_t>(exponent(rng));
+    }
+    return bytes;
+}
+
+void linear_gguf_parity(vulkan::Context& context, std::mt19937& rng) {
+    for (const DType type :
+         {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
+          DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::MXFP4}) {
+        CHECK(vulkan::linear_gguf_supports(type));
+        for (const std::int64_t rows : {2, 11}) { // the matrix-vector and the tiled kernel
+            const std::int64_t out = 67, in = 512;
+            const auto w = random_gguf_rows(type, out, in, rng);
+            const auto x = random_floats(static_cast<std::size_t>(rows * in), rng);
+            const std::size_t row_bytes = static_cast<std::size_t>(*dtype_bytes(type, in));
+            std::vector<float> expected(static_cast<std::size_t>(rows * out)), bound(expected.size());
+            std::vector<float> decoded(static_cast<std::size_t>(in));
+            for (std::int64_t o = 0; o < out; ++o) {
+                const std::uint8_t* row = w.data() + static_cast<std::size_t>(o) * row_bytes;
+                quant::dequantize_row(type, row, decoded.data(), in);
+                for (std::int64_t r = 0; r < rows; ++r) {
+                    const float* xr = x.data() + r * in;
+                    expected[static_cast<std::size_t>(r * out + o)] =
+                        static_cast<float>(quant::dot_reference(type, row, xr, in));
+                    double magnitude = 0;
+                    for (std::int64_t i = 0; i < in; ++i)
+                        magnitude += std::fabs(static_cast<double>(xr[i]) * decoded[i]);
+                    // As for linear; the per-element decode may also fuse a multiply-add (one more rounding).
+                    bound[static_cast<std::size_t>(r * out + o)] =
+                        static_cast<float>(1e-6 + 5e-7 * magnitude);
+                }
+            }
+            vulkan::Buffer dx = to_device(context, x), dw = to_device(context, w);
+            vulkan::Buffer dy = device_zeros<float>(context, expected.size());
+            const std::string op = "linear_gguf " + std::string(dtype_info(type).name);
+            if (!run(context, op.c_str(), [&](vulkan::Stream& s) {
+                    return vulkan::linear_gguf(s, dx.span(), rows, type, dw.span(), out, in, dy.span());
+                }))
+                continue;
+            expect_within(op.c_str(), from_device<float>(context, dy, expected.size()), expected, bound);
+        }
+    }
+    // Types without a kernel, and rows that are not whole blocks, are refused with a message.
+    vulkan::Buffer one = device_zeros<float>(context, 1024);
+    auto stream = context.create_stream();
+    CHECK(stream.ok());
+    if (!stream) return;
+    const auto no_kernel =
+        vulkan::linear_gguf(*stream, one.span(), 1, DType::IQ2_XXS, one.span(), 1, 256, one.span());
+    CHECK(!no_kernel.ok() && no_kernel.error().find("IQ2_XXS") != std::string::npos);
+    CHECK(!vulkan::linear_gguf(*stream, one.span(), 1, DType::Q8_0, one.span(), 1, 48, one.span()).ok());
+}
+
 void rope_parity(vulkan::Context& context, std::mt19937& rng) {
     // Partial rope as DeepSeek-V4 does it: the last 64 of 192 dims of each head; positions up to ~10^6.
     const std::int64_t rows = 5, heads = 3, head_dim = 192, offset = 128, pairs = 32;
@@ -291,6 +392,7 @@ void sink_attention_parity(vulkan::Context& context, std::mt19937& rng) {
 void all_ops(vulkan::Context& context, std::mt19937& rng) {
     rms_norm_parity(context, rng);
     linear_parity(context, rng);
+    linear_gguf_parity(context, rng);
     rope_parity(context, rng);
     hadamard_parity(context, rng);
     sinkhorn_parity(context, rng);

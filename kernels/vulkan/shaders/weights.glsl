@@ -1,6 +1,7 @@
 // weight_at(o, i): element [o, i] of the weight matrix as a float, for the FORMAT the includer defines:
 // 0 F32, 1 BF16, 2 F8_E4M3_BLOCK128 (+ e8m0 scales [ceil(out/128), ceil(in/128)] at binding 2),
-// 3 FP4_E2M1_BLOCK32 (+ e8m0 scales [out, in/32] at binding 2), 4 F16. The weight is binding 1; the includer declares
+// 3 FP4_E2M1_BLOCK32 (+ e8m0 scales [out, in/32] at binding 2), 4 F16, or a GGUF block type
+// (gguf_blocks.glsl), each row a whole number of blocks. The weight is binding 1; the includer declares
 // the push constants `p` with an in_features field.
 #include "bytes.glsl"
 #include "numbers.glsl"
@@ -35,5 +36,12 @@ float weight_at(uint o, uint i) {
 HALVES_BUFFER(w, 1)
 float weight_at(uint o, uint i) {
     return unpackHalf2x16(w_half(o * p.in_features + i)).x;
+}
+#elif FORMAT >= 10
+BYTES_BUFFER(w, 1)
+#include "gguf_blocks.glsl"
+float weight_at(uint o, uint i) {
+    const uint row_bytes = p.in_features / BLOCK_ELEMENTS * BLOCK_BYTES;
+    return block_element(o * row_bytes + i / BLOCK_ELEMENTS * BLOCK_BYTES, i % BLOCK_ELEMENTS);
 }
 #endif

@@ -50,8 +50,9 @@ TokenCounter PromptRenderer::counter() const {
 std::string PromptRenderer::renderTemplate(const std::vector<tokenizer::ChatMessage>& messages) const {
     if (format_ == ChatFormat::DeepSeekV4)
         return tokenizer::render_deepseek_v4(messages, thinking_ ? tokenizer::ThinkingMode::Thinking
-                                                                 : tokenizer::ThinkingMode::Chat);
-    return tokenizer::render_chatml(messages, tokenizer::kSmolLm2DefaultSystem);
+                                                                 : tokenizer::ThinkingMode::Chat)
+            .text();
+    return tokenizer::render_chatml(messages, tokenizer::kSmolLm2DefaultSystem).text();
 }
 
 std::int64_t PromptRenderer::templateTokens(std::size_t history_turns) const {

@@ -44,8 +44,9 @@ std::string plainText(const AssembledPrompt& prompt, ChatFormat format, bool thi
     }
     if (format == ChatFormat::DeepSeekV4)
         return tok::render_deepseek_v4(messages,
-                                       thinking ? tok::ThinkingMode::Thinking : tok::ThinkingMode::Chat);
-    return tok::render_chatml(messages, tok::kSmolLm2DefaultSystem);
+                                       thinking ? tok::ThinkingMode::Thinking : tok::ThinkingMode::Chat)
+            .text();
+    return tok::render_chatml(messages, tok::kSmolLm2DefaultSystem).text();
 }
 
 } // namespace

@@ -115,7 +115,6 @@ struct BpeTokenizer::Impl {
     std::array<std::vector<TokenId>, 256> byte_symbols;   // what each byte starts as before merging
     AddedTokenMatcher raw_matcher;                        // added tokens with normalized = false
     AddedTokenMatcher normalized_matcher;                 // added tokens with normalized = true
-    bool add_prefix_space = false;
     bool ignore_merges = false;
 
     explicit Impl(PreTokenizer pre) : pre_tokenizer(std::move(pre)) {}
@@ -196,7 +195,6 @@ Result<BpeTokenizer> BpeTokenizer::create(TokenizerParts parts) {
     auto pre = PreTokenizer::create(std::move(parts.pre_tokenizer));
     if (!pre) return Error{source + ": " + pre.error()};
     auto impl = std::make_unique<Impl>(std::move(pre).value());
-    impl->add_prefix_space = parts.add_prefix_space;
     impl->ignore_merges = parts.ignore_merges;
     for (const Normalization form : parts.normalizers) {
         const icu::Normalizer2* normalizer = icu_normalizer(form);
@@ -315,7 +313,6 @@ std::vector<TokenId> BpeTokenizer::encode_with_markup(std::string_view text,
     std::vector<PieceRange> pieces;
     std::vector<Symbol> symbols;
     std::vector<Candidate> heap;
-    std::string prefixed;
     PieceCache cache;
     std::vector<TokenId> cached_ids;
     std::deque<std::string> normalized_texts; // the cache's keys point into these
@@ -332,13 +329,7 @@ std::vector<TokenId> BpeTokenizer::encode_with_markup(std::string_view text,
                 continue;
             }
             const std::size_t first = cached_ids.size();
-            std::string_view merged_text = piece;
-            if (core.add_prefix_space && piece.front() != ' ') {
-                prefixed.assign(1, ' ');
-                prefixed += piece;
-                merged_text = prefixed;
-            }
-            core.merge_piece(merged_text, symbols, heap, cached_ids);
+            core.merge_piece(piece, symbols, heap, cached_ids);
             cache.insert(
                 piece, hash,
                 {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(cached_ids.size() - first)});

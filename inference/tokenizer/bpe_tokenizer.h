@@ -43,7 +43,6 @@ struct TokenizerParts {
     std::vector<std::pair<std::string, std::string>> merges;
     std::vector<Normalization> normalizers;
     std::vector<SplitRule> pre_tokenizer; // applied in order, before the byte-level mapping
-    bool add_prefix_space = false;        // HF ByteLevel add_prefix_space
     bool ignore_merges = false;           // a piece that is itself a token is taken whole
     std::vector<AddedToken> added_tokens;
     bool byte_fallback = false;           // bytes missing from the vocabulary become <0xXX> tokens

@@ -75,7 +75,9 @@ Result<void> add_pre_tokenizer(const Json& node, TokenizerParts& parts, bool& by
     if (byte_level_seen) return Error{"a '" + type + "' pre-tokenizer after ByteLevel is not supported"};
     if (type == "ByteLevel") {
         byte_level_seen = true;
-        parts.add_prefix_space = flag(node, "add_prefix_space", true);
+        // HF prepends the space to each piece before its regex runs; not reproduced, so refused.
+        if (flag(node, "add_prefix_space", true))
+            return Error{"ByteLevel with add_prefix_space is not supported"};
         if (flag(node, "use_regex", true)) {
             parts.pre_tokenizer.push_back({std::string(kGpt2SplitPattern), SplitBehavior::Isolated, false});
         }

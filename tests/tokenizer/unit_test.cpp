@@ -180,6 +180,11 @@ void check_errors() {
         "pre_tokenizer": {"type": "Metaspace"}, "decoder": {"type": "ByteLevel"}})")),
         "Metaspace"));
     CHECK(error_mentions(
+        load_hf_tokenizer(write_temp("prefixspace.json",
+                                     R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": true}, "decoder": {"type": "ByteLevel"}})")),
+        "add_prefix_space"));
+    CHECK(error_mentions(
         load_hf_tokenizer(write_temp("nobytelevel.json",
                                      R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
         "decoder": {"type": "ByteLevel"}})")),

@@ -75,12 +75,11 @@ Result<GenerateResult> Engine::generate(const GenerateOptions& options,
     Sampler sampler(options.sampler);
     GenerateResult result;
     const auto start = Clock::now();
-    std::int64_t decoded = 0;
     auto finish = [&](StopReason reason) {
         result.reason = reason;
         cancel_ = false;
         const std::lock_guard stats_lock(stats_mutex_);
-        stats_.generated_tokens += decoded;
+        stats_.generated_tokens += static_cast<std::int64_t>(result.tokens.size());
         stats_.decode_seconds += seconds_since(start);
         stats_.position = state_->position();
         stats_.state_bytes = state_->memory_bytes();
@@ -112,7 +111,6 @@ Result<GenerateResult> Engine::generate(const GenerateOptions& options,
             return std::move(step).take_error();
         }
         last_logits_ = std::move(step->logits);
-        ++decoded;
     }
     finish(StopReason::MaxTokens);
     return result;

@@ -38,7 +38,9 @@ struct GenerateOptions {
 enum class StopReason { MaxTokens, StopToken, Caller, Cancelled, ContextFull };
 
 struct GenerateResult {
-    std::vector<model::Token> tokens; // the generated tokens, a stop token included when one ended it
+    // The generated tokens, a stop token included when one ended it. Every token joins the sequence
+    // except one that ended generation (a stop token, or the token after which the caller said stop).
+    std::vector<model::Token> tokens;
     StopReason reason = StopReason::MaxTokens;
 };
 

@@ -2,9 +2,17 @@
 
 namespace lectern::cli {
 
+// Defined in cmd_<name>.cpp.
+Command documentsCommand();
+Command importCommand();
+Command searchCommand();
+Command sessionsCommand();
+Command showCommand();
+
 // Each command lives in its own cmd_<name>.cpp and is listed here once.
 const std::vector<Command>& commands() {
-    static const std::vector<Command> table = {};
+    static const std::vector<Command> table = {importCommand(), documentsCommand(), showCommand(),
+                                               searchCommand(), sessionsCommand()};
     return table;
 }
 

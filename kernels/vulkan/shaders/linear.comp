@@ -23,10 +23,16 @@ void main() {
     if (o >= p.out_features) return;
     const uint first_row = gl_WorkGroupID.z * ROW_TILE;
     vec4 acc = vec4(0.0);
-    for (uint i = gl_LocalInvocationID.x; i < p.in_features; i += WG_SIZE) {
-        const float weight = weight_at(o, i);
-        for (uint t = 0; t < ROW_TILE; ++t)
-            if (first_row + t < p.rows) acc[t] += x[(first_row + t) * p.in_features + i] * weight;
+    // Four consecutive elements per invocation: they share a word of byte formats and a block's scales,
+    // which the compiler then loads once.
+    for (uint base = gl_LocalInvocationID.x * 4u; base < p.in_features; base += WG_SIZE * 4u) {
+        for (uint v = 0; v < 4u; ++v) {
+            const uint i = base + v;
+            if (i >= p.in_features) break;
+            const float weight = weight_at(o, i);
+            for (uint t = 0; t < ROW_TILE; ++t)
+                if (first_row + t < p.rows) acc[t] += x[(first_row + t) * p.in_features + i] * weight;
+        }
     }
     const vec4 total = reduce_add4(acc);
     if (gl_LocalInvocationID.x < ROW_TILE && first_row + gl_LocalInvocationID.x < p.rows)

@@ -108,7 +108,8 @@ public:
         qsizetype next = 0;
         while (true) {
             const bool stopping = stop_.stop_requested();
-            while (!stopping && next < files_.size() && inFlight_ < maxInFlight) {
+            // Hashed files waiting for their turn hold their bytes: they count against the bound too.
+            while (!stopping && next < files_.size() && inFlight_ + hashed_.size() < maxInFlight) {
                 submitRead(next++);
             }
             if (inFlight_ == 0 && (stopping || next >= files_.size())) break;

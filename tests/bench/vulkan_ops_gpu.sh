@@ -1,8 +1,10 @@
 #!/bin/sh
 # Runs the Vulkan op benchmark on the machine's best Vulkan device (a real GPU when one is present),
-# then again with the portable fallback shaders. Usage: tests/bench/vulkan_ops_gpu.sh [BUILD_DIR]
+# then again with the portable fallback shaders.
+# Usage: tests/bench/vulkan_ops_gpu.sh [BUILD_DIR [--quick]]   (LECTERN_VULKAN_DEVICE picks another device)
 set -eu
 build=${1:-build}
+[ $# -gt 0 ] && shift
 bench="$build/bench/vulkan_ops"
 if [ ! -x "$bench" ]; then
     echo "vulkan_ops_gpu: $bench is missing; build it with: cmake --build $build --target vulkan_ops" >&2
@@ -14,4 +16,4 @@ fi
 "$bench" "$@"
 echo
 echo "portable fallback shaders:"
-LECTERN_VULKAN_FALLBACK=1 "$bench"
+LECTERN_VULKAN_FALLBACK=1 "$bench" "$@"

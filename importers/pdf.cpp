@@ -6,17 +6,23 @@
 #include "importers/ocr.h"
 
 #include <QFileInfo>
+#include <QThread>
 #include <poppler-qt6.h>
 
+#include <atomic>
 #include <cmath>
 #include <memory>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 namespace lectern::importers {
 
 namespace {
 
 constexpr int kOcrDpi = 300;
+constexpr int kMinPagesPerWorker = 48;
+constexpr int kPageBatch = 8;
 constexpr int kMaxOutlineEntries = 10000;
 constexpr int kMaxOutlineDepth = 32;
 
@@ -166,6 +172,53 @@ void readOutline(const Poppler::Document& document, QList<OutlineEntry>& outline
     }
 }
 
+// Reads one page at a time from one Poppler document: the text layer, and OCR where the page needs it.
+class PageReader {
+public:
+    PageReader(Poppler::Document& pdf, const ParseInput& input, QString& ocrError)
+        : pdf_(pdf), input_(input), ocrError_(ocrError) {
+        pdf_.setRenderHint(Poppler::Document::Antialiasing, true);
+        pdf_.setRenderHint(Poppler::Document::TextAntialiasing, true);
+    }
+
+    Page read(int index) {
+        std::unique_ptr<Poppler::Page> page(pdf_.page(index));
+        if (!page) return buildPage(index + 1, {}, {});
+        const OcrMode mode = input_.options->ocr;
+        QList<LayoutWord> words = mode == OcrMode::On ? QList<LayoutWord>() : textLayer(*page, input_.stop);
+        bool fromOcr = false;
+        const bool scanned = mode == OcrMode::On ||
+                             (mode == OcrMode::Auto && characterCount(words) < kMinTextLayerCharacters &&
+                              (words.isEmpty() || hasInkBeyondWords(*page, words)));
+        if (scanned && startOcr()) {
+            QList<LayoutWord> recognized =
+                ocr_->recognize(page->renderToImage(kOcrDpi, kOcrDpi), kOcrDpi, input_.stop);
+            if (characterCount(recognized) > characterCount(words)) {
+                words = std::move(recognized);
+                fromOcr = true;
+            }
+        }
+        Page built = buildPage(index + 1, page->pageSizeF(), words);
+        built.ocr = fromOcr && !built.text.isEmpty();
+        return built;
+    }
+
+private:
+    bool startOcr() {
+        if (!ocr_ && ocrError_.isEmpty()) {
+            ocr_ = std::make_unique<OcrEngine>();
+            if (auto started = ocr_->start(input_.options->ocrLanguage); !started)
+                ocrError_ = QString::fromStdString(started.error());
+        }
+        return ocrError_.isEmpty();
+    }
+
+    Poppler::Document& pdf_;
+    const ParseInput& input_;
+    QString& ocrError_;
+    std::unique_ptr<OcrEngine> ocr_;
+};
+
 } // namespace
 
 ParseResult parsePdf(const ParseInput& input) {
@@ -224,49 +277,35 @@ ParseResult parsePdf(const ParseInput& input) {
     document.modified = pdf->modificationDate();
     readOutline(*pdf, document.outline);
 
-    const OcrMode ocrMode = input.options->ocr;
-    pdf->setRenderHint(Poppler::Document::Antialiasing, true);
-    pdf->setRenderHint(Poppler::Document::TextAntialiasing, true);
-    std::unique_ptr<OcrEngine> ocr;
-    QString ocrError;
-    document.pages.reserve(pageCount);
-    for (int index = 0; index < pageCount; ++index) {
-        if (input.stop.stop_requested()) {
-            result.cancelled = true;
-            return result;
-        }
-        std::unique_ptr<Poppler::Page> page(pdf->page(index));
-        if (!page) {
-            document.pages.append(buildPage(index + 1, {}, {}));
-            if (input.pagesDone != nullptr) ++*input.pagesDone;
-            continue;
-        }
-        const QSizeF size = page->pageSizeF();
-        QList<LayoutWord> words = ocrMode == OcrMode::On ? QList<LayoutWord>() : textLayer(*page, input.stop);
-        bool fromOcr = false;
-        const bool scanned = ocrMode == OcrMode::On ||
-                             (ocrMode == OcrMode::Auto && characterCount(words) < kMinTextLayerCharacters &&
-                              (words.isEmpty() || hasInkBeyondWords(*page, words)));
-        if (scanned && ocrError.isEmpty()) {
-            if (!ocr) {
-                ocr = std::make_unique<OcrEngine>();
-                if (auto started = ocr->start(input.options->ocrLanguage); !started)
-                    ocrError = QString::fromStdString(started.error());
-            }
-            if (ocrError.isEmpty()) {
-                QList<LayoutWord> recognized =
-                    ocr->recognize(page->renderToImage(kOcrDpi, kOcrDpi), kOcrDpi, input.stop);
-                if (characterCount(recognized) > characterCount(words)) {
-                    words = std::move(recognized);
-                    fromOcr = true;
-                }
+    // Long documents are read in parallel: each worker opens its own Poppler document over the same bytes
+    // (one document must not be used from two threads) and takes pages in small batches.
+    const int threads = input.options->threads > 0 ? input.options->threads : QThread::idealThreadCount();
+    const int workers = std::clamp(pageCount / kMinPagesPerWorker, 1, std::max(threads, 1));
+    document.pages.resize(pageCount);
+    std::atomic<int> nextBatch{0};
+    QStringList ocrErrors(workers);
+    const auto work = [&](int worker, Poppler::Document& own) {
+        PageReader reader(own, input, ocrErrors[worker]);
+        for (int first = nextBatch.fetch_add(kPageBatch); first < pageCount && !input.stop.stop_requested();
+             first = nextBatch.fetch_add(kPageBatch)) {
+            for (int index = first; index < std::min(first + kPageBatch, pageCount); ++index) {
+                document.pages[index] = reader.read(index);
+                if (input.pagesDone != nullptr) ++*input.pagesDone;
             }
         }
-        Page built = buildPage(index + 1, size, words);
-        built.ocr = fromOcr && !built.text.isEmpty();
-        document.pages.append(std::move(built));
-        if (input.pagesDone != nullptr) ++*input.pagesDone;
+    };
+    std::vector<std::thread> helpers;
+    std::vector<std::unique_ptr<Poppler::Document>> copies;
+    for (int worker = 1; worker < workers; ++worker) {
+        bool copyLocked = false;
+        copies.push_back(open(input.bytes, input.options->passwords, copyLocked));
+        if (copies.back() && !copyLocked) helpers.emplace_back(work, worker, std::ref(*copies.back()));
     }
+    work(0, *pdf);
+    for (std::thread& helper : helpers) helper.join();
+    QString ocrError;
+    for (const QString& error : ocrErrors) ocrError = ocrError.isEmpty() ? error : ocrError;
+    const OcrMode ocrMode = input.options->ocr;
     if (input.stop.stop_requested()) {
         result.cancelled = true;
         return result;

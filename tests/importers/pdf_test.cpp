@@ -239,6 +239,28 @@ private slots:
                  qPrintable(noLanguage->failure()->message));
     }
 
+    void longDocumentsReadInParallelMatchSerial() {
+        QList<QList<PlacedText>> pages;
+        for (int p = 1; p <= 120; ++p)
+            pages.append({{{72, 100}, 12, QStringLiteral("Page %1 says something specific.").arg(p)}});
+        const QByteArray pdf = fixtures::drawPdf(pages);
+        ImportOptions serial;
+        serial.threads = 1;
+        ImportOptions parallel;
+        parallel.threads = 4;
+        const auto one = fixtures::importBytes(QStringLiteral("long.pdf"), pdf, serial);
+        const auto many = fixtures::importBytes(QStringLiteral("long.pdf"), pdf, parallel);
+        QVERIFY(one->document() && many->document());
+        QCOMPARE(many->document()->pages.size(), 120);
+        for (int p = 0; p < 120; ++p) {
+            QCOMPARE(many->document()->pages[p].number, p + 1);
+            QCOMPARE(many->document()->pages[p].text,
+                     QStringLiteral("Page %1 says something specific.").arg(p + 1));
+            QCOMPARE(many->document()->pages[p].text, one->document()->pages[p].text);
+        }
+        QCOMPARE(many->document()->passages.size(), one->document()->passages.size());
+    }
+
     void passwordProtected() {
         const QByteArray pdf = encryptedFixture();
         const auto locked = fixtures::importBytes(QStringLiteral("locked.pdf"), pdf);

@@ -1,5 +1,6 @@
 #include "inference/tokenizer/hf_tokenizer_json.h"
 
+#include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>

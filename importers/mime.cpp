@@ -222,7 +222,8 @@ void collect(QByteArrayView entity, int depth, Collected& out) {
             return;
         }
     }
-    if (decoded.isEmpty()) return;
+    // Inline images are logos and signatures, not exhibits; attached ones are kept (and reported).
+    if (decoded.isEmpty() || (!attachment && type.type.startsWith("image/"))) return;
     QString name = fileName;
     if (name.isEmpty())
         name = type.type == "message/rfc822"

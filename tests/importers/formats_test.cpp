@@ -41,6 +41,13 @@ QByteArray mimeMail() {
            "<p>HTML version should not be used</p>\r\n"
            "--inner--\r\n"
            "--outer\r\n"
+           "Content-Type: image/png\r\n"
+           "Content-ID: <logo>\r\n"
+           "Content-Disposition: inline\r\n"
+           "Content-Transfer-Encoding: base64\r\n"
+           "\r\n"
+           "iVBORw0KGgoAAAANSUhEUg==\r\n"
+           "--outer\r\n"
            "Content-Type: text/plain; name=\"notes.txt\"\r\n"
            "Content-Disposition: attachment; filename=\"notes.txt\"\r\n"
            "Content-Transfer-Encoding: base64\r\n"
@@ -189,7 +196,8 @@ private slots:
             qPrintable(text));
         QVERIFY(!text.contains(QStringLiteral("HTML version")));
         QCOMPARE(mail->report.files[0].status, FileStatus::Imported);
-        QCOMPARE(mail->sink.documents.size(), 3);
+        QCOMPARE(mail->sink.documents.size(), 3); // the inline logo is neither a document nor a failure
+        QVERIFY(mail->sink.failures.isEmpty());
 
         const Document notes = mail->sink.documents.value(mail->path + QStringLiteral("#1"));
         QCOMPARE(notes.parentPath, mail->path);

@@ -1,6 +1,8 @@
 #pragma once
 // Device decoders for the checkpoint number formats (the same values as kernels/cpu/numerics.h).
 
+#include <cuda_fp16.h>
+
 #include <cstdint>
 
 namespace lectern::kernels::cuda {
@@ -23,14 +25,13 @@ __device__ inline float e8m0_to_f32(std::uint8_t bits) {
     return __int_as_float(static_cast<int>(bits) << 23);
 }
 
-// e4m3 (the "fn" variant: no infinities; S.1111.111 is NaN), exponent bias 7, subnormals below 2^-6.
+// e4m3 (the "fn" variant: no infinities; S.1111.111 is NaN), exponent bias 7. Its exponent and mantissa
+// bits, moved into an fp16's (bias 15), give the same value times 2^-8, subnormals included; the
+// conversion and the rescale are exact.
 __device__ inline float e4m3_to_f32(std::uint8_t bits) {
-    const float sign = (bits & 0x80) ? -1.0f : 1.0f;
-    const int exponent = (bits >> 3) & 0xF;
-    const int mantissa = bits & 0x7;
-    if (exponent == 0xF && mantissa == 0x7) return __int_as_float(0x7FC00000);
-    if (exponent == 0) return sign * ldexpf(static_cast<float>(mantissa), -9);
-    return sign * ldexpf(1.0f + static_cast<float>(mantissa) / 8.0f, exponent - 7);
+    if ((bits & 0x7F) == 0x7F) return __int_as_float(0x7FC00000);
+    const auto half_bits = static_cast<unsigned short>(((bits & 0x80) << 8) | ((bits & 0x7F) << 7));
+    return __half2float(__ushort_as_half(half_bits)) * 256.0f;
 }
 
 // FP4 e2m1: magnitude {0, .5, 1, 1.5, 2, 3, 4, 6}[n & 7], sign in bit 3.

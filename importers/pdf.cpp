@@ -282,6 +282,7 @@ ParseResult parsePdf(const ParseInput& input) {
     const int threads = input.options->threads > 0 ? input.options->threads : QThread::idealThreadCount();
     const int workers = std::clamp(pageCount / kMinPagesPerWorker, 1, std::max(threads, 1));
     document.pages.resize(pageCount);
+    Page* const pages = document.pages.data(); // detached once here; workers write distinct slots
     std::atomic<int> nextBatch{0};
     QStringList ocrErrors(workers);
     const auto work = [&](int worker, Poppler::Document& own) {
@@ -289,7 +290,7 @@ ParseResult parsePdf(const ParseInput& input) {
         for (int first = nextBatch.fetch_add(kPageBatch); first < pageCount && !input.stop.stop_requested();
              first = nextBatch.fetch_add(kPageBatch)) {
             for (int index = first; index < std::min(first + kPageBatch, pageCount); ++index) {
-                document.pages[index] = reader.read(index);
+                pages[index] = reader.read(index);
                 if (input.pagesDone != nullptr) ++*input.pagesDone;
             }
         }

@@ -70,7 +70,7 @@ int runSearch(Context& context) {
                    .arg(hit.documentPath)
                    .arg(hit.page)
                    .arg(hit.stableId)
-                   .arg(hit.score, 0, 'f', 2)
+                   .arg(hit.score, 0, 'g', 3)
                    .arg(QString(hit.snippet).replace(u'\n', u' '));
     if (results->more) out += QStringLiteral("More: --offset %1\n").arg(*offset + *limit);
     context.print(out);

@@ -185,6 +185,20 @@ private slots:
         QCOMPARE(report.files[0].path, keep);
     }
 
+    void linkedFoldersAreFollowedOnce() {
+        QTemporaryDir elsewhere;
+        const QString target =
+            fixtures::writeFile(elsewhere, QStringLiteral("exhibit.txt"), "Exhibit text.\n");
+        QTemporaryDir dir;
+        QVERIFY(QFile::link(elsewhere.path(), dir.path() + QStringLiteral("/first-link")));
+        QVERIFY(QFile::link(elsewhere.path(), dir.path() + QStringLiteral("/second-link")));
+        MemorySink sink;
+        const ImportReport report = importPaths({dir.path()}, {}, sink);
+        QCOMPARE(report.files.size(), 1);
+        QCOMPARE(report.files[0].path, target);
+        QCOMPARE(report.files[0].status, FileStatus::Imported);
+    }
+
     void cancelThenResume() {
         QTemporaryDir dir;
         const int count = 12;

@@ -1,0 +1,312 @@
+#include "app/worker/inference_worker.h"
+
+#include "app/answers/answer_stream.h"
+#include "inference/tokenizer/streaming_decoder.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
+
+#include <algorithm>
+
+namespace lectern::worker {
+namespace {
+
+// Progress signals at most this often: a prefill reports after every slice.
+constexpr qint64 kProgressIntervalMs = 100;
+
+QString stopReasonName(inference::StopReason reason) {
+    switch (reason) {
+    case inference::StopReason::MaxTokens:
+        return QStringLiteral("max-tokens");
+    case inference::StopReason::StopToken:
+        return QStringLiteral("stop-token");
+    case inference::StopReason::Caller:
+        return QStringLiteral("caller");
+    case inference::StopReason::Cancelled:
+        return QStringLiteral("cancelled");
+    case inference::StopReason::ContextFull:
+        return QStringLiteral("context-full");
+    }
+    return {};
+}
+
+} // namespace
+
+struct InferenceWorker::State {
+    std::unique_ptr<inference::Engine> engine;
+    // The last corpus prefix, when it is kept in memory rather than in a cache file.
+    std::vector<model::Token> memory_prefix;
+    std::vector<std::byte> memory_snapshot;
+};
+
+InferenceWorker::InferenceWorker(QObject* parent)
+    : QObject(parent), context_(new QObject), state_(new State) {
+    static const bool registered = [] {
+        qRegisterMetaType<ModelSummary>();
+        qRegisterMetaType<AnswerOutcome>();
+        qRegisterMetaType<answers::VerifiedCitation>();
+        return true;
+    }();
+    (void)registered;
+    context_->moveToThread(&thread_);
+    connect(&thread_, &QThread::finished, context_, &QObject::deleteLater);
+    thread_.setObjectName(QStringLiteral("inference"));
+    thread_.start();
+}
+
+InferenceWorker::~InferenceWorker() {
+    cancel();
+    thread_.quit();
+    thread_.wait();
+}
+
+void InferenceWorker::post(std::function<void()> job) {
+    QMetaObject::invokeMethod(context_, std::move(job), Qt::QueuedConnection);
+}
+
+void InferenceWorker::load(const QString& model_path) {
+    post([this, model_path] { runLoad(model_path); });
+}
+
+void InferenceWorker::unload() {
+    post([this] {
+        {
+            const std::lock_guard lock(engine_mutex_);
+            engine_ = nullptr;
+        }
+        state_->engine.reset();
+        state_->memory_prefix.clear();
+        state_->memory_snapshot.clear();
+        emit unloaded();
+    });
+}
+
+void InferenceWorker::ask(AskRequest request) {
+    const std::uint64_t sequence = ++submitted_;
+    post([this, request = std::move(request), sequence] { runAsk(request, sequence); });
+}
+
+void InferenceWorker::cancel() {
+    cancelled_through_ = submitted_.load();
+    const std::lock_guard lock(engine_mutex_);
+    if (engine_ && busy_) engine_->cancel();
+}
+
+qint64 InferenceWorker::estimateMemory(const QString& model_path) {
+    const QFileInfo info(model_path);
+    if (info.isFile()) return info.size();
+    if (!info.isDir()) return 0;
+    qint64 bytes = 0;
+    for (const QFileInfo& file :
+         QDir(model_path).entryInfoList({QStringLiteral("*.safetensors")}, QDir::Files))
+        bytes += file.size();
+    return bytes;
+}
+
+void InferenceWorker::runLoad(const QString& model_path) {
+    emit memoryEstimated(estimateMemory(model_path));
+    {
+        const std::lock_guard lock(engine_mutex_);
+        engine_ = nullptr;
+    }
+    state_->engine.reset();
+    state_->memory_prefix.clear();
+    state_->memory_snapshot.clear();
+    QElapsedTimer since_report;
+    since_report.start();
+    auto engine =
+        inference::Engine::load(model_path.toStdString(), [&](double fraction, std::string_view what) {
+            if (since_report.elapsed() < kProgressIntervalMs && fraction < 1.0) return;
+            since_report.restart();
+            emit loadProgress(fraction, QString::fromUtf8(what.data(), qsizetype(what.size())));
+        });
+    if (!engine) {
+        emit loadFailed(QString::fromStdString(engine.error()));
+        return;
+    }
+    state_->engine = std::move(*engine);
+    {
+        const std::lock_guard lock(engine_mutex_);
+        engine_ = state_->engine.get();
+    }
+    const model::ModelInfo& info = state_->engine->info();
+    emit loaded(ModelSummary{QString::fromStdString(info.name), QString::fromStdString(info.family),
+                             qint64(info.context_length), qint64(state_->engine->stats().state_bytes)});
+}
+
+void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) {
+    AnswerOutcome outcome;
+    outcome.prompt_tokens = qint64(request.tokens.size());
+    inference::Engine* engine = state_->engine.get();
+    if (!engine) {
+        outcome.error = QStringLiteral("No model is loaded: load one before asking.");
+        emit answered(outcome);
+        return;
+    }
+    if (request.prefix_tokens > request.tokens.size() || request.tokens.empty() || !request.tokenizer) {
+        outcome.error = QStringLiteral("The prompt is empty or malformed; nothing was asked.");
+        emit answered(outcome);
+        return;
+    }
+    busy_ = true;
+    const inference::EngineStats before = engine->stats();
+    const auto finish = [&](bool was_cancelled) {
+        const inference::EngineStats after = engine->stats();
+        outcome.cancelled = was_cancelled;
+        outcome.prefilled_tokens = after.prefill_tokens - before.prefill_tokens;
+        outcome.prefill_seconds = after.prefill_seconds - before.prefill_seconds;
+        outcome.decode_seconds = after.decode_seconds - before.decode_seconds;
+        if (was_cancelled) {
+            outcome.stop_reason = QStringLiteral("cancelled");
+            engine->reset(); // a half-prefilled sequence must not leak into the next question
+        }
+        busy_ = false;
+        emit answered(outcome);
+    };
+    const std::span<const model::Token> tokens(request.tokens);
+    const std::span<const model::Token> prefix = tokens.first(request.prefix_tokens);
+
+    // A cancel from cancel() that raced with the end of an engine call leaves the engine's flag set for
+    // the next call, which then returns at once; such a call is simply repeated.
+    const auto prefill = [&](std::span<const model::Token> part, qint64 base, qint64 total) -> Result<bool> {
+        QElapsedTimer clock, since_report;
+        clock.start();
+        since_report.start();
+        std::int64_t consumed = 0;
+        while (consumed < std::int64_t(part.size())) {
+            auto result =
+                engine->prefill(part.subspan(std::size_t(consumed)), [&](std::int64_t done, std::int64_t) {
+                    if (since_report.elapsed() < kProgressIntervalMs) return;
+                    since_report.restart();
+                    const double seconds = std::max(1e-3, double(clock.elapsed()) / 1000.0);
+                    const double rate = double(consumed + done) / seconds;
+                    const qint64 at = base + consumed + done;
+                    emit prefillProgress(at, total, rate, rate > 0 ? double(total - at) / rate : 0.0);
+                });
+            if (!result) return Error{result.error()};
+            consumed += result->consumed;
+            if (result->cancelled && cancelled(sequence)) return false;
+        }
+        const double seconds = std::max(1e-3, double(clock.elapsed()) / 1000.0);
+        emit prefillProgress(base + consumed, total, double(consumed) / seconds, 0.0);
+        return true;
+    };
+
+    if (cancelled(sequence)) return finish(true);
+    // The corpus prefix: from the cache file, from memory, or prefilled (and then kept).
+    bool restored = false;
+    if (!request.snapshot_path.isEmpty() && QFileInfo::exists(request.snapshot_path)) {
+        const Result<void> loaded = engine->load_snapshot(request.snapshot_path.toStdString());
+        QString reason;
+        if (!loaded)
+            reason = QString::fromStdString(loaded.error());
+        else if (engine->stats().position != std::int64_t(prefix.size()))
+            reason = QStringLiteral("it holds %1 tokens, the corpus has %2")
+                         .arg(engine->stats().position)
+                         .arg(prefix.size());
+        restored = reason.isEmpty();
+        if (!restored) {
+            QFile::remove(request.snapshot_path);
+            emit cacheDiscarded(request.snapshot_path, reason);
+        }
+    } else if (request.snapshot_path.isEmpty() && !state_->memory_snapshot.empty() &&
+               std::equal(prefix.begin(), prefix.end(), state_->memory_prefix.begin(),
+                          state_->memory_prefix.end())) {
+        restored = engine->restore(state_->memory_snapshot).ok();
+    }
+    const qint64 to_prefill = qint64(tokens.size()) - (restored ? qint64(prefix.size()) : 0);
+    if (restored) {
+        outcome.cached_tokens = qint64(prefix.size());
+    } else {
+        engine->reset();
+        state_->memory_snapshot.clear();
+        auto done = prefill(prefix, 0, to_prefill);
+        if (!done) {
+            outcome.error = QString::fromStdString(done.error());
+            return finish(false);
+        }
+        if (!*done) return finish(true);
+        if (request.snapshot_path.isEmpty()) {
+            state_->memory_snapshot = engine->snapshot();
+            state_->memory_prefix.assign(prefix.begin(), prefix.end());
+        } else if (const Result<void> saved = engine->save_snapshot(request.snapshot_path.toStdString());
+                   saved) {
+            emit cacheSaved(request.snapshot_path, QFileInfo(request.snapshot_path).size(),
+                            qint64(prefix.size()));
+        } else {
+            emit cacheDiscarded(
+                request.snapshot_path,
+                QStringLiteral("it could not be written: %1").arg(QString::fromStdString(saved.error())));
+        }
+    }
+    auto question = prefill(tokens.subspan(prefix.size()), to_prefill - qint64(tokens.size() - prefix.size()),
+                            to_prefill);
+    if (!question) {
+        outcome.error = QString::fromStdString(question.error());
+        return finish(false);
+    }
+    if (!*question) return finish(true);
+
+    // The answer, streamed.
+    tokenizer::StreamingDecoder decoder(*request.tokenizer);
+    answers::AnswerStream stream(request.thinking);
+    std::unique_ptr<answers::CitationVerifier> verifier;
+    if (request.corpus) verifier = std::make_unique<answers::CitationVerifier>(*request.corpus);
+    const std::vector<model::Token>& stops = engine->info().stop_tokens;
+    const auto deliver = [&](const std::vector<answers::AnswerPiece>& pieces) {
+        for (const answers::AnswerPiece& piece : pieces) {
+            switch (piece.kind) {
+            case answers::AnswerPiece::Kind::Thinking:
+                emit thinkingText(piece.text);
+                break;
+            case answers::AnswerPiece::Kind::Text:
+                emit answerText(piece.text);
+                break;
+            case answers::AnswerPiece::Kind::Citation: {
+                answers::VerifiedCitation verified;
+                if (verifier) {
+                    verified = verifier->verify(piece.citation);
+                } else {
+                    verified.citation = piece.citation;
+                    verified.verification = answers::Verification::UnknownPassage;
+                }
+                outcome.citations.append(verified);
+                emit citation(verified);
+                break;
+            }
+            }
+        }
+    };
+    QString decode_error;
+    const auto on_token = [&](model::Token token) {
+        if (cancelled(sequence)) return false;
+        if (std::find(stops.begin(), stops.end(), token) != stops.end()) return true;
+        ++outcome.answer_tokens;
+        auto text = decoder.push(token);
+        if (!text) {
+            decode_error = QString::fromStdString(text.error());
+            return false;
+        }
+        deliver(stream.feed(*text));
+        return true;
+    };
+    auto generated = engine->generate(request.generate, on_token);
+    if (generated && generated->reason == inference::StopReason::Cancelled && generated->tokens.empty() &&
+        !cancelled(sequence))
+        generated = engine->generate(request.generate, on_token); // a stale cancel flag, see prefill
+    deliver(stream.feed(decoder.finish()));
+    deliver(stream.finish());
+    outcome.answer = stream.answerText();
+    outcome.thinking = stream.thinkingText();
+    if (!generated) {
+        outcome.error = QString::fromStdString(generated.error());
+        return finish(false);
+    }
+    if (!decode_error.isEmpty()) outcome.error = decode_error;
+    outcome.stop_reason = stopReasonName(generated->reason);
+    finish(cancelled(sequence));
+}
+
+} // namespace lectern::worker

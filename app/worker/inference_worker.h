@@ -1,0 +1,112 @@
+#pragma once
+// The inference worker: drives the Qt-free engine (inference/engine/engine.h) on its own thread and
+// reports through queued signals, so the GUI thread never waits on a model. Load (memory estimate
+// first, then progress), ask (corpus prefix from the cache or prefilled, then the question, then the
+// answer streamed as thinking, text and verified citations), cancel (from any thread; the running step
+// stops within about a second and the session stays usable), unload.
+//
+// Every public method returns at once; the work runs on the worker's thread, one request at a time.
+
+#include "app/answers/citation_verifier.h"
+#include "app/answers/corpus.h"
+#include "inference/engine/engine.h"
+#include "inference/tokenizer/bpe_tokenizer.h"
+
+#include <QObject>
+#include <QString>
+#include <QThread>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+namespace lectern::worker {
+
+struct ModelSummary {
+    QString name;
+    QString family;
+    qint64 context_tokens = 0;
+    qint64 state_bytes = 0; // the empty sequence's memory; grows with the prompt
+};
+
+struct AskRequest {
+    std::vector<model::Token> tokens; // the whole rendered prompt
+    std::size_t prefix_tokens = 0;    // its corpus prefix: restored from the cache when it can be
+    QString snapshot_path;            // the corpus cache file; empty keeps the last prefix in memory only
+    bool thinking = false;            // the answer starts inside the model's thinking
+    inference::GenerateOptions generate;
+    std::shared_ptr<const answers::Corpus> corpus; // citations are verified against it
+    std::shared_ptr<const tokenizer::BpeTokenizer> tokenizer;
+};
+
+struct AnswerOutcome {
+    bool cancelled = false;
+    QString error;       // empty on success (a cancel is not an error)
+    QString stop_reason; // "stop-token", "max-tokens", "cancelled", "context-full", "caller"
+    qint64 prompt_tokens = 0;
+    qint64 cached_tokens = 0; // prompt tokens restored from the corpus cache, not prefilled
+    qint64 prefilled_tokens = 0;
+    qint64 answer_tokens = 0; // generated, stop token not counted
+    double prefill_seconds = 0;
+    double decode_seconds = 0;
+    QString answer;   // the answer's text (citations taken out; see answers::Citation::answer_offset)
+    QString thinking; // the thinking, when the model thought
+    QList<answers::VerifiedCitation> citations;
+};
+
+class InferenceWorker : public QObject {
+    Q_OBJECT
+public:
+    explicit InferenceWorker(QObject* parent = nullptr);
+    ~InferenceWorker() override; // cancels what runs and joins the thread
+
+    void load(const QString& model_path);
+    void ask(AskRequest request);
+    void unload();
+    // Any thread, any time: stops the running load step, prefill or generation (within ~1 s).
+    void cancel();
+
+    // Estimated bytes a model at `model_path` needs: its weight files (mapped), before loading.
+    static qint64 estimateMemory(const QString& model_path);
+
+signals:
+    void memoryEstimated(qint64 bytes);
+    void loadProgress(double fraction, const QString& what);
+    void loaded(const lectern::worker::ModelSummary& model);
+    void loadFailed(const QString& message);
+    void unloaded();
+
+    // The corpus cache file was unusable (damaged, another model's, another corpus) and was removed.
+    void cacheDiscarded(const QString& path, const QString& reason);
+    void cacheSaved(const QString& path, qint64 bytes, qint64 tokens);
+    void prefillProgress(qint64 done, qint64 total, double tokens_per_second, double eta_seconds);
+    void thinkingText(const QString& text);
+    void answerText(const QString& text);
+    void citation(const lectern::answers::VerifiedCitation& citation);
+    void answered(const lectern::worker::AnswerOutcome& outcome);
+
+private:
+    struct State; // the engine and the last corpus prefix: touched only on the worker's thread
+
+    void post(std::function<void()> job);
+    void runLoad(const QString& model_path);
+    void runAsk(const AskRequest& request, std::uint64_t sequence);
+    bool cancelled(std::uint64_t sequence) const { return sequence <= cancelled_through_.load(); }
+
+    QThread thread_;
+    QObject* context_; // lives on thread_: jobs are posted to it
+    std::unique_ptr<State> state_;
+    std::mutex engine_mutex_; // guards `engine_` for cancel() from other threads
+    inference::Engine* engine_ = nullptr;
+    std::atomic<bool> busy_{false};
+    std::atomic<std::uint64_t> submitted_{0};
+    std::atomic<std::uint64_t> cancelled_through_{0}; // requests up to this number are cancelled
+};
+
+} // namespace lectern::worker
+
+Q_DECLARE_METATYPE(lectern::worker::ModelSummary)
+Q_DECLARE_METATYPE(lectern::worker::AnswerOutcome)
+Q_DECLARE_METATYPE(lectern::answers::VerifiedCitation)

@@ -43,6 +43,10 @@ const model::ModelInfo& Engine::info() const {
     return model_->info();
 }
 
+const tokenizer::BpeTokenizer* Engine::tokenizer() const {
+    return model_->tokenizer();
+}
+
 Result<PrefillResult> Engine::prefill(std::span<const model::Token> tokens,
                                       const std::function<void(std::int64_t, std::int64_t)>& progress) {
     const std::lock_guard lock(mutex_);

@@ -56,6 +56,7 @@ public:
     explicit Engine(std::unique_ptr<model::Model> model);
 
     const model::ModelInfo& info() const;
+    const tokenizer::BpeTokenizer* tokenizer() const; // the model's own, or null; lives as long as the engine
 
     // Appends `tokens` to the current sequence; progress is (done, total).
     Result<PrefillResult> prefill(std::span<const model::Token> tokens,

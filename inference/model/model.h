@@ -14,6 +14,10 @@
 #include <string>
 #include <vector>
 
+namespace lectern::tokenizer {
+class BpeTokenizer;
+} // namespace lectern::tokenizer
+
 namespace lectern::model {
 
 using Token = std::int32_t;
@@ -62,6 +66,8 @@ class Model {
 public:
     virtual ~Model() = default;
     virtual const ModelInfo& info() const = 0;
+    // The tokenizer the model came with (tokenizer.json beside a checkpoint, GGUF metadata), or null.
+    virtual const tokenizer::BpeTokenizer* tokenizer() const { return nullptr; }
     virtual std::unique_ptr<SequenceState> new_state() const = 0;
     // Runs `tokens` from state.position(); the state must come from this model's new_state().
     virtual Result<ForwardResult> forward(SequenceState& state, std::span<const Token> tokens,

@@ -5,9 +5,12 @@
 #include "inference/model/v4/graph.h"
 #include "inference/model/v4/state.h"
 #include "inference/model/v4/weights.h"
+#include "inference/tokenizer/bpe_tokenizer.h"
+#include "inference/tokenizer/hf_tokenizer_json.h"
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 namespace lectern::model::v4 {
 namespace {
@@ -18,9 +21,10 @@ constexpr std::int64_t kSliceTokens = 256;
 
 class V4Model final : public Model {
 public:
-    V4Model(Config config, formats::SafetensorsCheckpoint checkpoint, Weights weights, std::string name)
+    V4Model(Config config, formats::SafetensorsCheckpoint checkpoint, Weights weights, std::string name,
+            std::optional<tokenizer::BpeTokenizer> tokenizer)
         : config_(std::move(config)), checkpoint_(std::move(checkpoint)), weights_(std::move(weights)),
-          graph_(config_, weights_) {
+          graph_(config_, weights_), tokenizer_(std::move(tokenizer)) {
         info_.family = "deepseek_v4";
         info_.name = std::move(name);
         info_.vocab_size = config_.vocab_size;
@@ -31,6 +35,7 @@ public:
     }
 
     const ModelInfo& info() const override { return info_; }
+    const tokenizer::BpeTokenizer* tokenizer() const override { return tokenizer_ ? &*tokenizer_ : nullptr; }
     std::unique_ptr<SequenceState> new_state() const override { return std::make_unique<V4State>(config_); }
 
     Result<ForwardResult> forward(SequenceState& base_state, std::span<const Token> tokens,
@@ -82,6 +87,7 @@ private:
     formats::SafetensorsCheckpoint checkpoint_; // owns the mapped bytes the weights view
     Weights weights_;
     Graph graph_;
+    std::optional<tokenizer::BpeTokenizer> tokenizer_;
     ModelInfo info_;
 };
 
@@ -98,11 +104,20 @@ Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const Lo
         if (progress) progress(0.05 + 0.95 * fraction, "binding tensors");
     });
     if (!weights) return std::move(weights).take_error();
+    // The tokenizer is optional (weights alone still run on token ids), but a broken one is an error.
+    std::optional<tokenizer::BpeTokenizer> tokens;
+    const auto tokenizer_path = std::filesystem::path(folder) / "tokenizer.json";
+    if (std::filesystem::exists(tokenizer_path)) {
+        if (progress) progress(0.99, "tokenizer.json");
+        auto loaded = tokenizer::load_hf_tokenizer(tokenizer_path.string());
+        if (!loaded) return std::move(loaded).take_error();
+        tokens.emplace(std::move(*loaded));
+    }
     std::string name = std::filesystem::path(folder).filename().string();
     if (name.empty()) name = std::filesystem::path(folder).parent_path().filename().string();
     if (progress) progress(1.0, "ready");
-    return std::unique_ptr<Model>(std::make_unique<V4Model>(std::move(*config), std::move(*checkpoint),
-                                                            std::move(*weights), std::move(name)));
+    return std::unique_ptr<Model>(std::make_unique<V4Model>(
+        std::move(*config), std::move(*checkpoint), std::move(*weights), std::move(name), std::move(tokens)));
 }
 
 } // namespace lectern::model::v4

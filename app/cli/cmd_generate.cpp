@@ -1,0 +1,118 @@
+// lectern-cli generate --model M PROMPT [--max-tokens N] [--temperature T] [--seed N] [--top-p P] [--min-p
+// P]: raw generation from a prompt (no chat template), streamed to stdout as it is made.
+
+#include "app/cli/cli.h"
+#include "inference/engine/engine.h"
+#include "inference/tokenizer/bpe_tokenizer.h"
+#include "inference/tokenizer/streaming_decoder.h"
+
+#include <QJsonArray>
+
+#include <cstdio>
+
+namespace lectern::cli {
+namespace {
+
+std::optional<double> number(const Context& context, const QString& name, double fallback) {
+    const auto text = context.args.value(name);
+    if (!text) return fallback;
+    bool ok = false;
+    const double value = text->toDouble(&ok);
+    if (!ok) return std::nullopt;
+    return value;
+}
+
+int runGenerate(Context& context) {
+    const auto model_path = context.args.value(QStringLiteral("model"));
+    if (!model_path)
+        return context.fail(
+            Usage, QStringLiteral("generate needs --model (a checkpoint folder, a .gguf file or default)"));
+    if (context.args.positional.size() != 1)
+        return context.fail(Usage, QStringLiteral("generate takes one PROMPT (quote it)"));
+    const auto max_tokens = number(context, QStringLiteral("max-tokens"), 128);
+    const auto temperature = number(context, QStringLiteral("temperature"), 0.0);
+    const auto seed = number(context, QStringLiteral("seed"), 0);
+    const auto top_p = number(context, QStringLiteral("top-p"), 1.0);
+    const auto min_p = number(context, QStringLiteral("min-p"), 0.0);
+    if (!max_tokens || *max_tokens < 1 || !temperature || *temperature < 0 || !seed || *seed < 0 || !top_p ||
+        *top_p <= 0 || *top_p > 1 || !min_p || *min_p < 0 || *min_p >= 1)
+        return context.fail(Usage,
+                            QStringLiteral("--max-tokens must be >= 1, --temperature >= 0, --seed >= 0, "
+                                           "--top-p in (0, 1], --min-p in [0, 1)"));
+
+    auto engine = inference::Engine::load(model_path->toStdString());
+    if (!engine) return context.fail(Failure, QString::fromStdString(engine.error()));
+    inference::Engine& e = **engine;
+    const tokenizer::BpeTokenizer* tokens = e.tokenizer();
+    if (!tokens)
+        return context.fail(Failure,
+                            QStringLiteral("the model at %1 has no tokenizer (tokenizer.json) to turn the "
+                                           "prompt into tokens")
+                                .arg(*model_path));
+    std::vector<model::Token> prompt;
+    if (e.info().bos_token >= 0) prompt.push_back(e.info().bos_token);
+    for (const auto id :
+         tokens->encode(context.args.positional.front().toStdString(), tokenizer::AddedTokens::Match))
+        prompt.push_back(id);
+
+    auto prefilled = e.prefill(prompt);
+    if (!prefilled) return context.fail(Failure, QString::fromStdString(prefilled.error()));
+
+    inference::GenerateOptions options;
+    options.max_tokens = static_cast<std::int64_t>(*max_tokens);
+    options.sampler = {static_cast<float>(*temperature), static_cast<float>(*top_p),
+                       static_cast<float>(*min_p), static_cast<std::uint64_t>(*seed)};
+    tokenizer::StreamingDecoder decoder(*tokens, tokenizer::SpecialTokens::Skip);
+    std::string text;
+    auto generated = e.generate(options, [&](model::Token token) {
+        auto piece = decoder.push(token);
+        if (piece) {
+            text += *piece;
+            if (!context.json) {
+                std::fputs(piece->c_str(), stdout);
+                std::fflush(stdout);
+            }
+        }
+        return true;
+    });
+    if (!generated) return context.fail(Failure, QString::fromStdString(generated.error()));
+    const std::string tail = decoder.finish();
+    text += tail;
+    const inference::EngineStats stats = e.stats();
+    if (context.json) {
+        QJsonArray ids;
+        for (const model::Token id : generated->tokens) ids.append(id);
+        context.printJson(
+            {{QStringLiteral("text"), QString::fromStdString(text)},
+             {QStringLiteral("tokens"), ids},
+             {QStringLiteral("prompt_tokens"), static_cast<qint64>(prompt.size())},
+             {QStringLiteral("generated_tokens"), static_cast<qint64>(generated->tokens.size())},
+             {QStringLiteral("prefill_tokens_per_second"),
+              stats.prefill_seconds > 0 ? static_cast<double>(stats.prefill_tokens) / stats.prefill_seconds
+                                        : 0.0},
+             {QStringLiteral("decode_tokens_per_second"),
+              stats.decode_seconds > 0 ? static_cast<double>(stats.generated_tokens) / stats.decode_seconds
+                                       : 0.0}});
+    } else {
+        std::fputs((tail + "\n").c_str(), stdout);
+    }
+    return Success;
+}
+
+} // namespace
+
+Command generateCommand() {
+    return {
+        QStringLiteral("generate"),
+        QStringLiteral("generate --model M PROMPT [--max-tokens N] [--temperature T] [--seed N]"),
+        QStringLiteral("raw generation from a prompt (temperature 0 = greedy); streams the text"),
+        {{QStringLiteral("model"), true, QStringLiteral("checkpoint folder, .gguf file or default")},
+         {QStringLiteral("max-tokens"), true, QStringLiteral("most tokens to generate (128)")},
+         {QStringLiteral("temperature"), true, QStringLiteral("0 = greedy (default)")},
+         {QStringLiteral("seed"), true, QStringLiteral("sampling seed (0)")},
+         {QStringLiteral("top-p"), true, QStringLiteral("nucleus mass (1.0)")},
+         {QStringLiteral("min-p"), true, QStringLiteral("drop tokens below this share of the top one (0)")}},
+        runGenerate};
+}
+
+} // namespace lectern::cli

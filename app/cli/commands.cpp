@@ -3,7 +3,6 @@
 namespace lectern::cli {
 
 // Defined in cmd_<name>.cpp.
-Command askCommand();
 Command documentsCommand();
 Command generateCommand();
 Command importCommand();
@@ -14,7 +13,7 @@ Command showCommand();
 // Each command lives in its own cmd_<name>.cpp and is listed here once.
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {importCommand(), documentsCommand(), showCommand(),
-                                               searchCommand(), sessionsCommand(),  generateCommand(), askCommand()};
+                                               searchCommand(), sessionsCommand(),  generateCommand()};
     return table;
 }
 

@@ -147,7 +147,7 @@ LECTERN_AVX2 float dot_q8_0_avx2(const BlockQ8_0* w, const BlockQ8_0* x, std::in
     for (std::int64_t b = 0; b < nb; ++b) {
         const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs));
         const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
-        const __m256 d = _mm256_set1_ps(half_to_float(w[b].d) * half_to_float(x[b].d));
+        const __m256 d = _mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(x[b].d));
         acc = _mm256_fmadd_ps(d, dot_i8_block(wq, xq), acc);
     }
     return hsum(acc);
@@ -158,7 +158,7 @@ LECTERN_AVX2 float dot_q4_0_avx2(const BlockQ4_0* w, const BlockQ8_0* x, std::in
     for (std::int64_t b = 0; b < nb; ++b) {
         const __m256i wq = _mm256_sub_epi8(unpack_nibbles(w[b].qs), _mm256_set1_epi8(8));
         const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
-        const __m256 d = _mm256_set1_ps(half_to_float(w[b].d) * half_to_float(x[b].d));
+        const __m256 d = _mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(x[b].d));
         acc = _mm256_fmadd_ps(d, dot_i8_block(wq, xq), acc);
     }
     return hsum(acc);
@@ -172,8 +172,8 @@ LECTERN_AVX2 float dot_q4_1_avx2(const BlockQ4_1* w, const BlockQ8_1* x, std::in
         const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
         const __m256i products = _mm256_maddubs_epi16(wq, xq);
         const __m256 dots = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, _mm256_set1_epi16(1)));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float(w[b].d) * half_to_float(x[b].d)), dots, acc);
-        offsets += half_to_float(w[b].m) * half_to_float(x[b].s);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(x[b].d)), dots, acc);
+        offsets += _cvtsh_ss(w[b].m) * _cvtsh_ss(x[b].s);
     }
     return hsum(acc) + offsets;
 }
@@ -318,6 +318,15 @@ void matmul(DType weight_type, const std::byte* weights, std::int64_t rows, std:
         options.pool->run(work);
     else
         work(0, 1);
+}
+
+void f16_to_f32(const std::uint16_t* in, float* out, std::int64_t n) {
+    if (cpu_has_avx2()) return decode_f16_avx2(in, out, n);
+    for (std::int64_t i = 0; i < n; ++i) out[i] = half_to_float(in[i]);
+}
+
+float dot_f32(const float* a, const float* b, std::int64_t n) {
+    return cpu_has_avx2() ? dot_f32_avx2(a, b, n) : dot_f32_portable(a, b, n);
 }
 
 } // namespace lectern::kernels::quant

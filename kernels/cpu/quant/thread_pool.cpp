@@ -4,7 +4,7 @@
 
 namespace lectern::kernels::quant {
 namespace {
-constexpr int kSpinsBeforeSleep = 20000;
+constexpr int kSpinsBeforeSleep = 4000;
 }
 
 ThreadPool::ThreadPool(int threads) {

@@ -70,6 +70,7 @@ void importMessage(const ParseInput& input, const QByteArray& raw, ParseResult& 
         ParseResult inner = parseFile(child);
         result.documents += inner.documents;
         result.failures += inner.failures;
+        result.notes += inner.notes;
         result.cancelled = result.cancelled || inner.cancelled;
     }
 }

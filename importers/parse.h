@@ -28,6 +28,7 @@ struct ParseInput {
 struct ParseResult {
     QList<Document> documents;   // the file's own document first (a mailbox has none), then contained items
     QList<FileFailure> failures; // the file itself, or contained items that could not be imported
+    QStringList notes;           // imported, but something was left out (e.g. scanned pages without OCR)
     bool cancelled = false;
 };
 

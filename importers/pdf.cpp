@@ -9,6 +9,7 @@
 #include <QThread>
 #include <poppler-qt6.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <memory>
@@ -321,6 +322,14 @@ ParseResult parsePdf(const ParseInput& input) {
         result.failures.append(
             failureOf(input, FailureKind::Empty, QStringLiteral("\"%1\" has no text layer").arg(name) + why));
         return result;
+    }
+    if (!ocrError.isEmpty()) {
+        const qsizetype unread = std::count_if(document.pages.cbegin(), document.pages.cend(),
+                                               [](const Page& page) { return page.text.isEmpty(); });
+        if (unread > 0)
+            result.notes.append(QStringLiteral("%1 page(s) of \"%2\" without a text layer were not read: %3")
+                                    .arg(unread)
+                                    .arg(name, ocrError));
     }
     markRepeatedLines(document.pages);
     result.documents.append(std::move(document));

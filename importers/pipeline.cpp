@@ -238,7 +238,7 @@ private:
     void store(qsizetype index, const QString& hash, const ParseResult& parsed) {
         const QString& path = files_[index].path;
         FileOutcome& result = outcome(index);
-        QStringList containedErrors;
+        QStringList containedErrors = parsed.notes;
         std::optional<FileFailure> own;
         for (const FileFailure& failure : parsed.failures) {
             if (failure.path == path)

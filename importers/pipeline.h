@@ -49,7 +49,7 @@ struct FileOutcome {
     FileStatus status = FileStatus::Failed;
     int pages = 0;
     int passages = 0;
-    QString error; // for Failed, and for Imported files where a contained item failed
+    QString error; // for Failed; for Imported, what was left out (contained items that failed, unread pages)
 };
 
 struct ImportReport {

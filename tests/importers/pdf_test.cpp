@@ -3,9 +3,11 @@
 
 #include "fixtures.h"
 
+#include <QBuffer>
 #include <QFile>
 #include <QFont>
 #include <QPainter>
+#include <QPdfWriter>
 #include <QTest>
 
 using namespace lectern::importers;
@@ -237,6 +239,26 @@ private slots:
         QVERIFY(noLanguage->failure());
         QVERIFY2(noLanguage->failure()->message.contains(QStringLiteral("tesseract-ocr-xyz")),
                  qPrintable(noLanguage->failure()->message));
+
+        // A text page and a scan, without the OCR language: imported, and the report says what was left out.
+        QByteArray mixed;
+        {
+            QBuffer buffer(&mixed);
+            buffer.open(QIODevice::WriteOnly);
+            QPdfWriter writer(&buffer);
+            writer.setResolution(72);
+            writer.setPageSize(QPageSize(QPageSize::Letter));
+            writer.setPageMargins(QMarginsF(0, 0, 0, 0));
+            QPainter painter(&writer);
+            painter.drawText(QPointF(72, 100), QStringLiteral("A page with a real text layer."));
+            writer.newPage();
+            painter.drawImage(QRectF(0, 0, 612, 792), scan);
+        }
+        const auto partial = fixtures::importBytes(QStringLiteral("mixed.pdf"), mixed, missingLanguage);
+        QVERIFY(partial->document());
+        QCOMPARE(partial->report.files[0].status, FileStatus::Imported);
+        QVERIFY2(partial->report.files[0].error.contains(QStringLiteral("1 page(s)")),
+                 qPrintable(partial->report.files[0].error));
     }
 
     void longDocumentsReadInParallelMatchSerial() {

@@ -1,6 +1,10 @@
 #include "ui/main_window.h"
 
+#include "app/store/open_profile.h"
+#include "app/store/store.h"
 #include "ui/conversation/conversation_view.h"
+#include "ui/corpus/corpus_panel.h"
+#include "ui/search/search_panel.h"
 #include "ui/status/status_panel.h"
 #include "ui/viewer/document_viewer.h"
 
@@ -8,28 +12,19 @@
 #include <QCloseEvent>
 #include <QFileDialog>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
 #include <QSplitter>
-#include <QStackedWidget>
-#include <QStandardItemModel>
 #include <QStatusBar>
-#include <QTreeView>
+#include <QTabWidget>
 #include <QVBoxLayout>
 
 #include <lectern/version.h>
 
 namespace lectern::ui {
 namespace {
-
-QLabel* emptyState(const QString& text, QWidget* parent) {
-    auto* label = new QLabel(text, parent);
-    label->setAlignment(Qt::AlignCenter);
-    label->setWordWrap(true);
-    label->setEnabled(false); // drawn greyed: it describes, it does not act
-    return label;
-}
 
 QWidget* titled(const QString& title, QWidget* body, QWidget* parent) {
     auto* pane = new QWidget(parent);
@@ -65,22 +60,71 @@ MainWindow::MainWindow(Profile profile, QWidget* parent) : QMainWindow(parent), 
     statusPanel_ = new StatusPanel(this);
     statusBar()->addPermanentWidget(statusPanel_);
     statusBar()->showMessage(QStringLiteral("Profile: %1").arg(profile_.directory()));
+    openStore();
     restoreLayout();
 }
 
+MainWindow::~MainWindow() {
+    // The import thread writes to the store: it must end before the store closes.
+    corpus_->cancelImport();
+    corpus_->waitForImport();
+}
+
 QWidget* MainWindow::buildCorpusPane() {
-    auto* stack = new QStackedWidget(this);
-    auto* tree = new QTreeView(stack);
-    tree->setObjectName(QStringLiteral("corpusTree"));
-    tree->setAccessibleName(QStringLiteral("Documents in this session"));
-    tree->setHeaderHidden(true);
-    tree->setModel(new QStandardItemModel(tree));
-    stack->addWidget(emptyState(QStringLiteral("No documents in this session yet."), stack));
-    stack->addWidget(tree);
-    auto* pane = titled(QStringLiteral("Corpus"), stack, this);
+    auto* tabs = new QTabWidget(this);
+    tabs->setObjectName(QStringLiteral("corpusTabs"));
+    tabs->setDocumentMode(true);
+    corpus_ = new CorpusPanel(tabs);
+    search_ = new SearchPanel(tabs);
+    tabs->addTab(corpus_, QStringLiteral("&Documents"));
+    tabs->addTab(search_, QStringLiteral("&Search"));
+    connect(corpus_, &CorpusPanel::documentActivated, this, [this](const QString& path) {
+        viewer_->showLocation({path, 1, {}, {}}).ok(); // a failure is shown in the viewer itself
+    });
+    connect(corpus_, &CorpusPanel::sessionChanged, this, [this](qint64 session) {
+        search_->setStore(store_.get(), session);
+        viewer_->closeDocument();
+    });
+    connect(search_, &SearchPanel::locationActivated, this,
+            [this](const Location& location) { viewer_->showLocation(location).ok(); });
+    auto* findAll = new QAction(QStringLiteral("Search all documents"), this);
+    findAll->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_F));
+    addAction(findAll);
+    connect(findAll, &QAction::triggered, this, [this, tabs] {
+        tabs->setCurrentWidget(search_);
+        search_->queryField()->setFocus(Qt::ShortcutFocusReason);
+        search_->queryField()->selectAll();
+    });
+    corpusTabs_ = tabs;
+    auto* pane = titled(QStringLiteral("Corpus"), tabs, this);
     pane->setObjectName(QStringLiteral("corpusPane"));
     pane->setAccessibleName(QStringLiteral("Corpus"));
     return pane;
+}
+
+void MainWindow::searchAll(const QString& text) {
+    corpusTabs_->setCurrentWidget(search_);
+    search_->queryField()->setText(text);
+    search_->search(text);
+}
+
+void MainWindow::openStore() {
+    auto opened = store::openProfileStore(profile_.directory());
+    if (!opened) {
+        statusBar()->showMessage(QString::fromStdString(opened.error()));
+        corpus_->setEnabled(false);
+        return;
+    }
+    store_ = std::move(*opened);
+    // Citations and hits name documents by path: the store has what the importer made of them.
+    viewer_->setDocumentSource([this](const QString& path) -> std::optional<Result<importers::Document>> {
+        auto info = store_->documentByPath(corpus_->session(), path);
+        if (!info) return Result<importers::Document>(Error{info.error()});
+        if (!*info) return std::nullopt;
+        return store_->loadDocument((*info)->id);
+    });
+    QSettings settings(profile_.settingsPath(), QSettings::IniFormat);
+    corpus_->setStore(store_.get(), settings.value(QStringLiteral("session/last")).toLongLong());
 }
 
 QWidget* MainWindow::buildViewerPane() {
@@ -114,6 +158,7 @@ void MainWindow::saveLayout() const {
     settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("window/state"), QMainWindow::saveState());
     settings.setValue(QStringLiteral("window/splitter"), splitter_->saveState());
+    if (corpus_->session() != 0) settings.setValue(QStringLiteral("session/last"), corpus_->session());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

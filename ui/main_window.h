@@ -5,13 +5,20 @@
 
 #include <QMainWindow>
 
+#include <memory>
+
 class QSplitter;
-class QTreeView;
-class QStackedWidget;
+class QTabWidget;
+
+namespace lectern::store {
+class Store;
+}
 
 namespace lectern::ui {
 
 class ConversationView;
+class CorpusPanel;
+class SearchPanel;
 class DocumentViewer;
 class StatusPanel;
 
@@ -19,6 +26,7 @@ class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     explicit MainWindow(Profile profile, QWidget* parent = nullptr);
+    ~MainWindow() override;
 
     QWidget* corpusPane() const { return corpusPane_; }
     QWidget* viewerPane() const { return viewerPane_; }
@@ -26,6 +34,12 @@ public:
     DocumentViewer* viewer() const { return viewer_; }
     ConversationView* conversation() const { return conversation_; }
     StatusPanel* statusPanel() const { return statusPanel_; }
+    CorpusPanel* corpus() const { return corpus_; }
+    SearchPanel* search() const { return search_; }
+    store::Store* store() const { return store_.get(); }
+
+    // Shows the Search tab with the hits for `text`.
+    void searchAll(const QString& text);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -35,11 +49,13 @@ private:
     QWidget* buildViewerPane();
     QWidget* buildConversationPane();
     void buildMenus();
+    void openStore();
     // Window geometry, dock state and pane sizes, in the profile's settings file.
     void restoreLayout();
     void saveLayout() const;
 
     Profile profile_;
+    std::unique_ptr<store::Store> store_;
     QSplitter* splitter_ = nullptr;
     QWidget* corpusPane_ = nullptr;
     QWidget* viewerPane_ = nullptr;
@@ -47,6 +63,9 @@ private:
     DocumentViewer* viewer_ = nullptr;
     ConversationView* conversation_ = nullptr;
     StatusPanel* statusPanel_ = nullptr;
+    CorpusPanel* corpus_ = nullptr;
+    SearchPanel* search_ = nullptr;
+    QTabWidget* corpusTabs_ = nullptr;
 };
 
 } // namespace lectern::ui

@@ -1,8 +1,12 @@
 #include "app/profile/profile.h"
 #include "ui/main_window.h"
+#include "ui/search/search_panel.h"
+#include "ui/viewer/document_viewer.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QFileInfo>
+#include <QListWidget>
 #include <QMessageBox>
 
 #include <lectern/version.h>
@@ -23,6 +27,16 @@ int main(int argc, char** argv) {
         QStringLiteral("Keep all data under <dir> instead of the user's data directory."),
         QStringLiteral("dir"));
     parser.addOption(profileOption);
+    const QCommandLineOption openOption(
+        QStringLiteral("open"), QStringLiteral("Show <file> in the viewer (from the session when imported)."),
+        QStringLiteral("file"));
+    const QCommandLineOption findOption(QStringLiteral("find"),
+                                        QStringLiteral("Find <text> in the opened document."),
+                                        QStringLiteral("text"));
+    const QCommandLineOption searchOption(QStringLiteral("search"),
+                                          QStringLiteral("Search the session's documents for <text>."),
+                                          QStringLiteral("text"));
+    parser.addOptions({openOption, findOption, searchOption});
     parser.process(app); // --help and --version print and exit here
 
     const QString directory =
@@ -35,5 +49,17 @@ int main(int argc, char** argv) {
 
     lectern::ui::MainWindow window(*profile);
     window.show();
+    if (parser.isSet(searchOption)) {
+        window.searchAll(parser.value(searchOption));
+        // The best hit, in place, unless a document to open was named.
+        if (!parser.isSet(openOption) && window.search()->results()->count() > 0)
+            window.viewer()->showLocation(window.search()->locationOf(0)).ok();
+    }
+    if (parser.isSet(openOption)) {
+        window.viewer()
+            ->showLocation({QFileInfo(parser.value(openOption)).absoluteFilePath(), 1, {}, {}})
+            .ok();
+        if (parser.isSet(findOption)) window.viewer()->find(parser.value(findOption));
+    }
     return QApplication::exec();
 }

@@ -91,8 +91,7 @@ QToolBar* DocumentViewer::buildToolBar() {
     titleLabel_ = new QLabel(bar);
     titleLabel_->setObjectName(QStringLiteral("viewerTitle"));
     titleLabel_->setTextFormat(Qt::PlainText);
-    titleLabel_->setMinimumWidth(60);
-    titleLabel_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    titleLabel_->setFixedWidth(titleLabel_->fontMetrics().averageCharWidth() * 22);
     bar->addWidget(titleLabel_);
     bar->addSeparator();
 
@@ -251,8 +250,7 @@ Result<void> DocumentViewer::openFile(const QString& path) {
         path_ = absolute;
         stack_->setCurrentWidget(text_);
     }
-    titleLabel_->setText(QFileInfo(absolute).fileName());
-    titleLabel_->setToolTip(absolute);
+    setTitle(QFileInfo(absolute).fileName(), absolute);
     mailBodyStart_ = 0;
     updateControls();
     if (!findField_->text().isEmpty()) runFind();
@@ -263,7 +261,7 @@ Result<void> DocumentViewer::openFile(const QString& path) {
 Result<void> DocumentViewer::openDocument(const importers::Document& document) {
     if (document.format == QLatin1String("pdf")) {
         Result<void> opened = openFile(document.path);
-        if (opened && !document.title.isEmpty()) titleLabel_->setText(document.title);
+        if (opened && !document.title.isEmpty()) setTitle(document.title, document.path);
         return opened;
     }
     QStringList pages;
@@ -290,8 +288,7 @@ Result<void> DocumentViewer::openDocument(const importers::Document& document) {
         stack_->setCurrentWidget(text_);
     }
     path_ = document.path;
-    titleLabel_->setText(document.title.isEmpty() ? QFileInfo(document.path).fileName() : document.title);
-    titleLabel_->setToolTip(document.path);
+    setTitle(document.title.isEmpty() ? QFileInfo(document.path).fileName() : document.title, document.path);
     updateControls();
     if (!findField_->text().isEmpty()) runFind();
     emit documentOpened(path_);
@@ -299,13 +296,14 @@ Result<void> DocumentViewer::openDocument(const importers::Document& document) {
 }
 
 Result<void> DocumentViewer::openPath(const QString& path) {
-    if (!source_) return openFile(path);
-    Result<importers::Document> document = source_(path);
-    if (!document) {
-        showError(QString::fromStdString(document.error()));
-        return std::move(document).take_error();
+    std::optional<Result<importers::Document>> document;
+    if (source_) document = source_(path);
+    if (!document) return openFile(path);
+    if (!*document) {
+        showError(QString::fromStdString(document->error()));
+        return std::move(*document).take_error();
     }
-    return openDocument(*document);
+    return openDocument(**document);
 }
 
 Result<void> DocumentViewer::showLocation(const Location& location) {
@@ -328,11 +326,17 @@ Result<void> DocumentViewer::showLocation(const Location& location) {
     return {};
 }
 
+void DocumentViewer::setTitle(const QString& title, const QString& path) {
+    titleLabel_->setText(titleLabel_->fontMetrics().elidedText(title, Qt::ElideMiddle, titleLabel_->width()));
+    titleLabel_->setToolTip(title == QFileInfo(path).fileName() ? path
+                                                                : QStringLiteral("%1\n%2").arg(title, path));
+}
+
 void DocumentViewer::closeDocument() {
     pdf_->close();
     text_->setPages({}, QString());
     path_.clear();
-    titleLabel_->clear();
+    setTitle(QString(), QString());
     emptyLabel_->setText(QStringLiteral("Select a document to read it here."));
     stack_->setCurrentWidget(emptyLabel_);
     updateControls();
@@ -368,6 +372,10 @@ void DocumentViewer::updatePageControls(int page) {
 void DocumentViewer::startFind() {
     findField_->setFocus(Qt::ShortcutFocusReason);
     findField_->selectAll();
+}
+
+void DocumentViewer::find(const QString& text) {
+    findField_->setText(text); // runs the search
 }
 
 void DocumentViewer::runFind() {

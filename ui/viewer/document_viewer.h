@@ -10,6 +10,7 @@
 #include <QWidget>
 
 #include <functional>
+#include <optional>
 
 class QLabel;
 class QLineEdit;
@@ -28,8 +29,9 @@ class DocumentViewer : public QWidget {
     Q_OBJECT
 public:
     // Given a document path, the imported document (from the store); used when a location names a
-    // document that is not open. Without one, files are read from disk (PDFs by Poppler, others as text).
-    using DocumentSource = std::function<Result<importers::Document>(const QString& path)>;
+    // document that is not open. When there is no source or it does not know the path (nullopt), the
+    // file is read from disk (PDFs by Poppler, others as text).
+    using DocumentSource = std::function<std::optional<Result<importers::Document>>(const QString& path)>;
 
     explicit DocumentViewer(QWidget* parent = nullptr);
 
@@ -49,7 +51,8 @@ public:
     MailView* mailView() const { return mail_; }
     QLineEdit* findField() const { return findField_; }
 
-    void startFind(); // focuses the find field (Ctrl+F)
+    void startFind();               // focuses the find field (Ctrl+F)
+    void find(const QString& text); // as if typed into the find field
 
 signals:
     void documentOpened(const QString& path);
@@ -59,6 +62,7 @@ private:
     QToolBar* buildToolBar();
     Result<void> openPath(const QString& path);
     void showError(const QString& message);
+    void setTitle(const QString& title, const QString& path);
     void updateControls();
     void updatePageControls(int page);
     void updateFindStatus();

@@ -122,10 +122,11 @@ void PdfView::relayout() {
     contentWidth_ = widest + 2 * kMargin;
     contentHeight_ = pageSizes_.isEmpty() ? 0 : y;
     const QSize view = viewport()->size();
-    verticalScrollBar()->setRange(0, std::max(0, int(std::ceil(contentHeight_)) - view.height()));
+    verticalScrollBar()->setRange(0, std::max(0, int(std::lround(contentHeight_)) - view.height()));
     verticalScrollBar()->setPageStep(view.height());
     verticalScrollBar()->setSingleStep(std::max(20, view.height() / 20));
-    horizontalScrollBar()->setRange(0, std::max(0, int(std::ceil(contentWidth_)) - view.width()));
+    // Rounded, not ceiled: at fit width the content is the view's width give or take a rounding error.
+    horizontalScrollBar()->setRange(0, std::max(0, int(std::lround(contentWidth_)) - view.width()));
     horizontalScrollBar()->setPageStep(view.width());
     horizontalScrollBar()->setSingleStep(20);
 }

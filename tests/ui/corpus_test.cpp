@@ -1,0 +1,171 @@
+// The corpus and search panes on real widgets (offscreen), over a real store in a temporary profile: a
+// fixture folder is imported with progress, its documents listed with their state and errors; a search
+// hit opens the passage's boxes in the viewer; the session comes back after a restart.
+
+#include "app/store/store.h"
+#include "tests/ui/test_pdf.h"
+#include "ui/corpus/corpus_panel.h"
+#include "ui/main_window.h"
+#include "ui/search/search_panel.h"
+#include "ui/viewer/document_viewer.h"
+#include "ui/viewer/pdf_view.h"
+#include "ui/viewer/text_view.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QProgressBar>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTreeWidget>
+
+using namespace lectern::ui;
+using namespace lectern::ui::testing;
+
+namespace {
+
+QTreeWidgetItem* itemNamed(QTreeWidget* tree, const QString& name) {
+    for (int i = 0; i < tree->topLevelItemCount(); ++i)
+        for (int j = 0; j < tree->topLevelItem(i)->childCount(); ++j)
+            if (tree->topLevelItem(i)->child(j)->text(0) == name) return tree->topLevelItem(i)->child(j);
+    return nullptr;
+}
+
+} // namespace
+
+class CorpusTest : public QObject {
+    Q_OBJECT
+private:
+    QTemporaryDir dir_;
+    QString corpus_;
+    QString pdf_;
+
+    std::unique_ptr<MainWindow> window() {
+        auto profile = lectern::Profile::open(dir_.path() + QStringLiteral("/profile"));
+        if (!profile) return nullptr;
+        auto window = std::make_unique<MainWindow>(*profile);
+        window->resize(1300, 800);
+        window->show();
+        return window;
+    }
+
+private slots:
+    void initTestCase() {
+        QVERIFY(dir_.isValid());
+        corpus_ = dir_.path() + QStringLiteral("/corpus");
+        QVERIFY(QDir().mkpath(corpus_));
+        pdf_ = makePdf(corpus_);
+        QFile notes(corpus_ + QStringLiteral("/notes.txt"));
+        QVERIFY(notes.open(QIODevice::WriteOnly));
+        notes.write("The rent is due on the first day of March.\n");
+        notes.close();
+        QFile broken(corpus_ + QStringLiteral("/broken.pdf"));
+        QVERIFY(broken.open(QIODevice::WriteOnly));
+        broken.write("%PDF-1.7\nnot really a PDF at all\n");
+        broken.close();
+    }
+
+    void importsAFolderWithProgressAndStates() {
+        auto main = window();
+        QVERIFY(main);
+        QVERIFY(main->store());
+        CorpusPanel* panel = main->corpus();
+        QVERIFY(panel->session() != 0);
+        QSignalSpy finished(panel, &CorpusPanel::importFinished);
+        QVERIFY(panel->importPaths({corpus_}));
+        QVERIFY(panel->progressBar()->isVisible());
+        QVERIFY(!panel->importPaths({corpus_})); // one import at a time
+        QVERIFY(finished.wait(120000));
+        QVERIFY(!panel->isImporting());
+        QVERIFY(!panel->progressBar()->isVisible());
+
+        QTreeWidget* tree = panel->tree();
+        QCOMPARE(tree->topLevelItemCount(), 1);
+        QCOMPARE(tree->topLevelItem(0)->childCount(), 3);
+        QTreeWidgetItem* pdf = itemNamed(tree, QStringLiteral("known.pdf"));
+        QVERIFY(pdf);
+        QCOMPARE(pdf->text(1), QStringLiteral("3 p."));
+        QTreeWidgetItem* broken = itemNamed(tree, QStringLiteral("broken.pdf"));
+        QVERIFY(broken);
+        QCOMPARE(broken->text(1), QStringLiteral("failed"));
+        QVERIFY(broken->toolTip(0).split(QLatin1Char('\n')).size() >= 2); // the path, then why
+        QVERIFY(panel->findChild<QLabel*>(QStringLiteral("corpusMessage"))
+                    ->text()
+                    .contains(QStringLiteral("1 of 3")));
+
+        // Activating a document opens it: the text file as text.
+        QTreeWidgetItem* notes = itemNamed(tree, QStringLiteral("notes.txt"));
+        QVERIFY(notes);
+        emit tree->itemActivated(notes, 0);
+        QVERIFY(!main->viewer()->isPdf());
+        QVERIFY(main->viewer()->textView()->toPlainText().contains(QStringLiteral("first day of March")));
+    }
+
+    void searchHitOpensThePassageBoxes() {
+        auto main = window(); // the same profile: the import above is in the store
+        QVERIFY(main);
+        main->searchAll(QStringLiteral("needle"));
+        SearchPanel* search = main->search();
+        QVERIFY(search->isVisible());
+        QCOMPARE(search->results()->count(), 1);
+        const Location hit = search->locationOf(0);
+        QCOMPARE(QFileInfo(hit.documentPath).fileName(), QStringLiteral("known.pdf"));
+        QCOMPARE(hit.page, 2);
+        QVERIFY(!hit.rects.isEmpty());
+        // The passage's boxes cover the word that matched.
+        const QRectF needle = expectedRect(kWords[1], QStringLiteral("needle"));
+        bool covered = false;
+        for (const QRectF& box : hit.rects)
+            covered |= box.adjusted(-1, -1, 1, 1).contains(needle.adjusted(1, 1, -1, -1));
+        QVERIFY(covered);
+
+        emit search->results()->itemActivated(search->results()->item(0));
+        PdfView* view = main->viewer()->pdfView();
+        QVERIFY(main->viewer()->isPdf());
+        QCOMPARE(view->locationPage(), 2);
+        QCOMPARE(view->locationRects(), hit.rects);
+        QCOMPARE(view->currentPage(), 2);
+
+        main->searchAll(QStringLiteral("nonexistentword"));
+        QCOMPARE(search->results()->count(), 0);
+    }
+
+    void sessionIsRestoredAfterRestart() {
+        qint64 session = 0;
+        {
+            auto main = window();
+            QVERIFY(main);
+            auto created = main->store()->createSession(QStringLiteral("Second"));
+            QVERIFY(created.ok());
+            main->corpus()->setSession(*created);
+            session = *created;
+            main->close();
+        }
+        auto again = window();
+        QCOMPARE(again->corpus()->session(), session);
+        QCOMPARE(again->corpus()->tree()->topLevelItemCount(), 1); // its corpus A, still empty
+        QCOMPARE(again->corpus()->tree()->topLevelItem(0)->childCount(), 0);
+    }
+
+    void cancellingLeavesTheUiUsable() {
+        auto main = window();
+        QVERIFY(main);
+        CorpusPanel* panel = main->corpus();
+        QSignalSpy finished(panel, &CorpusPanel::importFinished);
+        QVERIFY(panel->importPaths({corpus_}));
+        panel->cancelImport();
+        QVERIFY(finished.wait(120000));
+        QVERIFY(!panel->isImporting());
+        QVERIFY(panel->findChild<QWidget*>(QStringLiteral("importFilesButton"))->isEnabled());
+        // Whatever the cancel interrupted, importing again completes the folder.
+        QVERIFY(panel->importPaths({corpus_}));
+        QVERIFY(finished.wait(120000));
+        QCOMPARE(panel->tree()->topLevelItem(0)->childCount(), 3);
+    }
+};
+
+QTEST_MAIN(CorpusTest)
+#include "corpus_test.moc"

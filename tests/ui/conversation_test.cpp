@@ -4,6 +4,7 @@
 
 #include "tests/ui/test_pdf.h"
 #include "ui/conversation/answer_widget.h"
+#include "ui/conversation/citation_chips.h"
 #include "ui/conversation/conversation_view.h"
 #include "ui/main_window.h"
 #include "ui/status/status_panel.h"
@@ -101,6 +102,74 @@ private slots:
         QVERIFY(second);
         QTest::mouseClick(second, Qt::LeftButton);
         expectShown(*main, pdf_, 2, model.citations[1].location.rects);
+    }
+
+    void verifiedCitationsBecomeChips() {
+        lectern::importers::Document document;
+        document.path = pdf_;
+        document.format = QStringLiteral("pdf");
+        document.title = QStringLiteral("Known words");
+        for (int number = 1; number <= 3; ++number) {
+            lectern::importers::Page page;
+            page.number = number;
+            page.size = kPageSize;
+            page.text = kWords[number - 1].text;
+            document.pages.append(page);
+        }
+        lectern::importers::Passage passage;
+        passage.id = QStringLiteral("0123456789abcdef:0");
+        passage.page = 3;
+        passage.range = {0, kWords[2].text.size()};
+        passage.text = kWords[2].text;
+        passage.boxes = {QRectF(50, 280, 300, 25)};
+        document.passages.append(passage);
+        const lectern::answers::Corpus corpus({document});
+
+        lectern::answers::VerifiedCitation verified;
+        verified.citation.number = 1;
+        verified.citation.marker = 1;
+        verified.citation.quote = QStringLiteral("passage");
+        verified.citation.answer_offset = 4;
+        verified.verification = lectern::answers::Verification::Exact;
+        verified.passage = corpus.find(1);
+        verified.range = {6, 13};
+        verified.boxes = {expectedRect(kWords[2], QStringLiteral("passage"))};
+        const CitationChip chip = chipFor(verified, corpus);
+        QCOMPARE(chip.number, 1);
+        QVERIFY(!chip.flagged);
+        QCOMPARE(chip.documentTitle, QStringLiteral("Known words"));
+        QCOMPARE(chip.location.documentPath, pdf_);
+        QCOMPARE(chip.location.page, 3);
+        QCOMPARE(chip.location.rects, verified.boxes);
+        QCOMPARE(chip.answerOffset, qsizetype(4));
+
+        lectern::answers::VerifiedCitation notFound = verified;
+        notFound.verification = lectern::answers::Verification::NotFound;
+        notFound.boxes.clear();
+        notFound.range = {};
+        const CitationChip flagged = chipFor(notFound, corpus);
+        QVERIFY(flagged.flagged);
+        QCOMPARE(flagged.flagReason, QStringLiteral("the quoted words are not in passage P1"));
+        QCOMPARE(flagged.location.rects, passage.boxes); // the cited passage, for the reader to judge
+
+        lectern::answers::VerifiedCitation unknown = verified;
+        unknown.citation.marker = 9;
+        unknown.verification = lectern::answers::Verification::UnknownPassage;
+        unknown.passage = nullptr;
+        const CitationChip nowhere = chipFor(unknown, corpus);
+        QVERIFY(nowhere.flagged);
+        QVERIFY(nowhere.location.documentPath.isEmpty());
+        QVERIFY(nowhere.flagReason.contains(QStringLiteral("no passage P9")));
+
+        // Fed to the pane, the verified chip opens its words in the viewer.
+        auto main = window();
+        QVERIFY(main);
+        AnswerViewModel model;
+        model.markdown = QStringLiteral("See the passage.");
+        model.citations = {chip, flagged};
+        main->conversation()->addAnswer(model);
+        QTest::mouseClick(main->conversation()->answer(0)->chip(1), Qt::LeftButton);
+        expectShown(*main, pdf_, 3, verified.boxes);
     }
 
     void chipsSayWhatTheyQuoteAndFlagTheUnverified() {

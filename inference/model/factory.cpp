@@ -1,5 +1,6 @@
 #include "inference/model/factory.h"
 
+#include "inference/model/dense/dense_model.h"
 #include "inference/model/v4/v4_model.h"
 
 #include <filesystem>
@@ -15,7 +16,7 @@ std::mutex& registry_mutex() {
 }
 
 std::vector<Loader>& registry() {
-    static std::vector<Loader> loaders;
+    static std::vector<Loader> loaders = dense::dense_loaders(); // built in: *.gguf and `default`
     return loaders;
 }
 

@@ -6,7 +6,7 @@
 // fetched (scripts/fetch-models).
 
 #include "inference/model/dense/dense_model.h"
-#include "inference/model/dense/gguf_tokenizer.h"
+#include "inference/tokenizer/bpe_tokenizer.h"
 #include "tests/kernels/check.h"
 
 #include <cmath>
@@ -140,12 +140,10 @@ int main() {
     std::printf("largest logit difference from llama.cpp (its top 8 at every step): %.4f (bound %.2f)\n",
                 worst, kLogitBound);
 
-    // The file's own tokenizer turns the golden prompts (make_smollm2_golden.py's PROMPTS) into llama.cpp's
-    // ids.
-    auto file = formats::GgufFile::open(path);
-    auto tokenizer = file.ok() ? model::dense::load_gguf_tokenizer(*file)
-                               : Result<tokenizer::BpeTokenizer>(Error{file.error()});
-    if (CHECK(tokenizer.ok())) {
+    // The model's tokenizer (from the file's metadata) turns the golden prompts (make_smollm2_golden.py's
+    // PROMPTS) into llama.cpp's ids.
+    const tokenizer::BpeTokenizer* tokenizer = m.tokenizer();
+    if (CHECK(tokenizer != nullptr)) {
         const char* texts[] = {
             "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
             "The history of the printing press begins", "def fibonacci(n):\n",
@@ -154,8 +152,6 @@ int main() {
             const auto ids = tokenizer->encode(texts[c]);
             CHECK(std::vector<Token>(ids.begin(), ids.end()) == cases[c].prompt);
         }
-    } else {
-        std::fprintf(stderr, "%s\n", tokenizer.error().c_str());
     }
 
     // The same prompt in one call, token by token, and through a snapshot give identical logits.

@@ -1,6 +1,7 @@
 #include "inference/model/dense/dense_model.h"
 
 #include "inference/model/default_model.h"
+#include "inference/model/dense/gguf_tokenizer.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/quant/dequantize.h"
 #include "kernels/cpu/quant/half.h"
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace lectern::model::dense {
@@ -178,6 +180,7 @@ public:
     Result<void> bind(const LoadProgress& progress);
 
     const ModelInfo& info() const override { return info_; }
+    const tokenizer::BpeTokenizer* tokenizer() const override { return tokenizer_ ? &*tokenizer_ : nullptr; }
     std::unique_ptr<SequenceState> new_state() const override {
         return std::make_unique<DenseState>(config_.layers, config_.kv_heads * config_.head_dim,
                                             config_.context_length);
@@ -203,6 +206,7 @@ private:
     const float* output_norm_ = nullptr;
     std::vector<Layer> layers_;
     std::vector<float> rope_frequencies_;
+    std::optional<tokenizer::BpeTokenizer> tokenizer_; // when the file carries one
     mutable quant::ThreadPool pool_;
     mutable std::mutex mutex_; // one forward at a time: the pool and its buffers are shared
 };
@@ -285,6 +289,11 @@ Result<void> DenseModel::bind(const LoadProgress& progress) {
                     info_.stop_tokens.end())
                 info_.stop_tokens.push_back(static_cast<Token>(id));
         }
+    }
+    if (file_.find("tokenizer.ggml.model")) {
+        auto loaded = load_gguf_tokenizer(file_);
+        if (!loaded) return std::move(loaded).take_error();
+        tokenizer_.emplace(std::move(*loaded));
     }
     return {};
 }
@@ -517,17 +526,20 @@ Result<std::unique_ptr<Model>> load_dense_gguf(const std::string& path, const Lo
     return std::unique_ptr<Model>(std::move(model));
 }
 
-void register_dense_loaders() {
-    register_loader({"gguf", [](const std::string& path) { return path.ends_with(".gguf"); },
-                     [](const std::string& path, const LoadProgress& progress) {
-                         return load_dense_gguf(path, progress);
-                     }});
-    register_loader({"default model", [](const std::string& path) { return path == "default"; },
-                     [](const std::string&, const LoadProgress& progress) -> Result<std::unique_ptr<Model>> {
-                         auto path = default_model_path();
-                         if (!path) return std::move(path).take_error();
-                         return load_dense_gguf(*path, progress);
-                     }});
+std::vector<Loader> dense_loaders() {
+    std::vector<Loader> loaders;
+    loaders.push_back({"gguf", [](const std::string& path) { return path.ends_with(".gguf"); },
+                       [](const std::string& path, const LoadProgress& progress) {
+                           return load_dense_gguf(path, progress);
+                       }});
+    loaders.push_back(
+        {"default model", [](const std::string& path) { return path == "default"; },
+         [](const std::string&, const LoadProgress& progress) -> Result<std::unique_ptr<Model>> {
+             auto path = default_model_path();
+             if (!path) return std::move(path).take_error();
+             return load_dense_gguf(*path, progress);
+         }});
+    return loaders;
 }
 
 } // namespace lectern::model::dense

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace lectern::model::dense {
 
@@ -40,8 +41,8 @@ Result<DenseConfig> read_dense_config(const formats::GgufFile& file);
 Result<std::unique_ptr<Model>> load_dense_gguf(const std::string& path, const LoadProgress& progress = {},
                                                int threads = 0);
 
-// Registers the loaders for `*.gguf` files and for the word `default` (the built-in model) with the
-// model factory. Call once at startup, before load_model.
-void register_dense_loaders();
+// The model factory's built-in loaders for `*.gguf` files and for the word `default` (the built-in model,
+// found by default_model_path()).
+std::vector<Loader> dense_loaders();
 
 } // namespace lectern::model::dense

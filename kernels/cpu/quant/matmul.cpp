@@ -142,40 +142,50 @@ LECTERN_AVX2 inline __m256i unpack_nibbles(const std::uint8_t* qs) {
     return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
 }
 
-LECTERN_AVX2 float dot_q8_0_avx2(const BlockQ8_0* w, const BlockQ8_0* x, std::int64_t nb) {
-    __m256 acc = _mm256_setzero_ps();
-    for (std::int64_t b = 0; b < nb; ++b) {
-        const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs));
-        const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
-        const __m256 d = _mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(x[b].d));
-        acc = _mm256_fmadd_ps(d, dot_i8_block(wq, xq), acc);
-    }
-    return hsum(acc);
+// One weight row against N activation rows at once: the weights are loaded and unpacked once per block
+// for all N. Each row's sum runs in the same order whatever N is, so results do not depend on N.
+LECTERN_AVX2 inline __m256i load_signed(const BlockQ8_0& w) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs));
+}
+LECTERN_AVX2 inline __m256i load_signed(const BlockQ4_0& w) {
+    return _mm256_sub_epi8(unpack_nibbles(w.qs), _mm256_set1_epi8(8));
 }
 
-LECTERN_AVX2 float dot_q4_0_avx2(const BlockQ4_0* w, const BlockQ8_0* x, std::int64_t nb) {
-    __m256 acc = _mm256_setzero_ps();
+template <int N, typename Block>
+LECTERN_AVX2 void dot_signed_avx2(const Block* w, const BlockQ8_0* const* x, std::int64_t nb, float* out) {
+    __m256 acc[N];
+    for (int k = 0; k < N; ++k) acc[k] = _mm256_setzero_ps();
     for (std::int64_t b = 0; b < nb; ++b) {
-        const __m256i wq = _mm256_sub_epi8(unpack_nibbles(w[b].qs), _mm256_set1_epi8(8));
-        const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
-        const __m256 d = _mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(x[b].d));
-        acc = _mm256_fmadd_ps(d, dot_i8_block(wq, xq), acc);
+        const __m256i wq = load_signed(w[b]);
+        const float dw = _cvtsh_ss(w[b].d);
+        for (int k = 0; k < N; ++k) {
+            const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[k][b].qs));
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * _cvtsh_ss(x[k][b].d)), dot_i8_block(wq, xq), acc[k]);
+        }
     }
-    return hsum(acc);
+    for (int k = 0; k < N; ++k) out[k] = hsum(acc[k]);
 }
 
-LECTERN_AVX2 float dot_q4_1_avx2(const BlockQ4_1* w, const BlockQ8_1* x, std::int64_t nb) {
-    __m256 acc = _mm256_setzero_ps();
-    float offsets = 0.0f;
+template <int N>
+LECTERN_AVX2 void dot_q4_1_avx2(const BlockQ4_1* w, const BlockQ8_1* const* x, std::int64_t nb, float* out) {
+    __m256 acc[N];
+    float offsets[N];
+    for (int k = 0; k < N; ++k) {
+        acc[k] = _mm256_setzero_ps();
+        offsets[k] = 0.0f;
+    }
     for (std::int64_t b = 0; b < nb; ++b) {
         const __m256i wq = unpack_nibbles(w[b].qs); // 0..15: unsigned operand of maddubs as it is
-        const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
-        const __m256i products = _mm256_maddubs_epi16(wq, xq);
-        const __m256 dots = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, _mm256_set1_epi16(1)));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(x[b].d)), dots, acc);
-        offsets += _cvtsh_ss(w[b].m) * _cvtsh_ss(x[b].s);
+        const float dw = _cvtsh_ss(w[b].d), mw = _cvtsh_ss(w[b].m);
+        for (int k = 0; k < N; ++k) {
+            const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[k][b].qs));
+            const __m256i products = _mm256_maddubs_epi16(wq, xq);
+            const __m256 dots = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, _mm256_set1_epi16(1)));
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * _cvtsh_ss(x[k][b].d)), dots, acc[k]);
+            offsets[k] += mw * _cvtsh_ss(x[k][b].s);
+        }
     }
-    return hsum(acc) + offsets;
+    for (int k = 0; k < N; ++k) out[k] = hsum(acc[k]) + offsets[k];
 }
 
 // --- float dot products ------------------------------------------------------------------------------
@@ -224,22 +234,31 @@ struct Kernels {
         if (avx2) return quantize_row_avx2(x, out, cols);
         quantize_row_portable(x, out, cols);
     }
-    float dot_int(DType type, const std::byte* w, const std::byte* x, std::int64_t nb) const {
+    // out[k] = W row . activation row k, for N activation rows.
+    template <int N>
+    void dot_int(DType type, const std::byte* w, const std::byte* const* x, std::int64_t nb,
+                 float* out) const {
         switch (type) {
         case DType::Q8_0: {
             const auto* wb = reinterpret_cast<const BlockQ8_0*>(w);
-            const auto* xb = reinterpret_cast<const BlockQ8_0*>(x);
-            return avx2 ? dot_q8_0_avx2(wb, xb, nb) : dot_q8_0_portable(wb, xb, nb);
+            const auto* const* xb = reinterpret_cast<const BlockQ8_0* const*>(x);
+            if (avx2) return dot_signed_avx2<N>(wb, xb, nb, out);
+            for (int k = 0; k < N; ++k) out[k] = dot_q8_0_portable(wb, xb[k], nb);
+            return;
         }
         case DType::Q4_0: {
             const auto* wb = reinterpret_cast<const BlockQ4_0*>(w);
-            const auto* xb = reinterpret_cast<const BlockQ8_0*>(x);
-            return avx2 ? dot_q4_0_avx2(wb, xb, nb) : dot_q4_0_portable(wb, xb, nb);
+            const auto* const* xb = reinterpret_cast<const BlockQ8_0* const*>(x);
+            if (avx2) return dot_signed_avx2<N>(wb, xb, nb, out);
+            for (int k = 0; k < N; ++k) out[k] = dot_q4_0_portable(wb, xb[k], nb);
+            return;
         }
         default: {
             const auto* wb = reinterpret_cast<const BlockQ4_1*>(w);
-            const auto* xb = reinterpret_cast<const BlockQ8_1*>(x);
-            return avx2 ? dot_q4_1_avx2(wb, xb, nb) : dot_q4_1_portable(wb, xb, nb);
+            const auto* const* xb = reinterpret_cast<const BlockQ8_1* const*>(x);
+            if (avx2) return dot_q4_1_avx2<N>(wb, xb, nb, out);
+            for (int k = 0; k < N; ++k) out[k] = dot_q4_1_portable(wb, xb[k], nb);
+            return;
         }
         }
     }
@@ -309,10 +328,22 @@ void matmul(DType weight_type, const std::byte* weights, std::int64_t rows, std:
             return;
         }
         const std::int64_t nb = cols / kBlock32;
-        for (std::int64_t r = begin; r < end; ++r)
-            for (std::int64_t t = 0; t < tokens; ++t)
-                y[t * rows + r] = kernels.dot_int(weight_type, weights + r * row_bytes,
-                                                  quantized + t * activation_row_bytes, nb);
+        constexpr int kTile = 4;
+        for (std::int64_t r = begin; r < end; ++r) {
+            const std::byte* row = weights + r * row_bytes;
+            std::int64_t t = 0;
+            for (; t + kTile <= tokens; t += kTile) {
+                const std::byte* x4[kTile];
+                float out[kTile];
+                for (int k = 0; k < kTile; ++k) x4[k] = quantized + (t + k) * activation_row_bytes;
+                kernels.dot_int<kTile>(weight_type, row, x4, nb, out);
+                for (int k = 0; k < kTile; ++k) y[(t + k) * rows + r] = out[k];
+            }
+            for (; t < tokens; ++t) {
+                const std::byte* x1 = quantized + t * activation_row_bytes;
+                kernels.dot_int<1>(weight_type, row, &x1, nb, y + t * rows + r);
+            }
+        }
     };
     if (options.pool)
         options.pool->run(work);

@@ -27,6 +27,15 @@ using namespace lectern::ui::testing;
 
 namespace {
 
+// The sockets this process holds: /proc/self/fd links that read "socket:[inode]".
+int openSockets() {
+    int sockets = 0;
+    const QDir fds(QStringLiteral("/proc/self/fd"));
+    for (const QFileInfo& fd : fds.entryInfoList(QDir::System | QDir::NoDotAndDotDot))
+        if (fd.symLinkTarget().contains(QLatin1String("socket:"))) ++sockets;
+    return sockets;
+}
+
 QTreeWidgetItem* itemNamed(QTreeWidget* tree, const QString& name) {
     for (int i = 0; i < tree->topLevelItemCount(); ++i)
         for (int j = 0; j < tree->topLevelItem(i)->childCount(); ++j)
@@ -148,6 +157,28 @@ private slots:
         QCOMPARE(again->corpus()->session(), session);
         QCOMPARE(again->corpus()->tree()->topLevelItemCount(), 1); // its corpus A, still empty
         QCOMPARE(again->corpus()->tree()->topLevelItem(0)->childCount(), 0);
+    }
+
+    // Import, read, search and follow a hit: through all of it the app opens no socket (no network, no
+    // D-Bus; the offscreen platform needs no display connection either).
+    void aSessionOpensNoSocket() {
+        QVERIFY(QDir(QStringLiteral("/proc/self/fd")).exists());
+        const int before = openSockets();
+        {
+            auto main = window();
+            QVERIFY(main);
+            QSignalSpy finished(main->corpus(), &CorpusPanel::importFinished);
+            QVERIFY(main->corpus()->importPaths({corpus_}));
+            QVERIFY(finished.wait(120000));
+            main->searchAll(QStringLiteral("needle"));
+            QVERIFY(main->search()->results()->count() > 0);
+            emit main->search()->results()->itemActivated(main->search()->results()->item(0));
+            QVERIFY(QTest::qWaitFor([&] { return main->viewer()->pdfView()->isRendered(2); }, 10000));
+            main->viewer()->find(QStringLiteral("needle"));
+            QVERIFY(QTest::qWaitFor([&] { return !main->viewer()->pdfView()->matches().isEmpty(); }, 10000));
+            QCOMPARE(openSockets(), before);
+        }
+        QCOMPARE(before, 0);
     }
 
     void cancellingLeavesTheUiUsable() {

@@ -132,26 +132,60 @@ std::vector<float> Graph::run(V4State& state, std::span<const Token> tokens) con
 }
 
 void Graph::logits(const float* residual, std::int64_t rows, float* out) const {
+    head(weights_.hc_head, weights_.norm, residual, rows, out);
+}
+
+void Graph::mtp_logits(const float* residual, std::int64_t rows, float* out) const {
+    const Mtp& mtp = weights_.mtp.at(0);
+    head(mtp.hc_head, mtp.norm, residual, rows, out);
+}
+
+void Graph::head(const HyperConnection& mix, const std::vector<float>& norm, const float* residual,
+                 std::int64_t rows, float* out) const {
     const std::int64_t dim = config_.dim, hc = config_.hc_mult;
-    const HyperConnection& head = weights_.hc_head;
     std::vector<float> mixed(static_cast<std::size_t>(rows * dim), 0.0f);
+    std::vector<float> pre(static_cast<std::size_t>(hc));
     for (std::int64_t t = 0; t < rows; ++t) {
         const float* v = residual + t * hc * dim;
         const float inverse_rms =
             1.0f / std::sqrt(k::dot_reference(v, v, hc * dim) / static_cast<float>(hc * dim) +
                              static_cast<float>(config_.norm_eps));
-        std::vector<float> pre(static_cast<std::size_t>(hc));
         for (std::int64_t j = 0; j < hc; ++j) {
-            const float m = k::dot(head.fn.data() + j * hc * dim, v, hc * dim) * inverse_rms;
+            const float m = k::dot(mix.fn.data() + j * hc * dim, v, hc * dim) * inverse_rms;
             pre[static_cast<std::size_t>(j)] =
-                sigmoid(m * head.scale[0] + head.base[static_cast<std::size_t>(j)]) +
+                sigmoid(m * mix.scale[0] + mix.base[static_cast<std::size_t>(j)]) +
                 static_cast<float>(config_.hc_eps);
         }
         weighted_streams(pre.data(), v, hc, dim, mixed.data() + t * dim);
     }
     round_all_bf16(mixed.data(), rows * dim);
-    rms_norm_rows(mixed.data(), weights_.norm, rows, dim, static_cast<float>(config_.norm_eps), true);
+    rms_norm_rows(mixed.data(), norm, rows, dim, static_cast<float>(config_.norm_eps), true);
     k::linear(mixed.data(), rows, weights_.head, out);
+}
+
+std::vector<float> Graph::mtp(LayerCache& cache, std::int64_t start, const std::vector<float>& main_residual,
+                              std::span<const Token> next_tokens) const {
+    const Mtp& mtp = weights_.mtp.at(0);
+    const std::int64_t rows = static_cast<std::int64_t>(next_tokens.size()), dim = config_.dim,
+                       hc = config_.hc_mult;
+    const float eps = static_cast<float>(config_.norm_eps);
+    std::vector<float> embedded(static_cast<std::size_t>(rows * dim));
+    for (std::int64_t t = 0; t < rows; ++t)
+        k::dequantize_row(weights_.embed, next_tokens[static_cast<std::size_t>(t)],
+                          embedded.data() + t * dim);
+    rms_norm_rows(embedded.data(), mtp.enorm, rows, dim, eps, true);
+    const std::vector<float> from_token = linear_bf16_out(embedded.data(), rows, mtp.e_proj);
+    std::vector<float> hidden(main_residual.begin(), main_residual.begin() + rows * hc * dim);
+    rms_norm_rows(hidden.data(), mtp.hnorm, rows * hc, dim, eps, true);
+    std::vector<float> residual = linear_bf16_out(hidden.data(), rows * hc, mtp.h_proj);
+    for (std::int64_t t = 0; t < rows; ++t)
+        for (std::int64_t j = 0; j < hc; ++j)
+            for (std::int64_t i = 0; i < dim; ++i) {
+                float& x = residual[static_cast<std::size_t>((t * hc + j) * dim + i)];
+                x = k::round_bf16(x + from_token[static_cast<std::size_t>(t * dim + i)]);
+            }
+    block(mtp.block, cache, start, next_tokens, residual, plain_frequencies_);
+    return residual;
 }
 
 Graph::HcMix Graph::hc_pre(const HyperConnection& hc_weights, const std::vector<float>& residual,

@@ -22,6 +22,14 @@ public:
     // Head: logits (fp32, vocab values per row) of residual rows [rows, hc_mult, dim].
     void logits(const float* residual, std::int64_t rows, float* out) const;
 
+    // The MTP block (§5), for speculative decoding: from the main model's final residual rows at positions
+    // start.. (before the head mix) and the tokens that follow each of them, its own residual rows; its
+    // sliding-window cache is `cache` (a ratio-0 layer cache). mtp_logits are the logits for the token
+    // after next (its own head mix and norm, the shared head).
+    std::vector<float> mtp(LayerCache& cache, std::int64_t start, const std::vector<float>& main_residual,
+                           std::span<const Token> next_tokens) const;
+    void mtp_logits(const float* residual, std::int64_t rows, float* out) const;
+
 private:
     struct HcMix {
         std::vector<float> pre, post, comb; // per token: [hc], [hc], [hc * hc]
@@ -39,6 +47,8 @@ private:
     void compress(const Compressor& compressor, CompressorState& state, std::int64_t ratio,
                   std::int64_t width, const float* a, const float* z, std::int64_t position, bool indexer,
                   std::vector<float>& out, const std::vector<float>& frequencies) const;
+    void head(const HyperConnection& mix, const std::vector<float>& norm, const float* residual,
+              std::int64_t rows, float* out) const;
     std::vector<float> moe(const Layer& layer, const std::vector<float>& x,
                            std::span<const Token> tokens) const;
     void expert(const Expert& expert, const float* x, std::int64_t rows, const std::vector<float>& gates,

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes tests/data/golden/tiny_v4_golden.json: per-position logits (top-8 values and the argmax) and
-greedy continuations of the tiny DeepSeek-V4 checkpoint, from the independent NumPy reference in
+"""Writes tests/data/golden/tiny_v4_golden.json: per-position logits (top-8 values and the argmax) of the
+main model and of the MTP block (token after next), and greedy continuations of the tiny DeepSeek-V4 checkpoint, from the independent NumPy reference in
 reference_v4.py. One-off: CI only reads the committed file.
 
 usage: make_golden.py BUILD_DIR      (BUILD_DIR/bin/lectern-make-tiny-v4 must exist)
@@ -42,6 +42,12 @@ GREEDY_TOKENS = 8
 TOP = 8
 
 
+def top_entries(row):
+    order = np.argsort(-row, kind="stable")[:TOP]
+    return {"argmax": int(order[0]), "top_ids": [int(i) for i in order],
+            "top_values": [round(float(row[i]), 5) for i in order]}
+
+
 def main():
     build = sys.argv[1]
     folder = "/tmp/lectern-golden-tiny-v4"
@@ -58,12 +64,10 @@ def main():
     out = {"checkpoint_xxh64": hashes, "top": TOP, "prompts": []}
     for text in PROMPTS:
         tokens = [0] + tokenizer.encode(text, add_special_tokens=False).ids
-        logits = model.logits(model.residual(tokens))
-        positions = []
-        for row in logits:
-            order = np.argsort(-row, kind="stable")[:TOP]
-            positions.append({"argmax": int(order[0]), "top_ids": [int(i) for i in order],
-                              "top_values": [round(float(row[i]), 5) for i in order]})
+        residual = model.residual(tokens)
+        logits = model.logits(residual)
+        positions = [top_entries(row) for row in logits]
+        mtp = [top_entries(row) for row in model.mtp(residual, tokens)]
         greedy = []
         sequence = list(tokens)
         for _ in range(GREEDY_TOKENS):
@@ -71,7 +75,7 @@ def main():
             greedy.append(nxt)
             sequence.append(nxt)
         margins = [float(np.diff(np.sort(r)[-2:])[0]) for r in logits]
-        out["prompts"].append({"text": text, "tokens": tokens, "positions": positions, "greedy": greedy,
+        out["prompts"].append({"text": text, "tokens": tokens, "positions": positions, "mtp": mtp, "greedy": greedy,
                                "min_top1_margin": round(min(margins), 5)})
         print(f"prompt of {len(tokens)} tokens: greedy {greedy}, smallest top-1 margin {min(margins):.4f}")
     target = f"{ROOT}/tests/data/golden/tiny_v4_golden.json"

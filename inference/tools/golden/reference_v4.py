@@ -378,26 +378,46 @@ class Model:
         shared = expert(p + "shared_experts", x, np.ones(S, dtype=F32))
         return bf16(routed + shared)
 
+    def block(self, X, p, ratio, tokens, hash_layer):
+        c, w = self.c, self.w
+        u, post, comb = self.hc_pre(X, p + "hc_attn")
+        x = bf16(rms(u, w.vec(p + "attn_norm.weight"), c.rms_norm_eps))
+        X = self.hc_post(X, self.attention(x, p + "attn.", ratio), post, comb)
+        u, post, comb = self.hc_pre(X, p + "hc_ffn")
+        x = bf16(rms(u, w.vec(p + "ffn_norm.weight"), c.rms_norm_eps))
+        return self.hc_post(X, self.moe(x, p + "ffn.", tokens, hash_layer), post, comb)
+
     def residual(self, tokens):
         c, w = self.c, self.w
         tokens = np.asarray(tokens)
         X = np.repeat(w.vec("embed.weight").reshape(c.vocab_size, -1)[tokens][:, None, :], c.hc_mult, axis=1)
         for i in range(c.num_hidden_layers):
-            p = f"layers.{i}."
-            u, post, comb = self.hc_pre(X, p + "hc_attn")
-            x = bf16(rms(u, w.vec(p + "attn_norm.weight"), c.rms_norm_eps))
-            X = self.hc_post(X, self.attention(x, p + "attn.", c.ratios[i]), post, comb)
-            u, post, comb = self.hc_pre(X, p + "hc_ffn")
-            x = bf16(rms(u, w.vec(p + "ffn_norm.weight"), c.rms_norm_eps))
-            X = self.hc_post(X, self.moe(x, p + "ffn.", tokens, i < c.num_hash_layers), post, comb)
+            X = self.block(X, f"layers.{i}.", c.ratios[i], tokens, i < c.num_hash_layers)
         return X
 
-    def logits(self, X):
+    def head(self, X, prefix, norm):
         c, w = self.c, self.w
         S, H, D = X.shape
         v = X.reshape(S, H * D)
-        m = mm(v, w.vec("hc_head_fn").reshape(H, H * D)) * self.inverse_rms(v)
-        pre = sigmoid(m * w.vec("hc_head_scale")[0] + w.vec("hc_head_base")) + F32(c.hc_eps)
+        m = mm(v, w.vec(prefix + "hc_head_fn").reshape(H, H * D)) * self.inverse_rms(v)
+        pre = sigmoid(m * w.vec(prefix + "hc_head_scale")[0] + w.vec(prefix + "hc_head_base")) + F32(c.hc_eps)
         u = bf16(np.einsum("sj,sjd->sd", pre.astype(F64), X.astype(F64)).astype(F32))
-        n = bf16(rms(u, w.vec("norm.weight"), c.rms_norm_eps))
+        n = bf16(rms(u, w.vec(norm), c.rms_norm_eps))
         return mm(n, w.mat("head")[0])
+
+    def logits(self, X):
+        return self.head(X, "", "norm.weight")
+
+    def mtp(self, X, tokens):
+        """The MTP block (note §5) at positions 0..S-2: main residual at t and token t+1."""
+        c, w = self.c, self.w
+        p = "mtp.0."
+        nxt = np.asarray(tokens[1:])
+        S1, D = len(nxt), c.hidden_size
+        e = bf16(rms(w.vec("embed.weight").reshape(c.vocab_size, -1)[nxt], w.vec(p + "enorm.weight"), c.rms_norm_eps))
+        from_token = linear(e, w.mat(p + "e_proj"))
+        h = bf16(rms(X[:S1], w.vec(p + "hnorm.weight"), c.rms_norm_eps))
+        hp = linear(h.reshape(S1 * c.hc_mult, D), w.mat(p + "h_proj")).reshape(S1, c.hc_mult, D)
+        Y = bf16(hp + from_token[:, None, :])
+        Y = self.block(Y, p, c.ratios[c.num_hidden_layers], nxt, False)
+        return self.head(Y, p, p + "norm.weight")

@@ -15,24 +15,24 @@ namespace {
 
 #define LECTERN_AVX2 __attribute__((target("avx2,fma,f16c")))
 
-enum class Path { IntQ8_0, IntQ8_1, Float };
+bool has_integer_path(DType weight_type) {
+    return weight_type == DType::Q4_0 || weight_type == DType::Q8_0 || weight_type == DType::Q4_1;
+}
 
-Path path_for(DType weight_type) {
-    switch (weight_type) {
-    case DType::Q4_0:
-    case DType::Q8_0:
-        return Path::IntQ8_0;
-    case DType::Q4_1:
-        return Path::IntQ8_1;
-    default:
-        return Path::Float;
-    }
+// Activations quantized as llama.cpp's Q8_0 / Q8_1 blocks (the same fp16-rounded scale d and scaled sum s),
+// with d and s kept as floats so that the dot loops do not convert them again for every weight row.
+struct ActivationBlock {
+    float d, s;
+    std::int8_t qs[32];
+};
+
+float fp16_rounded(float value) {
+    return half_to_float(float_to_half(value));
 }
 
 // --- activation quantization (llama.cpp's: scale amax / 127, round half to even, fp16 scale) ---------
 
-template <typename Block>
-void quantize_row_portable(const float* x, Block* out, std::int64_t cols) {
+void quantize_row_portable(const float* x, ActivationBlock* out, std::int64_t cols) {
     for (std::int64_t b = 0; b < cols / kBlock32; ++b) {
         const float* xb = x + b * kBlock32;
         float amax = 0.0f;
@@ -45,13 +45,12 @@ void quantize_row_portable(const float* x, Block* out, std::int64_t cols) {
             out[b].qs[j] = static_cast<std::int8_t>(q);
             sum += q;
         }
-        out[b].d = float_to_half(d);
-        if constexpr (std::is_same_v<Block, BlockQ8_1>) out[b].s = float_to_half(d * static_cast<float>(sum));
+        out[b].d = fp16_rounded(d);
+        out[b].s = fp16_rounded(d * static_cast<float>(sum));
     }
 }
 
-template <typename Block>
-LECTERN_AVX2 void quantize_row_avx2(const float* x, Block* out, std::int64_t cols) {
+LECTERN_AVX2 void quantize_row_avx2(const float* x, ActivationBlock* out, std::int64_t cols) {
     const __m256 sign_bit = _mm256_set1_ps(-0.0f);
     for (std::int64_t b = 0; b < cols / kBlock32; ++b) {
         const float* xb = x + b * kBlock32;
@@ -70,13 +69,13 @@ LECTERN_AVX2 void quantize_row_avx2(const float* x, Block* out, std::int64_t col
         for (int k = 0; k < 4; ++k)
             q[k] = _mm256_cvtps_epi32(
                 _mm256_round_ps(_mm256_mul_ps(v[k], id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        out[b].d = float_to_half(d);
-        if constexpr (std::is_same_v<Block, BlockQ8_1>) {
+        out[b].d = fp16_rounded(d);
+        {
             const __m256i s = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
             __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
             s4 = _mm_hadd_epi32(s4, s4);
             s4 = _mm_hadd_epi32(s4, s4);
-            out[b].s = float_to_half(d * static_cast<float>(_mm_cvtsi128_si32(s4)));
+            out[b].s = fp16_rounded(d * static_cast<float>(_mm_cvtsi128_si32(s4)));
         }
         // Pack 32 int32 to int8; the packs interleave 128-bit lanes, the permute puts them back in order.
         const __m256i p01 = _mm256_packs_epi32(q[0], q[1]);
@@ -89,35 +88,34 @@ LECTERN_AVX2 void quantize_row_avx2(const float* x, Block* out, std::int64_t col
 
 // --- integer dot products over nb blocks --------------------------------------------------------------
 
-float dot_q8_0_portable(const BlockQ8_0* w, const BlockQ8_0* x, std::int64_t nb) {
+float dot_q8_0_portable(const BlockQ8_0* w, const ActivationBlock* x, std::int64_t nb) {
     float sum = 0.0f;
     for (std::int64_t b = 0; b < nb; ++b) {
         int acc = 0;
         for (int j = 0; j < 32; ++j) acc += w[b].qs[j] * x[b].qs[j];
-        sum += half_to_float(w[b].d) * half_to_float(x[b].d) * static_cast<float>(acc);
+        sum += half_to_float(w[b].d) * x[b].d * static_cast<float>(acc);
     }
     return sum;
 }
 
-float dot_q4_0_portable(const BlockQ4_0* w, const BlockQ8_0* x, std::int64_t nb) {
+float dot_q4_0_portable(const BlockQ4_0* w, const ActivationBlock* x, std::int64_t nb) {
     float sum = 0.0f;
     for (std::int64_t b = 0; b < nb; ++b) {
         int acc = 0;
         for (int j = 0; j < 16; ++j)
             acc += ((w[b].qs[j] & 0x0f) - 8) * x[b].qs[j] + ((w[b].qs[j] >> 4) - 8) * x[b].qs[j + 16];
-        sum += half_to_float(w[b].d) * half_to_float(x[b].d) * static_cast<float>(acc);
+        sum += half_to_float(w[b].d) * x[b].d * static_cast<float>(acc);
     }
     return sum;
 }
 
-float dot_q4_1_portable(const BlockQ4_1* w, const BlockQ8_1* x, std::int64_t nb) {
+float dot_q4_1_portable(const BlockQ4_1* w, const ActivationBlock* x, std::int64_t nb) {
     float sum = 0.0f;
     for (std::int64_t b = 0; b < nb; ++b) {
         int acc = 0;
         for (int j = 0; j < 16; ++j)
             acc += (w[b].qs[j] & 0x0f) * x[b].qs[j] + (w[b].qs[j] >> 4) * x[b].qs[j + 16];
-        sum += half_to_float(w[b].d) * half_to_float(x[b].d) * static_cast<float>(acc) +
-               half_to_float(w[b].m) * half_to_float(x[b].s);
+        sum += half_to_float(w[b].d) * x[b].d * static_cast<float>(acc) + half_to_float(w[b].m) * x[b].s;
     }
     return sum;
 }
@@ -152,7 +150,8 @@ LECTERN_AVX2 inline __m256i load_signed(const BlockQ4_0& w) {
 }
 
 template <int N, typename Block>
-LECTERN_AVX2 void dot_signed_avx2(const Block* w, const BlockQ8_0* const* x, std::int64_t nb, float* out) {
+LECTERN_AVX2 void dot_signed_avx2(const Block* w, const ActivationBlock* const* x, std::int64_t nb,
+                                  float* out) {
     __m256 acc[N];
     for (int k = 0; k < N; ++k) acc[k] = _mm256_setzero_ps();
     for (std::int64_t b = 0; b < nb; ++b) {
@@ -160,14 +159,15 @@ LECTERN_AVX2 void dot_signed_avx2(const Block* w, const BlockQ8_0* const* x, std
         const float dw = _cvtsh_ss(w[b].d);
         for (int k = 0; k < N; ++k) {
             const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[k][b].qs));
-            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * _cvtsh_ss(x[k][b].d)), dot_i8_block(wq, xq), acc[k]);
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * x[k][b].d), dot_i8_block(wq, xq), acc[k]);
         }
     }
     for (int k = 0; k < N; ++k) out[k] = hsum(acc[k]);
 }
 
 template <int N>
-LECTERN_AVX2 void dot_q4_1_avx2(const BlockQ4_1* w, const BlockQ8_1* const* x, std::int64_t nb, float* out) {
+LECTERN_AVX2 void dot_q4_1_avx2(const BlockQ4_1* w, const ActivationBlock* const* x, std::int64_t nb,
+                                float* out) {
     __m256 acc[N];
     float offsets[N];
     for (int k = 0; k < N; ++k) {
@@ -181,8 +181,8 @@ LECTERN_AVX2 void dot_q4_1_avx2(const BlockQ4_1* w, const BlockQ8_1* const* x, s
             const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[k][b].qs));
             const __m256i products = _mm256_maddubs_epi16(wq, xq);
             const __m256 dots = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, _mm256_set1_epi16(1)));
-            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * _cvtsh_ss(x[k][b].d)), dots, acc[k]);
-            offsets[k] += mw * _cvtsh_ss(x[k][b].s);
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * x[k][b].d), dots, acc[k]);
+            offsets[k] += mw * x[k][b].s;
         }
     }
     for (int k = 0; k < N; ++k) out[k] = hsum(acc[k]) + offsets[k];
@@ -229,8 +229,7 @@ LECTERN_AVX2 void decode_f16_avx2(const std::uint16_t* h, float* out, std::int64
 struct Kernels {
     bool avx2;
 
-    template <typename Block>
-    void quantize(const float* x, Block* out, std::int64_t cols) const {
+    void quantize(const float* x, ActivationBlock* out, std::int64_t cols) const {
         if (avx2) return quantize_row_avx2(x, out, cols);
         quantize_row_portable(x, out, cols);
     }
@@ -241,21 +240,21 @@ struct Kernels {
         switch (type) {
         case DType::Q8_0: {
             const auto* wb = reinterpret_cast<const BlockQ8_0*>(w);
-            const auto* const* xb = reinterpret_cast<const BlockQ8_0* const*>(x);
+            const auto* const* xb = reinterpret_cast<const ActivationBlock* const*>(x);
             if (avx2) return dot_signed_avx2<N>(wb, xb, nb, out);
             for (int k = 0; k < N; ++k) out[k] = dot_q8_0_portable(wb, xb[k], nb);
             return;
         }
         case DType::Q4_0: {
             const auto* wb = reinterpret_cast<const BlockQ4_0*>(w);
-            const auto* const* xb = reinterpret_cast<const BlockQ8_0* const*>(x);
+            const auto* const* xb = reinterpret_cast<const ActivationBlock* const*>(x);
             if (avx2) return dot_signed_avx2<N>(wb, xb, nb, out);
             for (int k = 0; k < N; ++k) out[k] = dot_q4_0_portable(wb, xb[k], nb);
             return;
         }
         default: {
             const auto* wb = reinterpret_cast<const BlockQ4_1*>(w);
-            const auto* const* xb = reinterpret_cast<const BlockQ8_1* const*>(x);
+            const auto* const* xb = reinterpret_cast<const ActivationBlock* const*>(x);
             if (avx2) return dot_q4_1_avx2<N>(wb, xb, nb, out);
             for (int k = 0; k < N; ++k) out[k] = dot_q4_1_portable(wb, xb[k], nb);
             return;
@@ -296,28 +295,23 @@ void matmul(DType weight_type, const std::byte* weights, std::int64_t rows, std:
     const Kernels kernels{options.allow_avx2 && cpu_has_avx2()};
     const DTypeInfo& info = dtype_info(weight_type);
     const std::int64_t row_bytes = cols / info.block_elements * info.block_bytes;
-    const Path path = path_for(weight_type);
+    const bool integer = has_integer_path(weight_type);
 
     thread_local std::vector<std::byte> activations;
     std::int64_t activation_row_bytes = 0;
-    if (path != Path::Float) {
-        const std::int64_t nb = cols / kBlock32;
-        activation_row_bytes =
-            nb * static_cast<std::int64_t>(path == Path::IntQ8_1 ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0));
+    if (integer) {
+        activation_row_bytes = cols / kBlock32 * static_cast<std::int64_t>(sizeof(ActivationBlock));
         activations.resize(static_cast<std::size_t>(activation_row_bytes * tokens));
-        for (std::int64_t t = 0; t < tokens; ++t) {
-            std::byte* out = activations.data() + t * activation_row_bytes;
-            if (path == Path::IntQ8_1)
-                kernels.quantize(x + t * cols, reinterpret_cast<BlockQ8_1*>(out), cols);
-            else
-                kernels.quantize(x + t * cols, reinterpret_cast<BlockQ8_0*>(out), cols);
-        }
+        for (std::int64_t t = 0; t < tokens; ++t)
+            kernels.quantize(
+                x + t * cols,
+                reinterpret_cast<ActivationBlock*>(activations.data() + t * activation_row_bytes), cols);
     }
     const std::byte* quantized = activations.data();
 
     const auto work = [&](int part, int parts) {
         const auto [begin, end] = share(rows, part, parts);
-        if (path == Path::Float) {
+        if (!integer) {
             thread_local std::vector<float> scratch;
             scratch.resize(static_cast<std::size_t>(cols));
             for (std::int64_t r = begin; r < end; ++r) {

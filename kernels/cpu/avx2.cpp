@@ -1,3 +1,4 @@
+#include "kernels/cpu/numerics.h"
 #include "kernels/cpu/simd.h"
 
 #include <immintrin.h>
@@ -33,6 +34,30 @@ void bf16_to_f32(const std::uint16_t* in, float* out, std::int64_t n) {
     for (; i < n; ++i) {
         const std::uint32_t bits = static_cast<std::uint32_t>(in[i]) << 16;
         __builtin_memcpy(out + i, &bits, 4);
+    }
+}
+
+void fp8_row_to_f32(const std::uint8_t* codes, const std::uint8_t* scales, float* out, std::int64_t n) {
+    const float* table = e4m3_table();
+    for (std::int64_t i = 0; i < n; i += 8) {
+        std::int64_t eight = 0;
+        __builtin_memcpy(&eight, codes + i, 8);
+        const __m256i index = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(eight));
+        const __m256 values = _mm256_i32gather_ps(table, index, 4);
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(values, _mm256_set1_ps(e8m0_to_f32(scales[i / 128]))));
+    }
+}
+
+void fp4_row_to_f32(const std::uint8_t* packed, const std::uint8_t* scales, float* out, std::int64_t n) {
+    const float* table = fp4_table();
+    const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28); // low nibble first
+    const __m256i low_four = _mm256_set1_epi32(15);
+    for (std::int64_t i = 0; i < n; i += 8) {
+        std::int32_t four = 0;
+        __builtin_memcpy(&four, packed + i / 2, 4);
+        const __m256i index = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(four), shifts), low_four);
+        const __m256 values = _mm256_i32gather_ps(table, index, 4);
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(values, _mm256_set1_ps(e8m0_to_f32(scales[i / 32]))));
     }
 }
 

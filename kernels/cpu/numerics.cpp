@@ -37,12 +37,22 @@ std::array<float, 256> make_e4m3_table() {
 }
 
 constexpr std::array<float, 8> kFp4Magnitudes{0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+constexpr std::array<float, 16> kFp4Values{0.0f,  0.5f,  1.0f,  1.5f,  2.0f,  3.0f,  4.0f,  6.0f,
+                                           -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
 
 } // namespace
 
-float e4m3_to_f32(std::uint8_t bits) {
+const float* e4m3_table() {
     static const std::array<float, 256> table = make_e4m3_table();
-    return table[bits];
+    return table.data();
+}
+
+float e4m3_to_f32(std::uint8_t bits) {
+    return e4m3_table()[bits];
+}
+
+const float* fp4_table() {
+    return kFp4Values.data();
 }
 
 float round_e4m3(float value) {

@@ -37,6 +37,7 @@ inline std::uint8_t e8m0_from_exponent(int exponent) {
 }
 
 float e4m3_to_f32(std::uint8_t bits);
+const float* e4m3_table(); // all 256 codes as floats
 // Round to the nearest e4m3 value (saturating at +-448); returns the byte.
 std::uint8_t f32_to_e4m3(float value);
 // Nearest e4m3 value as a float (saturating at +-448).
@@ -44,6 +45,7 @@ float round_e4m3(float value);
 
 // FP4 e2m1: nibble n has magnitude {0, .5, 1, 1.5, 2, 3, 4, 6}[n & 7], sign in bit 3.
 float fp4_to_f32(std::uint8_t nibble);
+const float* fp4_table();             // all 16 nibbles as floats
 std::uint8_t f32_to_fp4(float value); // nearest, saturating at +-6
 float round_fp4(float value);
 

@@ -81,8 +81,13 @@ void linear(const float* x, std::int64_t rows, const WeightMatrix& weight, float
                 y[r * weight.out_features + o] = dot(x + r * k, source, k);
             continue;
         }
+        const auto* bytes = static_cast<const std::uint8_t*>(weight.data);
         if (weight.format == WeightFormat::BF16 && have_avx2())
             avx2::bf16_to_f32(static_cast<const std::uint16_t*>(weight.data) + o * k, row.data(), k);
+        else if (weight.format == WeightFormat::F8_E4M3_BLOCK128 && have_avx2() && k % 8 == 0)
+            avx2::fp8_row_to_f32(bytes + o * k, weight.scales + (o / 128) * ((k + 127) / 128), row.data(), k);
+        else if (weight.format == WeightFormat::FP4_E2M1_BLOCK32 && have_avx2())
+            avx2::fp4_row_to_f32(bytes + o * (k / 2), weight.scales + o * (k / 32), row.data(), k);
         else
             dequantize_row(weight, o, row.data());
         for (std::int64_t r = 0; r < rows; ++r)

@@ -4,6 +4,12 @@ LECTERN_CACHE=${LECTERN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lectern}
 LECTERN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export LECTERN_CACHE LECTERN_ROOT
 
+# A compiler cache shared by every clone on this machine: paths under the clone are hashed relative to
+# it, so a fresh clone (as CI makes) reuses what an earlier one compiled. Tests that compile (the
+# fuzzers) use it too.
+export CCACHE_DIR=${CCACHE_DIR:-$LECTERN_CACHE/ccache} CCACHE_BASEDIR=$LECTERN_ROOT CCACHE_NOHASHDIR=1
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -1,6 +1,6 @@
 # Builds the fuzzers in this folder with clang++ and runs each for SECONDS, starting from the seed files in
 # tests/data/importers/fuzz/<fuzzer>/. Fails when a fuzzer finds a crash (its input is left in BINARY).
-# cmake -DSOURCE=<this folder> -DBINARY=<build folder> -DCLANGXX=<clang++> -DSECONDS=20 -P run_fuzzers.cmake
+# cmake -DSOURCE=<this folder> -DBINARY=<build folder> -DCLANGXX=<clang++> -DSECONDS=20 [-DLAUNCHER=ccache] -P run_fuzzers.cmake
 foreach(required SOURCE BINARY CLANGXX SECONDS)
   if(NOT DEFINED ${required})
     message(FATAL_ERROR "run_fuzzers.cmake needs -D${required}=...")
@@ -9,7 +9,7 @@ endforeach()
 
 execute_process(
   COMMAND "${CMAKE_COMMAND}" -S "${SOURCE}" -B "${BINARY}" -G Ninja -DCMAKE_BUILD_TYPE=Release
-          "-DCMAKE_CXX_COMPILER=${CLANGXX}"
+          "-DCMAKE_CXX_COMPILER=${CLANGXX}" "-DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER}"
   RESULT_VARIABLE status OUTPUT_VARIABLE output ERROR_VARIABLE output)
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "configuring the fuzzers failed:\n${output}")

@@ -283,10 +283,10 @@ Result<CorpusSelection> PromptBuilder::pickRelevant(const QString& question, con
         picked_order.push_back(marker);
     }
     if (picked_order.empty())
-        return Error{"Not even the most relevant passage fits beside the question: " +
-                     number(available).toStdString() +
-                     " tokens are left. Shorten the question or start a new "
-                     "conversation."};
+        return Error{"Not even the most relevant passage fits: the instructions, the question and the answer "
+                     "reserve leave room for " +
+                     number(std::max<std::int64_t>(0, available)).toStdString() +
+                     " tokens. Lower the answer reserve, shorten the question or start a new conversation."};
 
     // The estimate counted page lines per passage, not per run of passages; check the real prompt and
     // give up the least relevant passages until it fits.

@@ -133,7 +133,8 @@ void InferenceWorker::runLoad(const QString& model_path) {
     }
     const model::ModelInfo& info = state_->engine->info();
     emit loaded(ModelSummary{QString::fromStdString(info.name), QString::fromStdString(info.family),
-                             qint64(info.context_length), qint64(state_->engine->stats().state_bytes)});
+                             qint64(info.context_length), qint64(state_->engine->stats().state_bytes),
+                             state_->engine->tokenizer()});
 }
 
 void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) {
@@ -145,7 +146,9 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
         emit answered(outcome);
         return;
     }
-    if (request.prefix_tokens > request.tokens.size() || request.tokens.empty() || !request.tokenizer) {
+    const tokenizer::BpeTokenizer* model_tokenizer =
+        request.tokenizer ? request.tokenizer.get() : engine->tokenizer();
+    if (request.prefix_tokens > request.tokens.size() || request.tokens.empty() || !model_tokenizer) {
         outcome.error = QStringLiteral("The prompt is empty or malformed; nothing was asked.");
         emit answered(outcome);
         return;
@@ -250,7 +253,7 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
     if (!*question) return finish(true);
 
     // The answer, streamed.
-    tokenizer::StreamingDecoder decoder(*request.tokenizer);
+    tokenizer::StreamingDecoder decoder(*model_tokenizer);
     answers::AnswerStream stream(request.thinking);
     std::unique_ptr<answers::CitationVerifier> verifier;
     if (request.corpus) verifier = std::make_unique<answers::CitationVerifier>(*request.corpus);

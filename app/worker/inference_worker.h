@@ -29,6 +29,8 @@ struct ModelSummary {
     QString family;
     qint64 context_tokens = 0;
     qint64 state_bytes = 0; // the empty sequence's memory; grows with the prompt
+    // The model's own tokenizer (thread-safe to encode with), or null; valid until unload or the next load.
+    const tokenizer::BpeTokenizer* tokenizer = nullptr;
 };
 
 struct AskRequest {
@@ -37,8 +39,8 @@ struct AskRequest {
     QString snapshot_path;            // the corpus cache file; empty keeps the last prefix in memory only
     bool thinking = false;            // the answer starts inside the model's thinking
     inference::GenerateOptions generate;
-    std::shared_ptr<const answers::Corpus> corpus; // citations are verified against it
-    std::shared_ptr<const tokenizer::BpeTokenizer> tokenizer;
+    std::shared_ptr<const answers::Corpus> corpus;            // citations are verified against it
+    std::shared_ptr<const tokenizer::BpeTokenizer> tokenizer; // null: the model's own
 };
 
 struct AnswerOutcome {

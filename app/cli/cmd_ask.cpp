@@ -1,0 +1,243 @@
+// lectern-cli ask: one grounded answer from a session's corpus, with numbered, verified citations.
+// Drives the same worker, prompt assembly, corpus cache and store as the app.
+
+#include "app/answers/corpus_cache.h"
+#include "app/answers/prompt.h"
+#include "app/answers/prompt_renderer.h"
+#include "app/answers/store_corpus.h"
+#include "app/cli/cli.h"
+#include "app/cli/session_access.h"
+#include "app/profile/profile.h"
+#include "app/worker/inference_worker.h"
+
+#include <QDir>
+#include <QEventLoop>
+#include <QJsonArray>
+
+namespace lectern::cli {
+namespace {
+
+constexpr std::int64_t kDefaultMaxTokens = 512;
+
+std::optional<std::int64_t> positiveNumber(const Context& context, const QString& name,
+                                           std::int64_t fallback) {
+    const std::optional<QString> value = context.args.value(name);
+    if (!value) return fallback;
+    bool ok = false;
+    const qlonglong number = value->toLongLong(&ok);
+    if (!ok || number < 1) return std::nullopt;
+    return number;
+}
+
+QString verificationText(const answers::VerifiedCitation& citation) {
+    return answers::toString(citation.verification);
+}
+
+int runAsk(Context& context) {
+    const QString question = context.args.positional.join(u' ').trimmed();
+    if (question.isEmpty()) return context.fail(Usage, QStringLiteral("ask needs a QUESTION"));
+    const std::optional<std::int64_t> max_tokens =
+        positiveNumber(context, QStringLiteral("max-tokens"), kDefaultMaxTokens);
+    if (!max_tokens) return context.fail(Usage, QStringLiteral("--max-tokens takes a whole number from 1"));
+
+    auto opened = openSession(context, IfMissing::Fail);
+    if (const int* code = std::get_if<int>(&opened)) return *code;
+    OpenSession& open = std::get<OpenSession>(opened);
+    auto corpus_option = corpusOption(context, open, false);
+    if (const int* code = std::get_if<int>(&corpus_option)) return *code;
+    std::optional<qint64> corpus_id = std::get<std::optional<qint64>>(corpus_option);
+    if (!corpus_id) {
+        auto a = open.store->corpus(open.session.id, QStringLiteral("A"));
+        if (!a) return context.fail(Failure, QString::fromStdString(a.error()));
+        corpus_id = *a;
+    }
+    auto loaded_corpus = answers::loadCorpus(*open.store, open.session.id, corpus_id);
+    if (!loaded_corpus) return context.fail(Failure, QString::fromStdString(loaded_corpus.error()));
+    auto corpus = std::make_shared<const answers::Corpus>(std::move(*loaded_corpus));
+    if (corpus->passageCount() == 0)
+        return context.fail(Failure,
+                            QStringLiteral("session '%1' has no imported documents to answer from; import "
+                                           "some first (lectern-cli import)")
+                                .arg(open.session.name));
+
+    auto profile = Profile::open(context.profile_directory.isEmpty() ? Profile::defaultDirectory()
+                                                                     : context.profile_directory);
+    if (!profile) return context.fail(Failure, QString::fromStdString(profile.error()));
+    QDir().mkpath(profile->cacheDirectory());
+    answers::CorpusCache cache(*open.store, profile->cacheDirectory());
+
+    // The model, on the worker's thread.
+    const QString model_path =
+        context.args.value(QStringLiteral("model")).value_or(QStringLiteral("default"));
+    worker::InferenceWorker worker;
+    std::optional<worker::ModelSummary> model;
+    QString load_error;
+    {
+        QEventLoop loop;
+        QObject::connect(&worker, &worker::InferenceWorker::loaded, &loop,
+                         [&](const worker::ModelSummary& summary) {
+                             model = summary;
+                             loop.quit();
+                         });
+        QObject::connect(&worker, &worker::InferenceWorker::loadFailed, &loop, [&](const QString& message) {
+            load_error = message;
+            loop.quit();
+        });
+        worker.load(model_path);
+        loop.exec();
+    }
+    if (!model) return context.fail(Failure, load_error);
+    if (!model->tokenizer)
+        return context.fail(
+            Failure,
+            QStringLiteral("the model at %1 has no tokenizer to build a prompt with").arg(model_path));
+
+    // The prompt.
+    auto templates = answers::PromptTemplates::load();
+    if (!templates) return context.fail(Failure, QString::fromStdString(templates.error()));
+    const answers::ChatFormat format = answers::chatFormatFor(model->family.toStdString());
+    const bool thinking =
+        answers::thinksByDefault(format) && !context.args.has(QStringLiteral("no-thinking"));
+    const answers::PromptRenderer renderer(*model->tokenizer, format, thinking);
+    const answers::PromptBuilder builder(*corpus, *templates, renderer.counter());
+    const answers::BudgetSettings budget{model->context_tokens, *max_tokens, renderer.templateTokens(0)};
+    auto assembled = builder.assemble(question, {}, budget);
+    if (const auto* over = std::get_if<answers::OverBudget>(&assembled)) {
+        if (!context.args.has(QStringLiteral("relevant"))) {
+            if (context.json)
+                context.printJson({{QStringLiteral("error"), QStringLiteral("over-budget")},
+                                   {QStringLiteral("corpus_tokens"), qint64(over->corpus_tokens)},
+                                   {QStringLiteral("available_tokens"), qint64(over->availableForCorpus())},
+                                   {QStringLiteral("context_tokens"), qint64(budget.context_tokens)},
+                                   {QStringLiteral("answer_reserve"), qint64(budget.answer_reserve)}});
+            return context.fail(Failure, over->message() + QStringLiteral(" (--relevant picks passages)"));
+        }
+        const answers::StoreRanker ranker(*open.store, open.session.id, corpus_id);
+        auto picked = builder.pickRelevant(question, {}, budget, ranker);
+        if (!picked) return context.fail(Failure, QString::fromStdString(picked.error()));
+        assembled = builder.assemble(question, {}, budget, *picked);
+        if (std::holds_alternative<answers::OverBudget>(assembled))
+            return context.fail(Failure, std::get<answers::OverBudget>(assembled).message());
+    }
+    const answers::AssembledPrompt& prompt = std::get<answers::AssembledPrompt>(assembled);
+    const answers::RenderedPrompt rendered = renderer.render(prompt);
+
+    // The corpus cache.
+    const answers::CorpusCacheKey key =
+        answers::CorpusCacheKey::make(model_path, rendered.prefix_hash, templates->version);
+    auto cached = cache.find(*corpus_id, key);
+    if (!cached) return context.fail(Failure, QString::fromStdString(cached.error()));
+
+    worker::AskRequest request;
+    request.tokens = rendered.tokens;
+    request.prefix_tokens = rendered.prefix_tokens;
+    request.snapshot_path = cached->value_or(cache.pathFor(key));
+    request.thinking = rendered.thinking;
+    request.generate.max_tokens = *max_tokens;
+    request.corpus = corpus;
+    QObject::connect(
+        &worker, &worker::InferenceWorker::cacheSaved, &worker,
+        [&](const QString&, qint64, qint64 tokens) { (void)cache.add(*corpus_id, key, tokens); });
+    QObject::connect(&worker, &worker::InferenceWorker::cacheDiscarded, &worker,
+                     [&](const QString& path, const QString& reason) {
+                         (void)cache.remove(*corpus_id, key);
+                         if (!context.json)
+                             std::fprintf(stderr, "corpus cache %s discarded: %s\n", qPrintable(path),
+                                          qPrintable(reason));
+                     });
+    worker::AnswerOutcome outcome;
+    {
+        QEventLoop loop;
+        QObject::connect(&worker, &worker::InferenceWorker::answered, &loop,
+                         [&](const worker::AnswerOutcome& result) {
+                             outcome = result;
+                             loop.quit();
+                         });
+        worker.ask(std::move(request));
+        loop.exec();
+    }
+    if (!outcome.error.isEmpty()) return context.fail(Failure, outcome.error);
+
+    // Output: the answer with [n] where each citation stood, then the citations.
+    QString answer;
+    qsizetype at = 0;
+    for (const answers::VerifiedCitation& citation : outcome.citations) {
+        answer += outcome.answer.mid(at, citation.citation.answer_offset - at);
+        answer += QStringLiteral("[%1]").arg(citation.citation.number);
+        at = citation.citation.answer_offset;
+    }
+    answer += outcome.answer.mid(at);
+    QJsonArray citations;
+    QString listing;
+    for (const answers::VerifiedCitation& citation : outcome.citations) {
+        QJsonObject entry{{QStringLiteral("n"), citation.citation.number},
+                          {QStringLiteral("marker"), citation.citation.marker},
+                          {QStringLiteral("quote"), citation.citation.quote},
+                          {QStringLiteral("verified"), answers::isVerified(citation.verification)},
+                          {QStringLiteral("verification"), verificationText(citation)}};
+        QString where = QStringLiteral("P%1 (no such passage)").arg(citation.citation.marker);
+        if (citation.passage) {
+            const importers::Passage& passage = corpus->passage(*citation.passage);
+            entry[QStringLiteral("passage")] = passage.id;
+            entry[QStringLiteral("document")] = corpus->document(*citation.passage).path;
+            entry[QStringLiteral("page")] = passage.page;
+            if (answers::isVerified(citation.verification)) {
+                entry[QStringLiteral("start")] = citation.range.start;
+                entry[QStringLiteral("end")] = citation.range.end;
+            }
+            where = QStringLiteral("%1, page %2")
+                        .arg(corpus->documentName(citation.passage->document))
+                        .arg(passage.page);
+        }
+        citations.append(entry);
+        listing += QStringLiteral("[%1] %2: \"%3\" (%4)\n")
+                       .arg(citation.citation.number)
+                       .arg(where, citation.citation.quote, verificationText(citation));
+    }
+    if (context.json) {
+        QJsonObject result{{QStringLiteral("answer"), answer},
+                           {QStringLiteral("citations"), citations},
+                           {QStringLiteral("prefill_tokens"), outcome.prefilled_tokens},
+                           {QStringLiteral("cached_tokens"), outcome.cached_tokens},
+                           {QStringLiteral("prompt_tokens"), outcome.prompt_tokens},
+                           {QStringLiteral("answer_tokens"), outcome.answer_tokens},
+                           {QStringLiteral("thinking"), outcome.thinking},
+                           {QStringLiteral("stop_reason"), outcome.stop_reason}};
+        if (prompt.selection.kind != answers::CorpusSelection::Kind::Whole)
+            result[QStringLiteral("selection")] = prompt.selection.label;
+        context.printJson(result);
+    } else {
+        if (prompt.selection.kind != answers::CorpusSelection::Kind::Whole)
+            context.print(prompt.selection.label + u'\n');
+        context.print(
+            answer.trimmed() + QStringLiteral("\n\n") + listing +
+            QStringLiteral("\n%1 prompt tokens (%2 from the corpus cache, %3 prefilled), %4 answer tokens")
+                .arg(outcome.prompt_tokens)
+                .arg(outcome.cached_tokens)
+                .arg(outcome.prefilled_tokens)
+                .arg(outcome.answer_tokens));
+    }
+    return Success;
+}
+
+} // namespace
+
+Command askCommand() {
+    return {
+        QStringLiteral("ask"),
+        QStringLiteral("ask --session S [--model M] [--corpus A|B] QUESTION"),
+        QStringLiteral(
+            "answers QUESTION from the session's documents, with numbered citations (document, page, "
+            "quote, verification); the corpus is prefilled once and cached"),
+        {{QStringLiteral("session"), true, QStringLiteral("the session to answer from")},
+         {QStringLiteral("model"), true, QStringLiteral("a checkpoint folder, a .gguf file, or 'default'")},
+         {QStringLiteral("corpus"), true, QStringLiteral("A or B (default A)")},
+         {QStringLiteral("max-tokens"), true, QStringLiteral("the most answer tokens (default 512)")},
+         {QStringLiteral("relevant"), false,
+          QStringLiteral("when the corpus does not fit, pick the passages most relevant to the question")},
+         {QStringLiteral("no-thinking"), false,
+          QStringLiteral("DeepSeek-V4: answer without thinking first")}},
+        runAsk};
+}
+
+} // namespace lectern::cli

@@ -1,12 +1,16 @@
 // The GGUF reader on files built here byte by byte: a valid one (every metadata type, arrays, alignment,
 // tensor views) and damaged ones, each of which must give a clear error naming the problem, never a
-// crash or a read outside the buffer (the asan preset checks the latter).
+// crash or a read outside the buffer (the asan preset checks the latter); and well-formed GGUF files that
+// lack a tensor the dense graph needs, or hold one of the wrong shape, which the model loader refuses.
 
 #include "inference/formats/gguf.h"
+#include "inference/model/dense/dense_model.h"
 #include "tests/kernels/check.h"
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -183,11 +187,69 @@ void missing_file_is_an_error() {
     CHECK(!file.ok() && file.error().find("/nonexistent/model.gguf") != std::string::npos);
 }
 
+// A Llama-style file with one layer's metadata and the given F32 tensors (names and row-major shapes).
+std::vector<std::byte>
+make_llama(const std::vector<std::pair<std::string, std::vector<std::uint64_t>>>& tensors) {
+    Builder b;
+    b.put<std::uint32_t>(0x46554747)
+        .put<std::uint32_t>(3)
+        .put<std::uint64_t>(tensors.size())
+        .put<std::uint64_t>(9);
+    b.key("general.architecture", GgufType::String).str("llama");
+    for (const char* key : {"llama.block_count", "llama.attention.head_count_kv"})
+        b.key(key, GgufType::U32).put<std::uint32_t>(1);
+    b.key("llama.embedding_length", GgufType::U32).put<std::uint32_t>(64);
+    b.key("llama.attention.head_count", GgufType::U32).put<std::uint32_t>(2);
+    b.key("llama.feed_forward_length", GgufType::U32).put<std::uint32_t>(96);
+    b.key("llama.context_length", GgufType::U32).put<std::uint32_t>(16);
+    b.key("llama.attention.layer_norm_rms_epsilon", GgufType::F32).put<float>(1e-5f);
+    b.key("llama.rope.freq_base", GgufType::F32).put<float>(10000.0f);
+    std::uint64_t offset = 0;
+    for (const auto& [name, shape] : tensors) {
+        b.str(name).put<std::uint32_t>(static_cast<std::uint32_t>(shape.size()));
+        std::uint64_t elements = 1;
+        for (auto it = shape.rbegin(); it != shape.rend(); ++it) {
+            b.put<std::uint64_t>(*it);
+            elements *= *it;
+        }
+        b.put<std::uint32_t>(0).put<std::uint64_t>(offset);
+        offset += (elements * 4 + 31) / 32 * 32;
+    }
+    b.pad_to(32);
+    for (std::uint64_t i = 0; i < offset / 4; ++i) b.put<float>(0.01f);
+    return b.bytes;
+}
+
+void expect_load_error(const std::vector<std::byte>& bytes, const std::string& fragment, const char* what) {
+    const auto path = std::filesystem::temp_directory_path() / "lectern-gguf-reader-test.gguf";
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    auto loaded = lectern::model::dense::load_dense_gguf(path.string(), {}, 1);
+    std::filesystem::remove(path);
+    const bool ok = !loaded.ok() && loaded.error().find(path.string()) != std::string::npos &&
+                    loaded.error().find(fragment) != std::string::npos;
+    if (!ok) std::fprintf(stderr, "%s: %s\n", what, loaded.ok() ? "loaded" : loaded.error().c_str());
+    CHECK(ok);
+}
+
+void incomplete_models_are_errors() {
+    const std::vector<std::pair<std::string, std::vector<std::uint64_t>>> base = {
+        {"token_embd.weight", {8, 64}}, {"output_norm.weight", {64}}};
+    expect_load_error(make_llama(base), "'blk.0.attn_norm.weight' is missing", "missing layer tensor");
+    auto wrong = base;
+    wrong.push_back({"blk.0.attn_norm.weight", {64}});
+    wrong.push_back({"blk.0.attn_q.weight", {64, 32}});
+    expect_load_error(make_llama(wrong),
+                      "'blk.0.attn_q.weight' is F32 [64, 32] but the model's metadata needs [64, 64]",
+                      "wrong shape");
+}
+
 } // namespace
 
 int main() {
     valid_file_parses();
     damaged_files_are_errors();
     missing_file_is_an_error();
+    incomplete_models_are_errors();
     return test::finish("gguf_reader");
 }

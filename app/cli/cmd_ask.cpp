@@ -158,6 +158,40 @@ int runAsk(Context& context) {
     }
     if (!outcome.error.isEmpty()) return context.fail(Failure, outcome.error);
 
+    // Kept in the store as the app keeps answers: a conversation per ask, citations with their status.
+    store::MessageRecord record;
+    record.question = question;
+    record.answer = outcome.answer;
+    record.thinking = outcome.thinking;
+    record.modelId = key.model_id;
+    record.prefillMs = outcome.prefill_seconds * 1000.0;
+    record.decodeMs = outcome.decode_seconds * 1000.0;
+    record.promptTokens = outcome.prompt_tokens;
+    record.cachedTokens = outcome.cached_tokens;
+    record.answerTokens = outcome.answer_tokens;
+    for (const answers::VerifiedCitation& citation : outcome.citations) {
+        store::CitationRecord cited;
+        cited.number = citation.citation.number;
+        cited.quote = citation.citation.quote;
+        cited.status = citation.verification == answers::Verification::Fuzzy ? store::CitationStatus::Partial
+                       : answers::isVerified(citation.verification)          ? store::CitationStatus::Verified
+                                                                    : store::CitationStatus::Unverified;
+        if (citation.passage) {
+            const importers::Passage& passage = corpus->passage(*citation.passage);
+            cited.passageStableId = passage.id;
+            auto stored = open.store->passageByStableId(*corpus_id, passage.id);
+            if (stored && *stored) cited.passage = (*stored)->id;
+            if (answers::isVerified(citation.verification))
+                cited.range = {citation.range.start - passage.range.start,
+                               citation.range.end - passage.range.start};
+        }
+        record.citations.append(cited);
+    }
+    auto conversation = open.store->createConversation(open.session.id, question.left(80));
+    if (!conversation) return context.fail(Failure, QString::fromStdString(conversation.error()));
+    if (auto saved = open.store->saveMessage(*conversation, record); !saved)
+        return context.fail(Failure, QString::fromStdString(saved.error()));
+
     // Output: the answer with [n] where each citation stood, then the citations.
     QString answer;
     qsizetype at = 0;

@@ -2,6 +2,7 @@
 
 #include "app/store/open_profile.h"
 #include "app/store/store.h"
+#include "ui/conversation/ask_controller.h"
 #include "ui/conversation/conversation_view.h"
 #include "ui/corpus/corpus_panel.h"
 #include "ui/search/search_panel.h"
@@ -59,6 +60,9 @@ MainWindow::MainWindow(Profile profile, QWidget* parent) : QMainWindow(parent), 
     buildMenus();
     statusPanel_ = new StatusPanel(this);
     statusBar()->addPermanentWidget(statusPanel_);
+    ask_ = new AskController(conversation_, statusPanel_, this);
+    connect(ask_, &AskController::modelFailed, this,
+            [this](const QString& message) { statusBar()->showMessage(message); });
     statusBar()->showMessage(QStringLiteral("Profile: %1").arg(profile_.directory()));
     openStore();
     restoreLayout();
@@ -83,6 +87,7 @@ QWidget* MainWindow::buildCorpusPane() {
     });
     connect(corpus_, &CorpusPanel::sessionChanged, this, [this](qint64 session) {
         search_->setStore(store_.get(), session);
+        ask_->setStore(store_.get(), session);
         viewer_->closeDocument();
     });
     connect(search_, &SearchPanel::locationActivated, this,
@@ -100,6 +105,10 @@ QWidget* MainWindow::buildCorpusPane() {
     pane->setObjectName(QStringLiteral("corpusPane"));
     pane->setAccessibleName(QStringLiteral("Corpus"));
     return pane;
+}
+
+void MainWindow::loadModel(const QString& path) {
+    ask_->loadModel(path);
 }
 
 void MainWindow::searchAll(const QString& text) {

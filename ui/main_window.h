@@ -16,6 +16,7 @@ class Store;
 
 namespace lectern::ui {
 
+class AskController;
 class ConversationView;
 class CorpusPanel;
 class SearchPanel;
@@ -38,6 +39,9 @@ public:
     SearchPanel* search() const { return search_; }
     store::Store* store() const { return store_.get(); }
 
+    AskController* asker() const { return ask_; }
+    // Loads a model for asking (a checkpoint folder or .gguf file; empty: the built-in default).
+    void loadModel(const QString& path = {});
     // Shows the Search tab with the hits for `text`.
     void searchAll(const QString& text);
 
@@ -66,6 +70,7 @@ private:
     CorpusPanel* corpus_ = nullptr;
     SearchPanel* search_ = nullptr;
     QTabWidget* corpusTabs_ = nullptr;
+    AskController* ask_ = nullptr;
 };
 
 } // namespace lectern::ui

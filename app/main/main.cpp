@@ -36,7 +36,14 @@ int main(int argc, char** argv) {
     const QCommandLineOption searchOption(QStringLiteral("search"),
                                           QStringLiteral("Search the session's documents for <text>."),
                                           QStringLiteral("text"));
-    parser.addOptions({openOption, findOption, searchOption});
+    const QCommandLineOption modelOption(
+        QStringLiteral("model"),
+        QStringLiteral("Answer with the model in <path> (a checkpoint folder or .gguf file) instead of the "
+                       "built-in default."),
+        QStringLiteral("path"));
+    const QCommandLineOption noModelOption(QStringLiteral("no-model"),
+                                           QStringLiteral("Start without loading a model."));
+    parser.addOptions({openOption, findOption, searchOption, modelOption, noModelOption});
     parser.process(app); // --help and --version print and exit here
 
     const QString directory =
@@ -49,6 +56,7 @@ int main(int argc, char** argv) {
 
     lectern::ui::MainWindow window(*profile);
     window.show();
+    if (!parser.isSet(noModelOption)) window.loadModel(parser.value(modelOption));
     if (parser.isSet(searchOption)) {
         window.searchAll(parser.value(searchOption));
         // The best hit, in place, unless a document to open was named.

@@ -3,10 +3,15 @@
 // hit opens the passage's boxes in the viewer; the session comes back after a restart.
 
 #include "app/store/store.h"
+#include "inference/model/default_model.h"
 #include "tests/ui/test_pdf.h"
+#include "ui/conversation/answer_widget.h"
+#include "ui/conversation/ask_controller.h"
+#include "ui/conversation/conversation_view.h"
 #include "ui/corpus/corpus_panel.h"
 #include "ui/main_window.h"
 #include "ui/search/search_panel.h"
+#include "ui/status/status_panel.h"
 #include "ui/viewer/document_viewer.h"
 #include "ui/viewer/pdf_view.h"
 #include "ui/viewer/text_view.h"
@@ -16,10 +21,13 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QPlainTextEdit>
 #include <QProgressBar>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextBrowser>
 #include <QTreeWidget>
 
 using namespace lectern::ui;
@@ -140,6 +148,38 @@ private slots:
 
         main->searchAll(QStringLiteral("nonexistentword"));
         QCOMPARE(search->results()->count(), 0);
+    }
+
+    // The built-in default model answers a question about the imported corpus, streamed into the pane,
+    // with the status bar's figures filled in. (What a 135M model says is not checked, only that it
+    // arrives complete.)
+    void asksWithTheDefaultModel() {
+        if (!lectern::model::default_model_path().ok())
+            QSKIP("the default model is not fetched (scripts/fetch-models)");
+        auto main = window();
+        QVERIFY(main);
+        QSignalSpy loaded(main->asker(), &AskController::modelLoaded);
+        QSignalSpy failed(main->asker(), &AskController::modelFailed);
+        main->loadModel();
+        QVERIFY(loaded.wait(120000) || !loaded.isEmpty());
+        QVERIFY(failed.isEmpty());
+        ConversationView* conversation = main->conversation();
+        conversation->questionEdit()->setPlainText(QStringLiteral("When is the rent due?"));
+        QVERIFY(conversation->askButton()->isEnabled());
+        QSignalSpy finished(main->asker(), &AskController::answerFinished);
+        QTest::mouseClick(conversation->askButton(), Qt::LeftButton);
+        QVERIFY(!conversation->askButton()->isEnabled()); // one answer at a time
+        QVERIFY(finished.wait(240000) || !finished.isEmpty());
+        QCOMPARE(conversation->answerCount(), 1);
+        const AnswerViewModel& answer = conversation->answer(0)->model();
+        QCOMPARE(answer.question, QStringLiteral("When is the rent due?"));
+        QVERIFY2(answer.error.isEmpty(), qPrintable(answer.error));
+        QVERIFY(!answer.streaming);
+        QVERIFY(!answer.markdown.trimmed().isEmpty());
+        QVERIFY(main->statusPanel()->contextText().endsWith(QStringLiteral(" tokens")));
+        QVERIFY(main->statusPanel()->speedText().endsWith(QStringLiteral("tokens/s")));
+        qInfo("default model: %s, %s", qPrintable(main->statusPanel()->contextText()),
+              qPrintable(main->statusPanel()->speedText()));
     }
 
     void sessionIsRestoredAfterRestart() {

@@ -92,12 +92,14 @@ void testTiers(const CitationVerifier& verifier) {
     r = expectTier(verifier, 3, "The model was trained on 3 billion tokens", Verification::Fuzzy);
     CHECK(r.similarity >= CitationVerifier::kFuzzyThreshold && r.similarity < 1.0);
     CHECK(highlighted(r) == "The rnodel was trained on 3 bi11ion tokens");
+    std::printf("accepted fuzzy at similarity %.3f (OCR slips in the page)\n", r.similarity);
     // Slips in the quote itself.
     r = expectTier(verifier, 4,
                    "managment expects the trend to continue into the next fiscal year, subject to "
                    "market conditons",
                    Verification::Fuzzy);
     CHECK(highlighted(r).startsWith("management expects") && highlighted(r).endsWith("market conditions"));
+    std::printf("accepted fuzzy at similarity %.3f (typos in the quote)\n", r.similarity);
 
     // A quote running over the passage boundary still lands; one from a passage far away does not.
     r = expectTier(verifier, 3, "over six weeks. Operating costs fell", Verification::Normalized);

@@ -1,0 +1,100 @@
+// lectern-cli ask end to end with the built-in default model (SmolLM2-135M; skipped when it is not
+// fetched): import a small corpus, ask, check the answer's JSON contract (cli.md) and that every citation
+// was parsed and verified; ask again and check that the corpus came from the cache (zero corpus tokens
+// prefilled, as the engine counted them).
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+namespace {
+
+struct Run {
+    int code = -1;
+    QJsonObject json;
+    QString err;
+};
+
+Run cli(const QStringList& args) {
+    QProcess process;
+    process.start(QStringLiteral(LECTERN_CLI), args);
+    Run run;
+    if (!process.waitForFinished(240000)) {
+        process.kill();
+        run.err = QStringLiteral("timed out");
+        return run;
+    }
+    run.code = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2;
+    run.json = QJsonDocument::fromJson(process.readAllStandardOutput()).object();
+    run.err = QString::fromUtf8(process.readAllStandardError());
+    return run;
+}
+
+} // namespace
+
+class CliAskTest : public QObject {
+    Q_OBJECT
+private slots:
+    void asksTwiceAndReusesTheCorpusCache() {
+        const QString model =
+            qEnvironmentVariable("LECTERN_CACHE") + QStringLiteral("/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+        if (!QFile::exists(model)) QSKIP("the default model is not fetched (scripts/fetch-models)");
+        QTemporaryDir profile, documents;
+        QFile minutes(documents.filePath(QStringLiteral("minutes.txt")));
+        QVERIFY(minutes.open(QIODevice::WriteOnly));
+        minutes.write(
+            "Minutes of the harbour board.\n\nThe board met on 3 May in the old customs house.\n\n"
+            "The harbour project was delayed by storms in April. The cranes arrived two weeks late.\n\n"
+            "The budget for the new pier was approved unanimously.\n");
+        minutes.close();
+        const QStringList common = {QStringLiteral("--profile"), profile.path(), QStringLiteral("--json")};
+        Run imported = cli(common + QStringList{QStringLiteral("import"), QStringLiteral("--session"),
+                                                QStringLiteral("s"), documents.path()});
+        QVERIFY2(imported.code == 0, qPrintable(imported.err));
+
+        const QStringList ask =
+            common + QStringList{QStringLiteral("ask"),     QStringLiteral("--session"),
+                                 QStringLiteral("s"),       QStringLiteral("--model"),
+                                 QStringLiteral("default"), QStringLiteral("--max-tokens"),
+                                 QStringLiteral("48")};
+        Run first = cli(ask + QStringList{QStringLiteral("Why was the harbour project delayed?")});
+        QVERIFY2(first.code == 0, qPrintable(first.err));
+        QVERIFY(first.json.contains(QStringLiteral("answer")));
+        QVERIFY(first.json.value(QStringLiteral("citations")).isArray());
+        for (const QJsonValue value : first.json.value(QStringLiteral("citations")).toArray()) {
+            const QJsonObject citation = value.toObject();
+            QVERIFY(citation.contains(QStringLiteral("n")) && citation.contains(QStringLiteral("quote")));
+            QVERIFY(citation.value(QStringLiteral("verified")).isBool());
+        }
+        const qint64 prompt = first.json.value(QStringLiteral("prompt_tokens")).toInteger();
+        QCOMPARE(first.json.value(QStringLiteral("cached_tokens")).toInteger(), 0);
+        QCOMPARE(first.json.value(QStringLiteral("prefill_tokens")).toInteger(), prompt);
+        qInfo("first ask: %lld prompt tokens, answer: %s", prompt,
+              qPrintable(first.json.value(QStringLiteral("answer")).toString()));
+
+        Run second = cli(ask + QStringList{QStringLiteral("When did the board meet?")});
+        QVERIFY2(second.code == 0, qPrintable(second.err));
+        const qint64 cached = second.json.value(QStringLiteral("cached_tokens")).toInteger();
+        const qint64 prefilled = second.json.value(QStringLiteral("prefill_tokens")).toInteger();
+        qInfo("second ask: %lld cached, %lld prefilled", cached, prefilled);
+        QVERIFY(cached > 0);
+        QCOMPARE(cached + prefilled, second.json.value(QStringLiteral("prompt_tokens")).toInteger());
+        QVERIFY(prefilled < cached); // only the question was prefilled
+
+        // Both answers were kept in the store, with their citations.
+        QProcess sqlite;
+        sqlite.start(QStringLiteral("sqlite3"),
+                     {profile.filePath(QStringLiteral("lectern.sqlite3")),
+                      QStringLiteral("SELECT count(*), sum(cached_tokens > 0) FROM messages")});
+        QVERIFY(sqlite.waitForFinished(10000) && sqlite.exitCode() == 0);
+        QCOMPARE(QString::fromUtf8(sqlite.readAllStandardOutput()).trimmed(), QStringLiteral("2|1"));
+    }
+};
+
+QTEST_GUILESS_MAIN(CliAskTest)
+#include "cli_ask_test.moc"

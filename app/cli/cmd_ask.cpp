@@ -14,6 +14,8 @@
 #include <QEventLoop>
 #include <QJsonArray>
 
+#include <algorithm>
+
 namespace lectern::cli {
 namespace {
 
@@ -101,7 +103,24 @@ int runAsk(Context& context) {
     const answers::PromptRenderer renderer(*model->tokenizer, format, thinking);
     const answers::PromptBuilder builder(*corpus, *templates, renderer.counter());
     const answers::BudgetSettings budget{model->context_tokens, *max_tokens, renderer.templateTokens(0)};
-    auto assembled = builder.assemble(question, {}, budget);
+    answers::CorpusSelection selection;
+    if (const std::optional<QString> chosen = context.args.value(QStringLiteral("documents"))) {
+        std::vector<int> indices;
+        for (const QString& reference : chosen->split(u',', Qt::SkipEmptyParts)) {
+            auto found = findDocument(context, open, reference.trimmed());
+            if (const int* code = std::get_if<int>(&found)) return *code;
+            const QString path = std::get<store::DocumentInfo>(found).path;
+            const auto& documents = corpus->documents();
+            const auto at = std::find_if(documents.begin(), documents.end(),
+                                         [&](const importers::Document& d) { return d.path == path; });
+            if (at == documents.end())
+                return context.fail(
+                    Usage, QStringLiteral("%1 is not an imported document of this corpus").arg(reference));
+            indices.push_back(int(at - documents.begin()));
+        }
+        selection = builder.chooseDocuments(indices);
+    }
+    auto assembled = builder.assemble(question, {}, budget, selection);
     if (const auto* over = std::get_if<answers::OverBudget>(&assembled)) {
         if (!context.args.has(QStringLiteral("relevant"))) {
             if (context.json)
@@ -110,7 +129,9 @@ int runAsk(Context& context) {
                                    {QStringLiteral("available_tokens"), qint64(over->availableForCorpus())},
                                    {QStringLiteral("context_tokens"), qint64(budget.context_tokens)},
                                    {QStringLiteral("answer_reserve"), qint64(budget.answer_reserve)}});
-            return context.fail(Failure, over->message() + QStringLiteral(" (--relevant picks passages)"));
+            return context.fail(
+                Failure,
+                over->message() + QStringLiteral(" (--documents ID,... chooses, --relevant picks passages)"));
         }
         const answers::StoreRanker ranker(*open.store, open.session.id, corpus_id);
         auto picked = builder.pickRelevant(question, {}, budget, ranker);
@@ -267,6 +288,9 @@ Command askCommand() {
          {QStringLiteral("model"), true, QStringLiteral("a checkpoint folder, a .gguf file, or 'default'")},
          {QStringLiteral("corpus"), true, QStringLiteral("A or B (default A)")},
          {QStringLiteral("max-tokens"), true, QStringLiteral("the most answer tokens (default 512)")},
+         {QStringLiteral("documents"), true,
+          QStringLiteral(
+              "answer from these documents only (ids from `documents`, or paths; comma-separated)")},
          {QStringLiteral("relevant"), false,
           QStringLiteral("when the corpus does not fit, pick the passages most relevant to the question")},
          {QStringLiteral("no-thinking"), false,

@@ -86,13 +86,33 @@ private slots:
         QCOMPARE(cached + prefilled, second.json.value(QStringLiteral("prompt_tokens")).toInteger());
         QVERIFY(prefilled < cached); // only the question was prefilled
 
-        // Both answers were kept in the store, with their citations.
+        // Chosen documents: the prompt says so, and it is another corpus prefix (not from the cache).
+        Run listed = cli(common + QStringList{QStringLiteral("documents"), QStringLiteral("--session"),
+                                              QStringLiteral("s")});
+        QVERIFY2(listed.code == 0, qPrintable(listed.err));
+        const QString id = QString::number(listed.json.value(QStringLiteral("documents"))
+                                               .toArray()
+                                               .at(0)
+                                               .toObject()
+                                               .value(QStringLiteral("id"))
+                                               .toInteger());
+        Run chosen = cli(ask + QStringList{QStringLiteral("--documents"), id, QStringLiteral("Who met?")});
+        QVERIFY2(chosen.code == 0, qPrintable(chosen.err));
+        QVERIFY(chosen.json.value(QStringLiteral("selection"))
+                    .toString()
+                    .contains(QStringLiteral("chosen by the user")));
+        QCOMPARE(chosen.json.value(QStringLiteral("cached_tokens")).toInteger(), 0);
+        Run unknown = cli(ask + QStringList{QStringLiteral("--documents"), QStringLiteral("/no/such.txt"),
+                                            QStringLiteral("Who?")});
+        QCOMPARE(unknown.code, 1); // as `show` reports a document that is not there
+
+        // The answers were kept in the store, with their citations.
         QProcess sqlite;
         sqlite.start(QStringLiteral("sqlite3"),
                      {profile.filePath(QStringLiteral("lectern.sqlite3")),
                       QStringLiteral("SELECT count(*), sum(cached_tokens > 0) FROM messages")});
         QVERIFY(sqlite.waitForFinished(10000) && sqlite.exitCode() == 0);
-        QCOMPARE(QString::fromUtf8(sqlite.readAllStandardOutput()).trimmed(), QStringLiteral("2|1"));
+        QCOMPARE(QString::fromUtf8(sqlite.readAllStandardOutput()).trimmed(), QStringLiteral("3|1"));
     }
 };
 

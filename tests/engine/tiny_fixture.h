@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <unistd.h>
 
 namespace lectern::test {
 
@@ -18,7 +19,8 @@ inline std::string tiny_v4_folder() {
         const std::string tokenizer =
             std::string(cache ? cache : "") + "/tokenizers/deepseek-v4/tokenizer.json";
         if (cache && std::filesystem::exists(tokenizer)) options.tokenizer_json = tokenizer;
-        const std::string staging = folder + ".partial";
+        // Per-process staging folder: ctest -j may run several tests that all make the checkpoint.
+        const std::string staging = folder + ".partial-" + std::to_string(::getpid());
         std::filesystem::remove_all(staging);
         if (auto written = lectern::tools::write_tiny_v4(staging, options); !written) {
             std::fprintf(stderr, "cannot write the tiny checkpoint: %s\n", written.error().c_str());

@@ -1,4 +1,5 @@
 #include "app/profile/profile.h"
+#include "ui/conversation/ask_controller.h"
 #include "ui/main_window.h"
 #include "ui/search/search_panel.h"
 #include "ui/viewer/document_viewer.h"
@@ -43,7 +44,10 @@ int main(int argc, char** argv) {
         QStringLiteral("path"));
     const QCommandLineOption noModelOption(QStringLiteral("no-model"),
                                            QStringLiteral("Start without loading a model."));
-    parser.addOptions({openOption, findOption, searchOption, modelOption, noModelOption});
+    const QCommandLineOption askOption(
+        QStringLiteral("ask"), QStringLiteral("Ask <question> of the session once the model is loaded."),
+        QStringLiteral("question"));
+    parser.addOptions({openOption, findOption, searchOption, modelOption, noModelOption, askOption});
     parser.process(app); // --help and --version print and exit here
 
     const QString directory =
@@ -56,6 +60,11 @@ int main(int argc, char** argv) {
 
     lectern::ui::MainWindow window(*profile);
     window.show();
+    if (parser.isSet(askOption))
+        QObject::connect(
+            window.asker(), &lectern::ui::AskController::modelLoaded, window.asker(),
+            [&window, question = parser.value(askOption)] { window.asker()->ask(question); },
+            Qt::SingleShotConnection);
     if (!parser.isSet(noModelOption)) window.loadModel(parser.value(modelOption));
     if (parser.isSet(searchOption)) {
         window.searchAll(parser.value(searchOption));

@@ -289,6 +289,8 @@ private slots:
         QCOMPARE(panel.speedText(), QStringLiteral("42.1 tokens/s"));
         panel.setPrefill(0.456, 80);
         QCOMPARE(panel.prefillText(), QStringLiteral("Reading the corpus 46% · 1 min 20 s left"));
+        panel.setPrefill(0.5, 3, 812.4);
+        QCOMPARE(panel.prefillText(), QStringLiteral("Reading the corpus 50% at 812 tokens/s · 3 s left"));
         panel.clearPrefill();
         QVERIFY(panel.prefillText().isEmpty());
         QCOMPARE(StatusPanel::formatDuration(3725), QStringLiteral("1 h 2 min"));

@@ -34,8 +34,7 @@ AskController::AskController(ConversationView* conversation, StatusPanel* status
     });
     connect(&worker_, &worker::InferenceWorker::prefillProgress, this,
             [this](qint64 done, qint64 total, double tokensPerSecond, double eta) {
-                status_->setPrefill(total > 0 ? double(done) / double(total) : 0, eta);
-                status_->setTokensPerSecond(tokensPerSecond);
+                status_->setPrefill(total > 0 ? double(done) / double(total) : 0, eta, tokensPerSecond);
             });
     connect(&worker_, &worker::InferenceWorker::thinkingText, this, [this](const QString& text) {
         answer_.thinking += text;
@@ -134,6 +133,7 @@ void AskController::ask(const QString& question) {
     answer_.question = question;
     answer_.streaming = true;
     answerIndex_ = conversation_->addAnswer(answer_);
+    status_->setTokensPerSecond(-1); // the last answer's speed; this one's comes when it is written
     updateAskState();
 
     auto corpusId = store_->corpus(session_, QStringLiteral("A"));

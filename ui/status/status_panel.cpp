@@ -99,8 +99,9 @@ void StatusPanel::setTokensPerSecond(double rate) {
     speed_->setVisible(rate >= 0);
 }
 
-void StatusPanel::setPrefill(double fraction, double etaSeconds) {
+void StatusPanel::setPrefill(double fraction, double etaSeconds, double tokensPerSecond) {
     QString text = QStringLiteral("Reading the corpus %1%").arg(qRound(std::clamp(fraction, 0.0, 1.0) * 100));
+    if (tokensPerSecond >= 0) text += QStringLiteral(" at %1 tokens/s").arg(tokensPerSecond, 0, 'f', 0);
     if (etaSeconds >= 0) text += QStringLiteral(" · %1 left").arg(formatDuration(etaSeconds));
     prefill_->setText(text);
     prefill_->setVisible(true);

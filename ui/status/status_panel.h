@@ -19,8 +19,8 @@ public:
     void setKvCacheBytes(qint64 bytes);                             // negative: unknown, hidden
     void setBackend(const QString& backend, const QString& device); // "CUDA", "NVIDIA H200"; empty hides
     void setTokensPerSecond(double rate);                           // negative: not generating, hidden
-    // fraction in [0, 1]; etaSeconds negative while unknown. clearPrefill() when done.
-    void setPrefill(double fraction, double etaSeconds);
+    // fraction in [0, 1]; etaSeconds and tokensPerSecond negative while unknown. clearPrefill() when done.
+    void setPrefill(double fraction, double etaSeconds, double tokensPerSecond = -1);
     void clearPrefill();
 
     QString contextText() const;

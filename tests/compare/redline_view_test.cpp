@@ -2,6 +2,7 @@
 // read back from the editors, navigation by button and shortcut, and the error line.
 #include "ui/compare/redline_view.h"
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QLabel>
 #include <QPlainTextEdit>
@@ -129,8 +130,29 @@ private slots:
         QCOMPARE(view.editor(Pane::Inline)->textCursor().position(), shown.indexOf(" of the date"));
     }
 
+    void largeDocuments() {
+        QStringList words;
+        for (int i = 0; i < 100'000; ++i) words << QStringLiteral("w%1").arg(i % 7919);
+        QStringList changed = words;
+        for (int i = 0; i < 500; ++i) changed[i * 200 + 100] = QStringLiteral("edit%1").arg(i);
+        RedlineView view;
+        view.show();
+        QElapsedTimer timer;
+        timer.start();
+        QVERIFY(view.compare("a", words.join(' '), "b", changed.join(' ')));
+        const qint64 shown = timer.elapsed();
+        for (int i = 0; i < 10; ++i) view.nextChange();
+        qInfo("100k words, 500 changes: shown in %lld ms, 10 steps in %lld ms", static_cast<long long>(shown),
+              static_cast<long long>(timer.elapsed() - shown));
+        QCOMPARE(view.changeCount(), 500);
+        QCOMPARE(view.currentChange(), 10);
+    }
+
     void identicalAndErrors() {
         RedlineView view;
+        QVERIFY(view.summary().isEmpty());
+        QVERIFY(view.compare("a", QString(), "b", QString()));
+        QCOMPARE(view.summary(), QStringLiteral("No differences"));
         QVERIFY(view.compare("a", "same words", "b", "same words"));
         QCOMPARE(view.summary(), QStringLiteral("No differences"));
         QCOMPARE(view.currentChange(), -1);

@@ -12,6 +12,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace lectern::ui {
 
 namespace {
@@ -158,12 +160,13 @@ void RedlineView::showRedline(const QString& left_title, const QString& left_tex
     right_->setAccessibleDescription(right_title);
     left_->setPlainText(left_text);
     right_->setPlainText(right_text);
+    shown_ = true;
     spans_ = redline.spans;
     for (const compare::Change& change : redline.changes) changes_.push_back({change, {}});
     buildInline(left_text, right_text, redline);
     current_ = changes_.isEmpty() ? -1 : 0;
     markSides();
-    markInlineCurrent(-1);
+    markInlineCurrent();
     updateNavigation();
     if (current_ >= 0) goToChange(0);
 }
@@ -176,13 +179,16 @@ void RedlineView::showError(const QString& message) {
 
 void RedlineView::clear() {
     error_.clear();
+    shown_ = false;
     spans_.clear();
+    inline_spans_.clear();
     changes_.clear();
     current_ = -1;
     left_title_->clear();
     right_title_->clear();
     left_->setExtraSelections({});
     right_->setExtraSelections({});
+    inline_->setExtraSelections({});
     left_->clear();
     right_->clear();
     inline_->clear();
@@ -196,6 +202,7 @@ void RedlineView::buildInline(const QString& left_text, const QString& right_tex
     for (qsizetype i = 0; i < redline.spans.size(); ++i) {
         const compare::DiffSpan& span = redline.spans[i];
         const qsizetype start = cursor.position();
+        inline_spans_.push_back({start, start});
         if (span.kind == SpanKind::Equal)
             cursor.insertText(left_text.mid(span.left.start, span.left.end - span.left.start),
                               QTextCharFormat());
@@ -205,6 +212,7 @@ void RedlineView::buildInline(const QString& left_text, const QString& right_tex
         else
             cursor.insertText(right_text.mid(span.right.start, span.right.end - span.right.start),
                               changeFormat(SpanKind::Inserted, false));
+        inline_spans_.back().end = cursor.position();
         if (owners[i] < 0) continue;
         TextRange& range = changes_[owners[i]].inline_range;
         if (range.start == range.end) range.start = start;
@@ -233,27 +241,21 @@ void RedlineView::markSides() {
     right_->setExtraSelections(right_marks);
 }
 
-void RedlineView::markInlineCurrent(int previous) {
-    const auto restyle = [this](int change, bool current) {
-        if (change < 0 || change >= changes_.size()) return;
-        const TextRange range = changes_[change].inline_range;
-        QTextBlock block = inline_->document()->findBlock(int(range.start));
-        for (; block.isValid() && block.position() < range.end; block = block.next()) {
-            for (auto fragment = block.begin(); !fragment.atEnd(); ++fragment) {
-                const QTextFragment piece = fragment.fragment();
-                if (piece.position() + piece.length() <= range.start || piece.position() >= range.end)
-                    continue;
-                if (!piece.charFormat().hasProperty(kKindProperty)) continue;
-                QTextCursor cursor(inline_->document());
-                cursor.setPosition(piece.position());
-                cursor.setPosition(piece.position() + piece.length(), QTextCursor::KeepAnchor);
-                cursor.setCharFormat(
-                    changeFormat(SpanKind(piece.charFormat().intProperty(kKindProperty)), current));
-            }
-        }
-    };
-    restyle(previous, false);
-    restyle(current_, true);
+// The current change is an overlay (an extra selection), not a format change: re-formatting text
+// re-lays out its whole paragraph, which takes half a second in a 100k-word paragraph.
+void RedlineView::markInlineCurrent() {
+    QList<QTextEdit::ExtraSelection> marks;
+    const QList<int> owners = changeOfSpans(spans_);
+    for (qsizetype i = 0; i < spans_.size(); ++i) {
+        if (owners[i] != current_ || current_ < 0) continue;
+        QTextEdit::ExtraSelection mark;
+        mark.cursor = QTextCursor(inline_->document());
+        mark.cursor.setPosition(int(inline_spans_[i].start));
+        mark.cursor.setPosition(int(inline_spans_[i].end), QTextCursor::KeepAnchor);
+        mark.format = changeFormat(spans_[i].kind, true);
+        marks.push_back(mark);
+    }
+    inline_->setExtraSelections(marks);
 }
 
 void RedlineView::goToChange(int index) {
@@ -261,7 +263,7 @@ void RedlineView::goToChange(int index) {
     const int previous = current_;
     current_ = index;
     markSides();
-    markInlineCurrent(previous);
+    markInlineCurrent();
     const ShownChange& change = changes_[index];
     placeCursor(left_, change.sides.left.start);
     placeCursor(right_, change.sides.right.start);
@@ -287,7 +289,7 @@ void RedlineView::setPresentation(Presentation presentation) {
 
 QString RedlineView::summary() const {
     if (!error_.isEmpty()) return error_;
-    if (spans_.isEmpty() && left_->document()->isEmpty() && right_->document()->isEmpty()) return {};
+    if (!shown_) return {};
     if (changes_.isEmpty()) return QStringLiteral("No differences");
     return changes_.size() == 1 ? QStringLiteral("1 change")
                                 : QStringLiteral("%1 changes").arg(changes_.size());
@@ -318,10 +320,17 @@ QList<RedlineView::Highlight> RedlineView::highlights(Pane pane) const {
             add(mark.cursor.selectionStart(), mark.cursor.selectionEnd(), mark.format);
         return out;
     }
+    const QList<QTextEdit::ExtraSelection> current = inline_->extraSelections();
     for (QTextBlock block = inline_->document()->begin(); block.isValid(); block = block.next()) {
         for (auto fragment = block.begin(); !fragment.atEnd(); ++fragment) {
             const QTextFragment piece = fragment.fragment();
-            add(piece.position(), piece.position() + piece.length(), piece.charFormat());
+            const qsizetype start = piece.position(), end = start + piece.length();
+            add(start, end, piece.charFormat());
+            if (out.isEmpty() || out.back().range.start != start) continue;
+            out.back().current =
+                std::any_of(current.begin(), current.end(), [&](const QTextEdit::ExtraSelection& mark) {
+                    return mark.cursor.selectionStart() <= start && end <= mark.cursor.selectionEnd();
+                });
         }
     }
     return out;

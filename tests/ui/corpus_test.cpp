@@ -180,6 +180,17 @@ private slots:
         QVERIFY(main->statusPanel()->speedText().endsWith(QStringLiteral("tokens/s")));
         qInfo("default model: %s, %s", qPrintable(main->statusPanel()->contextText()),
               qPrintable(main->statusPanel()->speedText()));
+
+        // Stop: the answer ends within about a second, marked as stopped, and Ask comes back.
+        conversation->questionEdit()->setPlainText(QStringLiteral("Summarise every document in detail."));
+        QTest::mouseClick(conversation->askButton(), Qt::LeftButton);
+        QVERIFY(conversation->stopButton()->isVisible());
+        QTest::mouseClick(conversation->stopButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(10000));
+        QVERIFY(conversation->askButton()->isVisible());
+        QVERIFY(!conversation->stopButton()->isVisible());
+        const AnswerViewModel& stopped = conversation->answer(1)->model();
+        QCOMPARE(stopped.error, QStringLiteral("Stopped before the answer was finished."));
     }
 
     void sessionIsRestoredAfterRestart() {

@@ -13,6 +13,7 @@ namespace lectern::ui {
 AskController::AskController(ConversationView* conversation, StatusPanel* status, QObject* parent)
     : QObject(parent), conversation_(conversation), status_(status) {
     connect(conversation_, &ConversationView::askRequested, this, &AskController::ask);
+    connect(conversation_, &ConversationView::stopRequested, &worker_, &worker::InferenceWorker::cancel);
     connect(&worker_, &worker::InferenceWorker::loadProgress, this,
             [this](double fraction, const QString& what) {
                 modelStatus_ =
@@ -103,6 +104,7 @@ void AskController::loadModel(const QString& path) {
 }
 
 void AskController::updateAskState() {
+    conversation_->setAnswering(answering_);
     if (!model_)
         conversation_->setAskEnabled(false, modelStatus_);
     else if (!store_ || session_ == 0)

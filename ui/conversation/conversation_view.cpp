@@ -3,6 +3,7 @@
 #include "ui/conversation/answer_widget.h"
 
 #include <QAction>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QPushButton>
@@ -46,7 +47,18 @@ ConversationView::ConversationView(QWidget* parent) : QWidget(parent) {
     ask_->setAccessibleName(QStringLiteral("Ask"));
     layout->addWidget(scroll_, 1);
     layout->addWidget(question_);
-    layout->addWidget(ask_, 0, Qt::AlignRight);
+    stop_ = new QPushButton(QStringLiteral("Stop"), this);
+    stop_->setObjectName(QStringLiteral("stopButton"));
+    stop_->setAccessibleName(QStringLiteral("Stop the answer"));
+    stop_->setToolTip(QStringLiteral("Stop writing this answer (Esc)"));
+    stop_->setShortcut(QKeySequence(Qt::Key_Escape));
+    stop_->setVisible(false);
+    auto* buttons = new QHBoxLayout;
+    buttons->addStretch(1);
+    buttons->addWidget(stop_);
+    buttons->addWidget(ask_);
+    layout->addLayout(buttons);
+    connect(stop_, &QPushButton::clicked, this, &ConversationView::stopRequested);
 
     auto* askAction = new QAction(QStringLiteral("Ask"), this);
     askAction->setShortcuts(
@@ -65,6 +77,11 @@ void ConversationView::setAskEnabled(bool enabled, const QString& reason) {
     question_->setEnabled(enabled);
     ask_->setEnabled(enabled && !question_->toPlainText().trimmed().isEmpty());
     ask_->setToolTip(enabled ? QStringLiteral("Ask (Ctrl+Enter)") : reason);
+}
+
+void ConversationView::setAnswering(bool answering) {
+    stop_->setVisible(answering);
+    ask_->setVisible(!answering);
 }
 
 void ConversationView::ask() {

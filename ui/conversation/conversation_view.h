@@ -32,9 +32,13 @@ public:
     void setAskEnabled(bool enabled, const QString& reason = {});
     QPlainTextEdit* questionEdit() const { return question_; }
     QPushButton* askButton() const { return ask_; }
+    // While an answer is written, Stop (Esc) replaces Ask.
+    void setAnswering(bool answering);
+    QPushButton* stopButton() const { return stop_; }
 
 signals:
     void askRequested(const QString& question);
+    void stopRequested();
     void locationActivated(const lectern::ui::Location& location);
 
 private:
@@ -47,6 +51,7 @@ private:
     QList<AnswerWidget*> answers_;
     QPlainTextEdit* question_ = nullptr;
     QPushButton* ask_ = nullptr;
+    QPushButton* stop_ = nullptr;
     bool askEnabled_ = false;
 };
 

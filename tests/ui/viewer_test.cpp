@@ -19,6 +19,7 @@
 #include <QTextBlock>
 #include <QTextDocument>
 #include <QTextLayout>
+#include <QToolBar>
 
 using lectern::ui::DocumentViewer;
 using lectern::ui::Location;
@@ -108,6 +109,14 @@ private slots:
         QVERIFY(viewer.openFile(pdf_).ok());
         PdfView* view = viewer.pdfView();
         view->setFit(PdfView::Fit::Width);
+        // Fitting survives a resize, and the toolbar keeps saying so.
+        viewer.resize(1000, 700);
+        QTRY_VERIFY(std::abs(view->mapFromPage(1, QRectF(QPointF(), kPageSize)).width() -
+                             (view->viewport()->width() - 24)) <= 1.0);
+        QCOMPARE(view->fit(), PdfView::Fit::Width);
+        QVERIFY(viewer.findChild<QToolBar*>()->actions().size() > 0);
+        for (QAction* action : viewer.findChild<QToolBar*>()->actions())
+            if (action->text() == QLatin1String("Fit width")) QVERIFY(action->isChecked());
         const double fitted = view->pixelsPerPoint();
         QVERIFY(std::abs(view->mapFromPage(1, QRectF(QPointF(), kPageSize)).width() -
                          (view->viewport()->width() - 24)) <= 1.0);

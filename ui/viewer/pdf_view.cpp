@@ -188,6 +188,10 @@ void PdfView::emitPageIfChanged() {
 
 void PdfView::setZoom(double zoom) {
     fit_ = Fit::None;
+    zoomTo(zoom);
+}
+
+void PdfView::zoomTo(double zoom) {
     zoom = std::clamp(zoom, kMinZoom, kMaxZoom);
     if (std::abs(zoom - zoom_) < 1e-6) return;
     // Keep the point under the top of the view where it is on its page.
@@ -231,11 +235,9 @@ void PdfView::applyFit() {
     const double availableHeight = viewport()->height() - 2 * kMargin;
     double zoom = availableWidth / (page.width() * pointsToPixels);
     if (fit_ == Fit::Page) zoom = std::min(zoom, availableHeight / (page.height() * pointsToPixels));
-    const Fit keep = fit_;
     const int current = currentPage();
-    setZoom(zoom);
-    fit_ = keep;
-    if (keep == Fit::Page) goToPage(current);
+    zoomTo(zoom);
+    if (fit_ == Fit::Page) goToPage(current);
 }
 
 void PdfView::scrollToContentRect(const QRectF& rect) {

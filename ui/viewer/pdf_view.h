@@ -108,6 +108,7 @@ private:
     };
 
     void relayout();
+    void zoomTo(double zoom); // keeps the fit mode, which setZoom ends
     void applyFit();
     QRectF pageRectInContent(int pageIndex) const; // pixels, content coordinates
     int pageIndexAtContentY(double y) const;

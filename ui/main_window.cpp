@@ -2,6 +2,7 @@
 
 #include "app/store/open_profile.h"
 #include "app/store/store.h"
+#include "ui/compare/compare_documents_dialog.h"
 #include "ui/conversation/ask_controller.h"
 #include "ui/conversation/conversation_view.h"
 #include "ui/corpus/corpus_panel.h"
@@ -89,6 +90,7 @@ QWidget* MainWindow::buildCorpusPane() {
         search_->setStore(store_.get(), session);
         ask_->setStore(store_.get(), session);
         viewer_->closeDocument();
+        if (compareDialog_) compareDialog_->setSession(session);
     });
     connect(search_, &SearchPanel::locationActivated, this,
             [this](const Location& location) { viewer_->showLocation(location).ok(); });
@@ -115,6 +117,17 @@ void MainWindow::searchAll(const QString& text) {
     corpusTabs_->setCurrentWidget(search_);
     search_->queryField()->setText(text);
     search_->search(text);
+}
+
+CompareDocumentsDialog* MainWindow::showCompareDocuments() {
+    if (!compareDialog_)
+        compareDialog_ = new CompareDocumentsDialog(store_.get(), corpus_->session(), this);
+    else
+        compareDialog_->setSession(corpus_->session()); // documents may have been imported since
+    compareDialog_->show();
+    compareDialog_->raise();
+    compareDialog_->activateWindow();
+    return compareDialog_;
 }
 
 void MainWindow::openStore() {
@@ -182,6 +195,12 @@ void MainWindow::buildMenus() {
         if (!path.isEmpty()) viewer_->openFile(path).ok(); // a failure is shown in the viewer itself
     });
     open->setShortcut(QKeySequence::Open);
+    file->addSeparator();
+    QAction* compare =
+        file->addAction(QStringLiteral("&Compare Two Documents…"), this, [this] { showCompareDocuments(); });
+    compare->setObjectName(QStringLiteral("compareDocumentsAction"));
+    compare->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
+    compare->setToolTip(QStringLiteral("Show the word-level redline of two documents of this session"));
     file->addSeparator();
     QAction* quit = file->addAction(QStringLiteral("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);

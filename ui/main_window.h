@@ -17,6 +17,7 @@ class Store;
 namespace lectern::ui {
 
 class AskController;
+class CompareDocumentsDialog;
 class ConversationView;
 class CorpusPanel;
 class SearchPanel;
@@ -44,6 +45,9 @@ public:
     void loadModel(const QString& path = {});
     // Shows the Search tab with the hits for `text`.
     void searchAll(const QString& text);
+    // "Compare two documents…": the dialog over the current session's documents, made on first use.
+    CompareDocumentsDialog* showCompareDocuments();
+    CompareDocumentsDialog* compareDocumentsDialog() const { return compareDialog_; }
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -71,6 +75,7 @@ private:
     SearchPanel* search_ = nullptr;
     QTabWidget* corpusTabs_ = nullptr;
     AskController* ask_ = nullptr;
+    CompareDocumentsDialog* compareDialog_ = nullptr;
 };
 
 } // namespace lectern::ui

@@ -3,6 +3,7 @@
 #include "app/store/open_profile.h"
 #include "app/store/store.h"
 #include "ui/compare/compare_documents_dialog.h"
+#include "ui/conversation/answer_export.h"
 #include "ui/conversation/ask_controller.h"
 #include "ui/conversation/conversation_view.h"
 #include "ui/corpus/corpus_panel.h"
@@ -13,6 +14,7 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenuBar>
@@ -130,6 +132,47 @@ CompareDocumentsDialog* MainWindow::showCompareDocuments() {
     return compareDialog_;
 }
 
+QString MainWindow::sessionName() const {
+    if (store_) {
+        auto sessions = store_->sessions();
+        if (sessions)
+            for (const store::SessionInfo& session : *sessions)
+                if (session.id == corpus_->session()) return session.name;
+    }
+    return QStringLiteral("Lectern conversation");
+}
+
+Result<void> MainWindow::exportLastAnswer(const QString& path) {
+    const QList<AnswerViewModel> answers = conversation_->answerModels();
+    if (answers.isEmpty()) return Error{"There is no answer to export yet: ask a question first."};
+    return exportAnswers(path, sessionName(), {answers.back()});
+}
+
+Result<void> MainWindow::exportConversation(const QString& path) {
+    const QList<AnswerViewModel> answers = conversation_->answerModels();
+    if (answers.isEmpty()) return Error{"There is no answer to export yet: ask a question first."};
+    return exportAnswers(path, sessionName(), answers);
+}
+
+void MainWindow::exportByDialog(bool wholeConversation) {
+    const QString markdown = QStringLiteral("Markdown (*.md)");
+    const QString pdf = QStringLiteral("PDF (*.pdf)");
+    QString filter = markdown;
+    QString path = QFileDialog::getSaveFileName(this,
+                                                wholeConversation ? QStringLiteral("Export the conversation")
+                                                                  : QStringLiteral("Export the answer"),
+                                                {}, markdown + QStringLiteral(";;") + pdf, &filter);
+    if (path.isEmpty()) return;
+    const QString suffix = filter == pdf ? QStringLiteral(".pdf") : QStringLiteral(".md");
+    if (QFileInfo(path).suffix().isEmpty()) path += suffix;
+    const auto written = wholeConversation ? exportConversation(path) : exportLastAnswer(path);
+    if (!written) {
+        QMessageBox::warning(this, QStringLiteral("Export failed"), QString::fromStdString(written.error()));
+        return;
+    }
+    statusBar()->showMessage(QStringLiteral("Exported to %1").arg(path));
+}
+
 void MainWindow::openStore() {
     auto opened = store::openProfileStore(profile_.directory());
     if (!opened) {
@@ -195,6 +238,18 @@ void MainWindow::buildMenus() {
         if (!path.isEmpty()) viewer_->openFile(path).ok(); // a failure is shown in the viewer itself
     });
     open->setShortcut(QKeySequence::Open);
+    file->addSeparator();
+    QAction* exportAnswer =
+        file->addAction(QStringLiteral("Export &Answer…"), this, [this] { exportByDialog(false); });
+    exportAnswer->setObjectName(QStringLiteral("exportAnswerAction"));
+    exportAnswer->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    exportAnswer->setToolTip(
+        QStringLiteral("Save the last answer as Markdown or PDF, citations as footnotes"));
+    QAction* exportAll =
+        file->addAction(QStringLiteral("&Export Conversation…"), this, [this] { exportByDialog(true); });
+    exportAll->setObjectName(QStringLiteral("exportConversationAction"));
+    exportAll->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    exportAll->setToolTip(QStringLiteral("Save every answer as Markdown or PDF, citations as footnotes"));
     file->addSeparator();
     QAction* compare =
         file->addAction(QStringLiteral("&Compare Two Documents…"), this, [this] { showCompareDocuments(); });

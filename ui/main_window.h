@@ -48,6 +48,10 @@ public:
     // "Compare two documents…": the dialog over the current session's documents, made on first use.
     CompareDocumentsDialog* showCompareDocuments();
     CompareDocumentsDialog* compareDocumentsDialog() const { return compareDialog_; }
+    // File ▸ Export: the last answer or the whole conversation, as PDF when `path` ends in ".pdf" and as
+    // Markdown otherwise, citations as footnotes.
+    Result<void> exportLastAnswer(const QString& path);
+    Result<void> exportConversation(const QString& path);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -57,6 +61,8 @@ private:
     QWidget* buildViewerPane();
     QWidget* buildConversationPane();
     void buildMenus();
+    void exportByDialog(bool wholeConversation);
+    QString sessionName() const;
     void openStore();
     // Window geometry, dock state and pane sizes, in the profile's settings file.
     void restoreLayout();

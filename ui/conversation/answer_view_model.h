@@ -16,6 +16,7 @@ struct CitationChip {
     Location location;           // where the quote is: page, boxes or character range
     bool flagged = false;        // the quote could not be verified against the passage
     QString flagReason;          // plain words: "the quoted words are not in passage P12"
+    QString verification;        // answers::toString(): "exact", "fuzzy", "not-found", ... (for export)
     qsizetype answerOffset = -1; // where [n] goes in AnswerViewModel::markdown; -1: only as a chip
 };
 

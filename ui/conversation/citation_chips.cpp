@@ -29,6 +29,7 @@ CitationChip chipFor(const answers::VerifiedCitation& citation, const answers::C
     chip.answerOffset = citation.citation.answer_offset;
     chip.flagged = !answers::isVerified(citation.verification);
     chip.flagReason = flagReason(citation);
+    chip.verification = answers::toString(citation.verification);
     if (!citation.passage) return chip; // nowhere to go: the chip only says why
     const importers::Document& document = corpus.document(*citation.passage);
     const importers::Passage& passage = corpus.passage(*citation.passage);

@@ -119,4 +119,10 @@ void ConversationView::clear() {
     placeholder_->show();
 }
 
+QList<AnswerViewModel> ConversationView::answerModels() const {
+    QList<AnswerViewModel> models;
+    for (const AnswerWidget* answer : answers_) models.push_back(answer->model());
+    return models;
+}
+
 } // namespace lectern::ui

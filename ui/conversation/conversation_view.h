@@ -26,6 +26,7 @@ public:
     void setAnswer(int index, const AnswerViewModel& model);
     int answerCount() const { return int(answers_.size()); }
     AnswerWidget* answer(int index) const { return answers_.value(index); }
+    QList<AnswerViewModel> answerModels() const; // in order, as shown
     void clear();
 
     // Asking needs documents and a model; when it cannot, `reason` says why on the disabled button.

@@ -2,11 +2,13 @@
 
 #include "app/store/open_profile.h"
 #include "app/store/store.h"
+#include "inference/model/default_model.h"
 #include "ui/compare/compare_documents_dialog.h"
 #include "ui/conversation/answer_export.h"
 #include "ui/conversation/ask_controller.h"
 #include "ui/conversation/conversation_view.h"
 #include "ui/corpus/corpus_panel.h"
+#include "ui/model/model_manager_dialog.h"
 #include "ui/search/search_panel.h"
 #include "ui/status/status_panel.h"
 #include "ui/viewer/document_viewer.h"
@@ -259,6 +261,17 @@ void MainWindow::buildMenus() {
     file->addSeparator();
     QAction* quit = file->addAction(QStringLiteral("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
+
+    QMenu* modelMenu = menuBar()->addMenu(QStringLiteral("&Model"));
+    QAction* chooseModel = modelMenu->addAction(QStringLiteral("Choose &Model…"), this, [this] {
+        ModelManagerDialog dialog(this);
+        auto defaultPath = lectern::model::default_model_path();
+        if (defaultPath) dialog.setModelPath(QString::fromStdString(*defaultPath));
+        if (dialog.exec() == QDialog::Accepted) loadModel(dialog.modelPath());
+    });
+    chooseModel->setObjectName(QStringLiteral("chooseModelAction"));
+    chooseModel->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
+    chooseModel->setToolTip(QStringLiteral("Choose a model and check that it fits before loading it"));
 
     QMenu* help = menuBar()->addMenu(QStringLiteral("&Help"));
     help->addAction(QStringLiteral("&About Lectern"), this, [this] {

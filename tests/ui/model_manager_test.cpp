@@ -1,0 +1,87 @@
+// The model manager on real widgets (offscreen): the built-in default model's size and that it fits in
+// this machine's memory; a checkpoint folder's safetensors summed; a (sparse) model bigger than the
+// available memory refused in plain words; a missing path explained.
+
+#include "inference/model/default_model.h"
+#include "ui/main_window.h"
+#include "ui/model/model_manager_dialog.h"
+
+#include <QAction>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QPushButton>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace lectern::ui;
+
+namespace {
+
+bool makeFile(const QString& path, qint64 size) {
+    QFile file(path);
+    return file.open(QIODevice::WriteOnly) && file.resize(size); // sparse: no disk used
+}
+
+} // namespace
+
+class ModelManagerTest : public QObject {
+    Q_OBJECT
+private slots:
+    void defaultModelFits() {
+        auto found = lectern::model::default_model_path();
+        if (!found) QSKIP("the default model is not fetched (scripts/fetch-models)");
+        const QString path = QString::fromStdString(*found);
+        ModelManagerDialog dialog;
+        dialog.show();
+        dialog.setModelPath(path);
+        QCOMPARE(*modelWeightsBytes(path), QFileInfo(path).size());
+        QVERIFY(QFileInfo(path).size() > 50'000'000); // SmolLM2-135M Q4_1: ~100 MB
+        QVERIFY2(dialog.weightsText().contains(QStringLiteral("MB")), qPrintable(dialog.weightsText()));
+        QVERIFY(availableHostMemory().value_or(0) > 0);
+        QVERIFY(dialog.fits());
+        QVERIFY2(dialog.verdictText().contains(QStringLiteral("fit")), qPrintable(dialog.verdictText()));
+        QVERIFY(!dialog.verdictText().contains(QStringLiteral("Does not fit")));
+        QVERIFY(dialog.loadButton()->isEnabled());
+        QVERIFY(dialog.kvCacheText().startsWith(QStringLiteral("unknown")));
+        QVERIFY(dialog.backendText().startsWith(QStringLiteral("CPU.")));
+        QVERIFY(dialog.backendText().contains(QStringLiteral("not wired into the engine yet")));
+    }
+
+    void foldersAndRefusals() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString checkpoint = dir.path() + QStringLiteral("/checkpoint");
+        QVERIFY(QDir().mkpath(checkpoint));
+        QVERIFY(makeFile(checkpoint + QStringLiteral("/model-00001-of-00002.safetensors"), 3000));
+        QVERIFY(makeFile(checkpoint + QStringLiteral("/model-00002-of-00002.safetensors"), 1500));
+        QVERIFY(makeFile(checkpoint + QStringLiteral("/config.json"), 100));
+        QCOMPARE(*modelWeightsBytes(checkpoint), qint64(4500));
+
+        const qint64 available = availableHostMemory().value_or(0);
+        QVERIFY(available > 0);
+        const QString huge = dir.path() + QStringLiteral("/huge.gguf");
+        QVERIFY(makeFile(huge, available + (qint64(1) << 30)));
+        ModelManagerDialog dialog;
+        dialog.setModelPath(huge);
+        QVERIFY(!dialog.fits());
+        QVERIFY2(dialog.verdictText().startsWith(QStringLiteral("Does not fit")),
+                 qPrintable(dialog.verdictText()));
+        QVERIFY(!dialog.loadButton()->isEnabled());
+
+        dialog.setModelPath(dir.path() + QStringLiteral("/missing.gguf"));
+        QVERIFY(!dialog.fits());
+        QVERIFY(dialog.verdictText().contains(QStringLiteral("There is no file or folder")));
+        QVERIFY(!modelWeightsBytes(dir.path()).ok()); // a folder without safetensors
+
+        auto profile = lectern::Profile::open(dir.path() + QStringLiteral("/profile"));
+        QVERIFY(profile.ok());
+        MainWindow window(*profile);
+        auto* action = window.findChild<QAction*>(QStringLiteral("chooseModelAction"));
+        QVERIFY(action);
+        QCOMPARE(action->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_M));
+    }
+};
+
+QTEST_MAIN(ModelManagerTest)
+#include "model_manager_test.moc"

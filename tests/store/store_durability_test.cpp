@@ -101,9 +101,16 @@ private slots:
             // At most the file in flight is unfinished, and it is listed for the next import to redo; the
             // helper's next round does exactly that.
             QVERIFY((*store.unfinishedFiles(corpus)).size() <= 1);
-            QCOMPARE(scalar(store, "SELECT count(*) FROM passages"),
-                     scalar(store, "SELECT count(*) FROM documents WHERE state = 'imported'") *
-                         kPassagesPerDocument);
+            // Every imported document has all its passages. Passages outside them can only be the file in
+            // flight: stored whole in one transaction, killed before it was marked finished, and redone by
+            // the next import — never a part of a document.
+            const qint64 inImported = scalar(store, "SELECT count(*) FROM passages p JOIN documents d "
+                                                    "ON d.id = p.document_id WHERE d.state = 'imported'");
+            QCOMPARE(inImported, scalar(store, "SELECT count(*) FROM documents WHERE state = 'imported'") *
+                                     kPassagesPerDocument);
+            const qint64 inFlight = scalar(store, "SELECT count(*) FROM passages") - inImported;
+            QVERIFY2(inFlight == 0 || inFlight == kPassagesPerDocument,
+                     qPrintable(QStringLiteral("%1 passages outside imported documents").arg(inFlight)));
         }
         QVERIFY(committed.size() >= 6);
     }

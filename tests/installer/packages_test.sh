@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the packages from this build, signs them with a throwaway key made here, verifies them, checks
 # that one flipped byte (or a missing signature) fails verification, installs the .deb into a scratch
-# root with dpkg --root, runs the installed CLI, and removes it again leaving user data alone.
+# root with dpkg --root, runs the installed CLI (version, import and ask with the bundled model), upgrades
+# it to a higher version and removes it, and checks that neither touches the user's data.
 set -euo pipefail
 source_dir=$1 build_dir=$2
 work=$(mktemp -d)
@@ -98,6 +99,19 @@ if "$cli" --help | grep -q '^  ask'; then
   "$cli" --json ask --session smoke --model default "When does the warehouse lease end?" >"$work/answer.json"
   grep -q '"answer"' "$work/answer.json" || fail "ask gave no answer"
 fi
+
+step "upgrade, then remove"
+# The same package under a higher version: an upgrade must leave the user's data as it was.
+dpkg-deb -R "$deb" "$work/next"
+sed -i -E 's/^Version: (.*)$/Version: \1+1/' "$work/next/DEBIAN/control"
+dpkg-deb -Zgzip -b "$work/next" "$work/next.deb" >/dev/null
+data_before=$(find "$XDG_DATA_HOME" -type f -exec sha256sum {} + 2>/dev/null | sort)
+dpkg --root="$root" --force-depends --log=/dev/null -i "$work/next.deb" >/dev/null
+[ "$(dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Version}' lectern)" = "$(dpkg-deb --field "$deb" Version)+1" ] ||
+  fail "the upgrade did not install the new version"
+"$cli" --version >/dev/null || fail "the upgraded CLI does not run"
+[ "$(find "$XDG_DATA_HOME" -type f -exec sha256sum {} + 2>/dev/null | sort)" = "$data_before" ] ||
+  fail "the upgrade changed user data"
 
 dpkg --root="$root" --force-depends --log=/dev/null -r lectern >/dev/null
 [ ! -e "$cli" ] || fail "removal left the CLI behind"

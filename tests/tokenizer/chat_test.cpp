@@ -141,16 +141,17 @@ void check_chatml() {
                               golden["rendered"].get<std::string>()));
     }
 
-    std::string error;
-    const auto metadata = test::read_gguf_tokenizer_metadata(test::smollm2_gguf_path(), error);
-    if (!CHECK(metadata.has_value())) return;
+    const auto file = formats::GgufFile::open(test::smollm2_gguf_path());
+    if (!CHECK(file.ok())) return;
     // The built-in model's own template is the one the ChatML renderer reproduces.
-    CHECK(metadata->strings.at("tokenizer.chat_template") == kSmolLm2ChatTemplate);
+    const auto chat_template = file->require_string("tokenizer.chat_template");
+    CHECK(chat_template.ok() && *chat_template == kSmolLm2ChatTemplate);
 
     auto tokenizer = test::load_smollm2();
     if (!CHECK(tokenizer.ok())) return;
     CHECK(tokenizer->token_id("<|im_start|>") == 1 && tokenizer->token_id("<|im_end|>") == 2);
-    CHECK(metadata->integers.at("tokenizer.ggml.eos_token_id") == 2);
+    const auto eos = file->require_uint("tokenizer.ggml.eos_token_id");
+    CHECK(eos.ok() && *eos == 2);
     const std::vector<ChatMessage> single{{Role::User, "Hi", ""}};
     const ChatPrompt prompt = render_chatml(single, kSmolLm2DefaultSystem);
     const auto ids = prompt.encode(*tokenizer);

@@ -2,9 +2,9 @@
 // Loads the two real tokenizers the tests compare with Hugging Face: DeepSeek-V4's tokenizer.json and
 // SmolLM2's GGUF metadata, both from the cache scripts/fetch-models fills.
 
-#include "gguf_metadata.h"
+#include "inference/formats/gguf.h"
+#include "inference/model/dense/gguf_tokenizer.h"
 #include "inference/tokenizer/bpe_tokenizer.h"
-#include "inference/tokenizer/gguf_vocab.h"
 #include "inference/tokenizer/hf_tokenizer_json.h"
 
 #include <cstdlib>
@@ -37,16 +37,11 @@ inline Result<tokenizer::BpeTokenizer> load_deepseek_v4() {
     return tokenizer::load_hf_tokenizer(deepseek_v4_tokenizer_path());
 }
 
+// Through the engine's own GGUF reader and GGUF tokenizer loader, as the default model loads it.
 inline Result<tokenizer::BpeTokenizer> load_smollm2() {
-    std::string error;
-    auto metadata = read_gguf_tokenizer_metadata(smollm2_gguf_path(), error);
-    if (!metadata) return Error{error};
-    auto parts = tokenizer::gguf_tokenizer_parts(
-        metadata->strings["tokenizer.ggml.model"], metadata->strings["tokenizer.ggml.pre"],
-        metadata->string_arrays["tokenizer.ggml.tokens"], metadata->int_arrays["tokenizer.ggml.token_type"],
-        metadata->string_arrays["tokenizer.ggml.merges"], smollm2_gguf_path());
-    if (!parts) return Error{parts.error()};
-    return tokenizer::BpeTokenizer::create(std::move(parts).value());
+    auto file = formats::GgufFile::open(smollm2_gguf_path());
+    if (!file) return std::move(file).take_error();
+    return model::dense::load_gguf_tokenizer(*file);
 }
 
 inline std::string read_file(const std::string& path) {

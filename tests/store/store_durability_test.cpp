@@ -235,6 +235,16 @@ private slots:
         QFile::setPermissions(empty, readOnly);
         QFile::setPermissions(path, QFile::ReadOwner | QFile::ReadGroup | QFile::ReadOther);
 
+        // The unprivileged helper must be able to reach its own program: the build may sit under a folder
+        // only its owner can enter (a mktemp clone), so it runs from a copy in a folder anyone can read.
+        QTemporaryDir programDir;
+        const QString program = programDir.filePath(QStringLiteral("store_helper"));
+        if (dropPrivilegesSupported()) {
+            QVERIFY(QFile::copy(QStringLiteral(STORE_HELPER), program));
+            QVERIFY(QFile::setPermissions(programDir.path(), readOnly | QFile::WriteOwner));
+            QVERIFY(QFile::setPermissions(program, readOnly));
+        }
+
         for (const QString& database : {path, empty + QStringLiteral("/lectern.sqlite3")}) {
             QString error;
             if (dropPrivilegesSupported()) {
@@ -243,8 +253,8 @@ private slots:
                 helper.setChildProcessModifier([] {
                     if (setgid(65534) != 0 || setuid(65534) != 0) _exit(99);
                 });
-                helper.start(QStringLiteral(STORE_HELPER), {QStringLiteral("open"), database});
-                QVERIFY(helper.waitForFinished(30000));
+                helper.start(program, {QStringLiteral("open"), database});
+                QVERIFY2(helper.waitForFinished(30000), qPrintable(helper.errorString()));
                 QCOMPARE(helper.exitCode(), 1);
                 error = QString::fromUtf8(helper.readAllStandardError());
             } else {

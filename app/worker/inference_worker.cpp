@@ -67,7 +67,8 @@ void InferenceWorker::post(std::function<void()> job) {
 }
 
 void InferenceWorker::load(const QString& model_path) {
-    post([this, model_path] { runLoad(model_path); });
+    const std::uint64_t sequence = ++submitted_;
+    post([this, model_path, sequence] { runLoad(model_path, sequence); });
 }
 
 void InferenceWorker::unload() {
@@ -105,7 +106,11 @@ qint64 InferenceWorker::estimateMemory(const QString& model_path) {
     return bytes;
 }
 
-void InferenceWorker::runLoad(const QString& model_path) {
+void InferenceWorker::runLoad(const QString& model_path, std::uint64_t sequence) {
+    if (cancelled(sequence)) {
+        emit loadCancelled();
+        return;
+    }
     emit memoryEstimated(estimateMemory(model_path));
     {
         const std::lock_guard lock(engine_mutex_);
@@ -115,13 +120,20 @@ void InferenceWorker::runLoad(const QString& model_path) {
     state_->memory_prefix.clear();
     state_->memory_snapshot.clear();
     QElapsedTimer since_report;
-    since_report.start();
+    bool reported = false;
     auto engine =
         inference::Engine::load(model_path.toStdString(), [&](double fraction, std::string_view what) {
-            if (since_report.elapsed() < kProgressIntervalMs && fraction < 1.0) return;
-            since_report.restart();
-            emit loadProgress(fraction, QString::fromUtf8(what.data(), qsizetype(what.size())));
+            if (!reported || since_report.elapsed() >= kProgressIntervalMs || fraction >= 1.0) {
+                reported = true;
+                since_report.start();
+                emit loadProgress(fraction, QString::fromUtf8(what.data(), qsizetype(what.size())));
+            }
+            return !cancelled(sequence);
         });
+    if (cancelled(sequence)) { // whatever the loader made of it, nothing half-loaded is kept
+        emit loadCancelled();
+        return;
+    }
     if (!engine) {
         emit loadFailed(QString::fromStdString(engine.error()));
         return;

@@ -67,7 +67,8 @@ public:
     void load(const QString& model_path);
     void ask(AskRequest request);
     void unload();
-    // Any thread, any time: stops the running load step, prefill or generation (within ~1 s).
+    // Any thread, any time: stops the running load (between tensors), prefill or generation (within ~1 s),
+    // and drops requests still queued.
     void cancel();
 
     // Estimated bytes a model at `model_path` needs: its weight files (mapped), before loading.
@@ -78,6 +79,8 @@ signals:
     void loadProgress(double fraction, const QString& what);
     void loaded(const lectern::worker::ModelSummary& model);
     void loadFailed(const QString& message);
+    // cancel() stopped the load: no model is loaded (the one loaded before was already let go).
+    void loadCancelled();
     void unloaded();
 
     // The corpus cache file was unusable (damaged, another model's, another corpus) and was removed.
@@ -93,7 +96,7 @@ private:
     struct State; // the engine and the last corpus prefix: touched only on the worker's thread
 
     void post(std::function<void()> job);
-    void runLoad(const QString& model_path);
+    void runLoad(const QString& model_path, std::uint64_t sequence);
     void runAsk(const AskRequest& request, std::uint64_t sequence);
     bool cancelled(std::uint64_t sequence) const { return sequence <= cancelled_through_.load(); }
 

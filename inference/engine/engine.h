@@ -51,6 +51,7 @@ struct PrefillResult {
 
 class Engine {
 public:
+    // `progress` returning false cancels the load at the loader's next step (an error, no engine).
     static Result<std::unique_ptr<Engine>> load(const std::string& path,
                                                 const model::LoadProgress& progress = {});
     explicit Engine(std::unique_ptr<model::Model> model);

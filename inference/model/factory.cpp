@@ -22,6 +22,10 @@ std::vector<Loader>& registry() {
 
 } // namespace
 
+Error load_cancelled(const std::string& path) {
+    return Error{"loading " + path + " was cancelled"};
+}
+
 void register_loader(Loader loader) {
     const std::lock_guard lock(registry_mutex());
     for (Loader& existing : registry()) {

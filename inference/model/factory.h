@@ -12,8 +12,12 @@
 
 namespace lectern::model {
 
-// (fraction 0..1, what is being loaded)
-using LoadProgress = std::function<void(double fraction, std::string_view what)>;
+// (fraction 0..1, what is being loaded) -> whether to go on. Loaders call it between tensors (layers) and
+// stop with load_cancelled() when it returns false, so a load can be cancelled within a fraction of a second.
+using LoadProgress = std::function<bool(double fraction, std::string_view what)>;
+
+// The error a loader returns when its progress callback said stop.
+Error load_cancelled(const std::string& path);
 
 struct Loader {
     std::string name;                                // "gguf", "default model", ...

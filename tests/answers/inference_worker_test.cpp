@@ -2,16 +2,18 @@
 // the model factory; it answers a fixed token script and sleeps per slice, like a slow model), with
 // DeepSeek-V4's tokenizer (skipped when absent): streaming of thinking, text and verified citations, the
 // corpus cache (saved, re-used with zero corpus tokens prefilled, a damaged file discarded), cancel
-// mid-prefill and mid-answer within a second with the session usable afterwards, and calls that never
-// block the calling thread.
+// mid-load (a slow scripted loader, and the real GGUF and DeepSeek-V4 loaders), mid-prefill and mid-answer
+// within a second with the session usable afterwards, and calls that never block the calling thread.
 
 #include "app/worker/inference_worker.h"
 #include "inference/model/factory.h"
 #include "inference/tokenizer/hf_tokenizer_json.h"
 #include "tests/answers/corpus_fixture.h"
+#include "tests/engine/tiny_fixture.h"
 
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -37,6 +39,12 @@ struct Script {
     model::Token eos = 0;
 };
 Script g_script;
+
+// A slow loader: kSlowLoadSteps tensors at kSlowLoadStepMs each (about 6 s), stopping when told.
+constexpr int kSlowLoadSteps = 200;
+constexpr int kSlowLoadStepMs = 30;
+std::atomic<int> g_slow_load_steps{0}; // steps the last slow load went through
+std::atomic<int> g_slow_load_starts{0};
 
 class ScriptedState : public model::SequenceState {
 public:
@@ -172,6 +180,20 @@ private slots:
                  if (progress) progress(1.0, "scripted");
                  return std::unique_ptr<model::Model>(std::make_unique<ScriptedModel>());
              }});
+        model::register_loader(
+            {"slow", [](const std::string& name) { return name.starts_with("slow:"); },
+             [](const std::string& model_path,
+                const model::LoadProgress& progress) -> Result<std::unique_ptr<model::Model>> {
+                 ++g_slow_load_starts;
+                 g_slow_load_steps = 0;
+                 for (int step = 1; step <= kSlowLoadSteps; ++step) {
+                     std::this_thread::sleep_for(std::chrono::milliseconds(kSlowLoadStepMs));
+                     g_slow_load_steps = step;
+                     if (progress && !progress(double(step) / kSlowLoadSteps, "tensors"))
+                         return model::load_cancelled(model_path);
+                 }
+                 return std::unique_ptr<model::Model>(std::make_unique<ScriptedModel>());
+             }});
     }
 
     void streamsAndReusesTheCorpusCache() {
@@ -285,6 +307,79 @@ private slots:
         // The corpus prefix kept before the cancelled answer serves; the answer's tokens were dropped.
         QCOMPARE(after.cached_tokens, 64);
         QCOMPARE(after.prefilled_tokens, 36);
+    }
+
+    void cancelsALoadWithinASecond() {
+        InferenceWorker worker;
+        loadScripted(worker); // a model loaded before: a cancelled load must not leave it (or half of one)
+        QSignalSpy loaded(&worker, &InferenceWorker::loaded);
+        QSignalSpy failed(&worker, &InferenceWorker::loadFailed);
+        QSignalSpy cancelledLoad(&worker, &InferenceWorker::loadCancelled);
+        QSignalSpy progress(&worker, &InferenceWorker::loadProgress);
+        worker.load(QStringLiteral("slow:model"));
+        QVERIFY(progress.wait(10000));
+        QTest::qWait(200); // well inside the load
+        QElapsedTimer timer;
+        timer.start();
+        worker.cancel();
+        QVERIFY(cancelledLoad.wait(5000));
+        const qint64 latency = timer.elapsed();
+        qInfo("cancel mid-load answered after %lld ms (the load had gone through %d of %d steps)", latency,
+              g_slow_load_steps.load(), kSlowLoadSteps);
+        QVERIFY(latency < 1000);
+        QVERIFY(g_slow_load_steps < kSlowLoadSteps);
+        QCOMPARE(loaded.size(), 0);
+        QCOMPARE(failed.size(), 0);
+
+        // Nothing is loaded afterwards: asking says so.
+        QSignalSpy answered(&worker, &InferenceWorker::answered);
+        worker.ask(request(10, 5, {}));
+        QVERIFY(waitForAnswer(answered).error.contains(QStringLiteral("No model is loaded")));
+
+        // A load still queued behind the running one is cancelled too, and never starts.
+        cancelledLoad.clear();
+        const int starts = g_slow_load_starts;
+        worker.load(QStringLiteral("slow:model"));
+        QVERIFY(progress.wait(10000));
+        worker.load(QStringLiteral("slow:model"));
+        worker.cancel();
+        QTRY_COMPARE_WITH_TIMEOUT(cancelledLoad.size(), 2, 5000);
+        QCOMPARE(g_slow_load_starts.load(), starts + 1);
+        QCOMPARE(loaded.size(), 0);
+
+        // The worker loads and answers normally afterwards.
+        loadScripted(worker);
+        worker.ask(request(100, 64, {}));
+        const AnswerOutcome after = waitForAnswer(answered);
+        QCOMPARE(after.error, QString());
+        QCOMPARE(after.citations.size(), 1);
+    }
+
+    void cancelsRealLoadersAtTheirFirstStep() {
+        // The built-in loaders (the default GGUF model, a DeepSeek-V4 checkpoint) stop at their next
+        // progress point: cancel as soon as the first progress is reported.
+        const auto cancelLoad = [](const QString& path) {
+            InferenceWorker worker;
+            QSignalSpy loaded(&worker, &InferenceWorker::loaded);
+            QSignalSpy cancelledLoad(&worker, &InferenceWorker::loadCancelled);
+            QElapsedTimer timer;
+            connect(&worker, &InferenceWorker::loadProgress, &worker, [&] {
+                if (!timer.isValid()) {
+                    timer.start();
+                    worker.cancel();
+                }
+            });
+            worker.load(path);
+            QVERIFY(cancelledLoad.wait(10000));
+            qInfo("%s: cancel during load answered after %lld ms", qPrintable(QFileInfo(path).fileName()),
+                  timer.elapsed());
+            QVERIFY(timer.elapsed() < 1000);
+            QCOMPARE(loaded.size(), 0);
+        };
+        cancelLoad(QString::fromStdString(test::tiny_v4_folder()));
+        const QString smol = QString::fromUtf8(qgetenv("LECTERN_CACHE")) +
+                             QStringLiteral("/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+        if (QFile::exists(smol)) cancelLoad(smol);
     }
 
     void refusesToAskWithoutAModel() {

@@ -61,7 +61,13 @@ std::vector<model::Token> prompt(std::size_t count) {
 }
 
 void engine_tests() {
-    auto loaded = inference::Engine::load(test::tiny_v4_folder(), [](double, std::string_view) {});
+    int steps = 0; // a progress callback saying stop ends the load with an error and no engine
+    auto load_stopped = inference::Engine::load(test::tiny_v4_folder(),
+                                                [&](double, std::string_view) { return ++steps < 3; });
+    CHECK(!load_stopped.ok() && load_stopped.error().find("was cancelled") != std::string::npos &&
+          steps == 3);
+    auto loaded =
+        inference::Engine::load(test::tiny_v4_folder(), [](double, std::string_view) { return true; });
     if (!CHECK(loaded.ok())) return;
     inference::Engine& engine = **loaded;
     CHECK(engine.info().family == "deepseek_v4" && engine.info().eos_token == 1);

@@ -253,7 +253,8 @@ Result<void> DenseModel::bind(const LoadProgress& progress) {
               mat("ffn_down.weight", layer.down, c.embedding, c.feed_forward)})
             if (!r) return std::move(r).take_error();
         layers_.push_back(layer);
-        if (progress) progress(static_cast<double>(l + 1) / static_cast<double>(c.layers), "layers");
+        if (progress && !progress(static_cast<double>(l + 1) / static_cast<double>(c.layers), "layers"))
+            return load_cancelled(file_.path());
     }
     for (std::int64_t i = 0; i < c.head_dim / 2; ++i)
         rope_frequencies_.push_back(static_cast<float>(
@@ -515,7 +516,7 @@ Result<DenseConfig> read_dense_config(const formats::GgufFile& file) {
 
 Result<std::unique_ptr<Model>> load_dense_gguf(const std::string& path, const LoadProgress& progress,
                                                int threads) {
-    if (progress) progress(0.0, "reading " + path);
+    if (progress && !progress(0.0, "reading " + path)) return load_cancelled(path);
     auto file = GgufFile::open(path);
     if (!file) return std::move(file).take_error();
     auto config = read_dense_config(*file);

@@ -94,28 +94,31 @@ private:
 } // namespace
 
 Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const LoadProgress& progress) {
-    if (progress) progress(0.0, "config.json");
+    if (progress && !progress(0.0, "config.json")) return load_cancelled(folder);
     auto config = load_config((std::filesystem::path(folder) / "config.json").string());
     if (!config) return std::move(config).take_error();
-    if (progress) progress(0.05, "safetensors headers");
+    if (progress && !progress(0.05, "safetensors headers")) return load_cancelled(folder);
     auto checkpoint = formats::SafetensorsCheckpoint::open_folder(folder);
     if (!checkpoint) return std::move(checkpoint).take_error();
+    bool cancelled = false;
     auto weights = bind_weights(*config, *checkpoint, [&](double fraction) {
-        if (progress) progress(0.05 + 0.95 * fraction, "binding tensors");
+        cancelled = progress && !progress(0.05 + 0.95 * fraction, "binding tensors");
+        return !cancelled;
     });
+    if (cancelled) return load_cancelled(folder);
     if (!weights) return std::move(weights).take_error();
     // The tokenizer is optional (weights alone still run on token ids), but a broken one is an error.
     std::optional<tokenizer::BpeTokenizer> tokens;
     const auto tokenizer_path = std::filesystem::path(folder) / "tokenizer.json";
     if (std::filesystem::exists(tokenizer_path)) {
-        if (progress) progress(0.99, "tokenizer.json");
+        if (progress && !progress(0.99, "tokenizer.json")) return load_cancelled(folder);
         auto loaded = tokenizer::load_hf_tokenizer(tokenizer_path.string());
         if (!loaded) return std::move(loaded).take_error();
         tokens.emplace(std::move(*loaded));
     }
     std::string name = std::filesystem::path(folder).filename().string();
     if (name.empty()) name = std::filesystem::path(folder).parent_path().filename().string();
-    if (progress) progress(1.0, "ready");
+    if (progress && !progress(1.0, "ready")) return load_cancelled(folder);
     return std::unique_ptr<Model>(std::make_unique<V4Model>(
         std::move(*config), std::move(*checkpoint), std::move(*weights), std::move(name), std::move(tokens)));
 }

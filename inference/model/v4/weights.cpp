@@ -209,7 +209,7 @@ void bind_block(Binder& b, const std::string& p, const Config& c, std::int64_t r
 } // namespace
 
 Result<Weights> bind_weights(const Config& c, const formats::SafetensorsCheckpoint& checkpoint,
-                             const std::function<void(double)>& progress) {
+                             const std::function<bool(double)>& progress) {
     if (c.o_lora_rank % 128 != 0)
         return Error{
             "config.json: `o_lora_rank` must be a multiple of 128 (the FP8 scale block of wo_a's groups)"};
@@ -224,7 +224,8 @@ Result<Weights> bind_weights(const Config& c, const formats::SafetensorsCheckpoi
     for (std::int64_t i = 0; i < c.n_layers && !b.failed(); ++i) {
         bind_block(b, "layers." + std::to_string(i) + ".", c, c.ratio(i), i < c.n_hash_layers,
                    w.layers[static_cast<std::size_t>(i)]);
-        if (progress) progress(static_cast<double>(i + 1) / static_cast<double>(total));
+        if (progress && !progress(static_cast<double>(i + 1) / static_cast<double>(total)))
+            return Error{"binding the weights was cancelled"};
     }
     for (std::int64_t i = 0; i < c.n_mtp_layers && !b.failed(); ++i) {
         const std::string p = "mtp." + std::to_string(i) + ".";
@@ -236,7 +237,7 @@ Result<Weights> bind_weights(const Config& c, const formats::SafetensorsCheckpoi
         mtp.hnorm = b.bf16_vector(p + "hnorm.weight", c.dim);
         mtp.norm = b.bf16_vector(p + "norm.weight", c.dim);
         mtp.hc_head = bind_hc(b, p + "hc_head", c.hc_mult, c.hc_mult * c.dim, 1);
-        if (progress) progress(1.0);
+        if (progress && !progress(1.0)) return Error{"binding the weights was cancelled"};
     }
     if (b.failed()) return Error{b.error()};
     return w;

@@ -65,8 +65,8 @@ struct Weights {
     std::vector<Mtp> mtp;
 };
 
-// `progress` gets (fraction of tensors bound).
+// `progress` gets (fraction of tensors bound) and returns false to stop binding (an error then).
 Result<Weights> bind_weights(const Config& config, const formats::SafetensorsCheckpoint& checkpoint,
-                             const std::function<void(double)>& progress = {});
+                             const std::function<bool(double)>& progress = {});
 
 } // namespace lectern::model::v4

@@ -1,11 +1,11 @@
 #include "inference/model/v4/graph.h"
 
+#include "kernels/cpu/graph_ops.h"
 #include "kernels/cpu/numerics.h"
 #include "kernels/cpu/ops.h"
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <numbers>
 #include <numeric>
 
@@ -14,10 +14,6 @@ namespace {
 
 namespace k = kernels::cpu;
 using k::WeightFormat;
-
-void round_all_bf16(float* values, std::int64_t count) {
-    for (std::int64_t i = 0; i < count; ++i) values[i] = k::round_bf16(values[i]);
-}
 
 // Transcendentals and short sums run in double and round once, like the kernels (ops.h).
 float sigmoid(float v) {
@@ -36,7 +32,7 @@ std::vector<float> linear_bf16_out(const float* x, std::int64_t rows, const k::W
     } else {
         k::linear(x, rows, w, y.data());
     }
-    round_all_bf16(y.data(), static_cast<std::int64_t>(y.size()));
+    k::round_to_bf16(y.data(), static_cast<std::int64_t>(y.size()));
     return y;
 }
 
@@ -63,21 +59,10 @@ k::WeightMatrix row_slice(const k::WeightMatrix& w, std::int64_t first, std::int
     return slice;
 }
 
-// u[i] = sum_j weights[j] * streams[j * dim + i]
-void weighted_streams(const float* weights, const float* streams, std::int64_t count, std::int64_t dim,
-                      float* u) {
-    for (std::int64_t i = 0; i < dim; ++i) {
-        double sum = 0.0;
-        for (std::int64_t j = 0; j < count; ++j)
-            sum += static_cast<double>(weights[j]) * streams[j * dim + i];
-        u[i] = static_cast<float>(sum);
-    }
-}
-
 void rms_norm_rows(float* x, const std::vector<float>& weight, std::int64_t rows, std::int64_t n, float eps,
                    bool to_bf16) {
     k::rms_norm(x, weight.empty() ? nullptr : weight.data(), x, rows, n, eps);
-    if (to_bf16) round_all_bf16(x, rows * n);
+    if (to_bf16) k::round_to_bf16(x, rows * n);
 }
 
 } // namespace
@@ -156,9 +141,9 @@ void Graph::head(const HyperConnection& mix, const std::vector<float>& norm, con
                 sigmoid(m * mix.scale[0] + mix.base[static_cast<std::size_t>(j)]) +
                 static_cast<float>(config_.hc_eps);
         }
-        weighted_streams(pre.data(), v, hc, dim, mixed.data() + t * dim);
+        k::hc_pre_mix(pre.data(), v, hc, dim, mixed.data() + t * dim);
     }
-    round_all_bf16(mixed.data(), rows * dim);
+    k::round_to_bf16(mixed.data(), rows * dim);
     rms_norm_rows(mixed.data(), norm, rows, dim, static_cast<float>(config_.norm_eps), true);
     k::linear(mixed.data(), rows, weights_.head, out);
 }
@@ -179,11 +164,11 @@ std::vector<float> Graph::mtp(LayerCache& cache, std::int64_t start, const std::
     rms_norm_rows(hidden.data(), mtp.hnorm, rows * hc, dim, eps, true);
     std::vector<float> residual = linear_bf16_out(hidden.data(), rows * hc, mtp.h_proj);
     for (std::int64_t t = 0; t < rows; ++t)
-        for (std::int64_t j = 0; j < hc; ++j)
-            for (std::int64_t i = 0; i < dim; ++i) {
-                float& x = residual[static_cast<std::size_t>((t * hc + j) * dim + i)];
-                x = k::round_bf16(x + from_token[static_cast<std::size_t>(t * dim + i)]);
-            }
+        for (std::int64_t j = 0; j < hc; ++j) {
+            float* stream = residual.data() + (t * hc + j) * dim;
+            k::add(stream, from_token.data() + t * dim, stream, dim);
+        }
+    k::round_to_bf16(residual.data(), rows * hc * dim);
     block(mtp.block, cache, start, next_tokens, residual, plain_frequencies_);
     return residual;
 }
@@ -218,9 +203,9 @@ Graph::HcMix Graph::hc_pre(const HyperConnection& hc_weights, const std::vector<
         for (std::int64_t i = 0; i < hc * hc; ++i)
             comb[i] = s[2] * m[static_cast<std::size_t>(2 * hc + i)] + b[2 * hc + i];
         k::sinkhorn(comb, hc, config_.hc_sinkhorn_iters, eps);
-        weighted_streams(pre, v, hc, dim, mixed.data() + t * dim);
+        k::hc_pre_mix(pre, v, hc, dim, mixed.data() + t * dim);
     }
-    round_all_bf16(mixed.data(), rows * dim);
+    k::round_to_bf16(mixed.data(), rows * dim);
     return mix;
 }
 
@@ -233,16 +218,8 @@ void Graph::hc_post(const HcMix& mix, const std::vector<float>& output, std::int
         const float* y = output.data() + t * dim;
         const float* post = mix.post.data() + t * hc;
         const float* comb = mix.comb.data() + t * hc * hc;
-        for (std::int64_t kk = 0; kk < hc; ++kk) {
-            float* out = next.data() + kk * dim;
-            for (std::int64_t i = 0; i < dim; ++i) {
-                double sum = static_cast<double>(post[kk]) * y[i];
-                for (std::int64_t j = 0; j < hc; ++j)
-                    sum += static_cast<double>(comb[j * hc + kk]) * x[j * dim + i];
-                out[i] = static_cast<float>(sum);
-            }
-        }
-        round_all_bf16(next.data(), hc * dim);
+        k::hc_post_mix(post, comb, y, x, hc, dim, next.data());
+        k::round_to_bf16(next.data(), hc * dim);
         std::copy(next.begin(), next.end(), x);
     }
 }
@@ -269,40 +246,12 @@ void Graph::compress(const Compressor& compressor, CompressorState& state, std::
     const std::int64_t row_width = lanes * width;
     const std::int64_t slot = (overlap ? ratio : 0) + position % ratio;
     const float* ape = compressor.ape.data() + (position % ratio) * row_width;
-    for (std::int64_t i = 0; i < row_width; ++i) {
-        state.kv[static_cast<std::size_t>(slot * row_width + i)] = a[i];
-        state.score[static_cast<std::size_t>(slot * row_width + i)] = z[i] + ape[i];
-    }
+    std::copy(a, a + row_width, state.kv.begin() + slot * row_width);
+    k::add(z, ape, state.score.data() + slot * row_width, row_width);
     if ((position + 1) % ratio != 0) return;
 
-    // Per-channel softmax pooling over the candidates: for CSA lane A (channels [0, width)) of the previous
-    // block's rows and lane B (channels [width, 2 width)) of this block's rows; for HCA this block's rows.
     std::vector<float> pooled(static_cast<std::size_t>(width));
-    std::vector<std::pair<float, float>> candidates; // (score, kv)
-    for (std::int64_t ch = 0; ch < width; ++ch) {
-        candidates.clear();
-        if (overlap) {
-            for (std::int64_t r = 0; r < ratio; ++r)
-                candidates.emplace_back(state.score[static_cast<std::size_t>(r * row_width + ch)],
-                                        state.kv[static_cast<std::size_t>(r * row_width + ch)]);
-            for (std::int64_t r = ratio; r < 2 * ratio; ++r)
-                candidates.emplace_back(state.score[static_cast<std::size_t>(r * row_width + width + ch)],
-                                        state.kv[static_cast<std::size_t>(r * row_width + width + ch)]);
-        } else {
-            for (std::int64_t r = 0; r < ratio; ++r)
-                candidates.emplace_back(state.score[static_cast<std::size_t>(r * row_width + ch)],
-                                        state.kv[static_cast<std::size_t>(r * row_width + ch)]);
-        }
-        float top = -std::numeric_limits<float>::infinity();
-        for (const auto& [score, kv] : candidates) top = std::max(top, score);
-        double sum = 0.0, weighted = 0.0;
-        for (const auto& [score, kv] : candidates) {
-            const double e = std::exp(static_cast<double>(score) - top);
-            sum += e;
-            weighted += e * kv;
-        }
-        pooled[static_cast<std::size_t>(ch)] = static_cast<float>(weighted / sum);
-    }
+    k::compressor_pool(state.kv.data(), state.score.data(), ratio, width, overlap, pooled.data());
     if (overlap) {
         std::copy(state.kv.begin() + ratio * row_width, state.kv.end(), state.kv.begin());
         std::copy(state.score.begin() + ratio * row_width, state.score.end(), state.score.begin());
@@ -318,7 +267,7 @@ void Graph::compress(const Compressor& compressor, CompressorState& state, std::
     } else {
         k::fp8_qat(pooled.data(), width - rope, 64);
     }
-    round_all_bf16(pooled.data(), width);
+    k::round_to_bf16(pooled.data(), width);
     out.insert(out.end(), pooled.begin(), pooled.end());
 }
 
@@ -339,7 +288,7 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
         for (std::int64_t h = 0; h < heads; ++h)
             k::rope_interleaved(q.data() + (t * heads + h) * head_dim + nope, rope / 2, freq,
                                 static_cast<double>(start + t), false);
-    round_all_bf16(q.data(), rows * heads * head_dim);
+    k::round_to_bf16(q.data(), rows * heads * head_dim);
 
     std::vector<float> kv = linear_bf16_out(x.data(), rows, layer.wkv);
     rms_norm_rows(kv.data(), layer.kv_norm, rows, head_dim, eps, true);
@@ -347,7 +296,7 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
         float* entry = kv.data() + t * head_dim;
         k::rope_interleaved(entry + nope, rope / 2, freq, static_cast<double>(start + t), false);
         k::fp8_qat(entry, nope, 64);
-        round_all_bf16(entry, head_dim);
+        k::round_to_bf16(entry, head_dim);
     }
 
     const std::int64_t ratio = layer.ratio;
@@ -409,26 +358,13 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
             candidates.insert(candidates.end(), cache.entries.begin(),
                               cache.entries.begin() + visible * head_dim);
         } else if (ratio == 4 && visible > 0) {
-            index_scores.assign(static_cast<std::size_t>(visible), 0.0f);
-            for (std::int64_t j = 0; j < visible; ++j) {
-                float score = 0.0f;
-                for (std::int64_t h = 0; h < index_heads; ++h) {
-                    const float logit = k::dot(index_q.data() + (t * index_heads + h) * index_dim,
-                                               cache.index_keys.data() + j * index_dim, index_dim);
-                    score += index_w[static_cast<std::size_t>(t * index_heads + h)] * std::max(0.0f, logit);
-                }
-                index_scores[static_cast<std::size_t>(j)] = score;
-            }
-            order.resize(static_cast<std::size_t>(visible));
-            std::iota(order.begin(), order.end(), 0);
+            index_scores.resize(static_cast<std::size_t>(visible));
+            k::indexer_scores(index_q.data() + t * index_heads * index_dim, index_w.data() + t * index_heads,
+                              cache.index_keys.data(), index_heads, visible, index_dim, index_scores.data());
             const auto keep = static_cast<std::size_t>(std::min(c.index_topk, visible));
-            std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(),
-                              [&](std::int64_t a, std::int64_t b) {
-                                  const float sa = index_scores[static_cast<std::size_t>(a)];
-                                  const float sb = index_scores[static_cast<std::size_t>(b)];
-                                  return sa != sb ? sa > sb : a < b;
-                              });
-            std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep));
+            order.resize(keep);
+            k::top_k(index_scores.data(), visible, static_cast<std::int64_t>(keep), k::TopKOrder::ByIndex,
+                     order.data());
             for (std::size_t i = 0; i < keep; ++i)
                 candidates.insert(candidates.end(), cache.entries.begin() + order[i] * head_dim,
                                   cache.entries.begin() + (order[i] + 1) * head_dim);
@@ -441,7 +377,7 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
             k::rope_interleaved(o + nope, rope / 2, freq, static_cast<double>(position), true);
         }
     }
-    round_all_bf16(output.data(), rows * heads * head_dim);
+    k::round_to_bf16(output.data(), rows * heads * head_dim);
 
     // Grouped low-rank output: group g's heads (contiguous) through its own rows of wo_a.
     const std::int64_t groups = c.o_groups, group_in = heads / groups * head_dim, rank = c.o_lora_rank;
@@ -467,19 +403,12 @@ void Graph::expert(const Expert& e, const float* x, std::int64_t rows, const std
     const float limit = static_cast<float>(config_.swiglu_limit);
     std::vector<float> h1 = linear_bf16_out(x, rows, e.w1);
     const std::vector<float> h3 = linear_bf16_out(x, rows, e.w3);
-    for (std::int64_t r = 0; r < rows; ++r) {
-        for (std::int64_t i = 0; i < inter; ++i) {
-            const std::size_t at = static_cast<std::size_t>(r * inter + i);
-            const float gate = std::min(h1[at], limit);
-            const float up = std::clamp(h3[at], -limit, limit);
-            const auto silu = static_cast<float>(gate / (1.0 + std::exp(-static_cast<double>(gate))));
-            h1[at] = k::round_bf16(silu * up * gates[static_cast<std::size_t>(r)]);
-        }
-    }
+    k::swiglu(h1.data(), h3.data(), gates.data(), h1.data(), rows, inter, limit);
+    k::round_to_bf16(h1.data(), rows * inter);
     const std::vector<float> y = linear_bf16_out(h1.data(), rows, e.w2);
     for (std::int64_t r = 0; r < rows; ++r) {
         float* out = accumulate.data() + row_of[static_cast<std::size_t>(r)] * dim;
-        for (std::int64_t i = 0; i < dim; ++i) out[i] += y[static_cast<std::size_t>(r * dim + i)];
+        k::add(out, y.data() + r * dim, out, dim);
     }
 }
 
@@ -490,38 +419,31 @@ std::vector<float> Graph::moe(const Layer& layer, const std::vector<float>& x,
                        experts = c.n_routed_experts, active = c.n_activated_experts;
     std::vector<float> scores(static_cast<std::size_t>(rows * experts));
     k::linear(x.data(), rows, layer.gate, scores.data());
-    for (float& s : scores) {
-        const double v = s;
-        s = static_cast<float>(std::sqrt(v > 20.0 ? v : std::log1p(std::exp(v))));
-    }
+    k::sqrt_softplus(scores.data(), scores.data(), rows * experts);
 
     // Per expert: the rows routed to it and their gate weights.
     std::vector<std::vector<std::int64_t>> routed_rows(static_cast<std::size_t>(experts));
     std::vector<std::vector<float>> routed_gates(static_cast<std::size_t>(experts));
-    std::vector<std::int64_t> chosen(static_cast<std::size_t>(active));
-    std::vector<std::int64_t> order(static_cast<std::size_t>(experts));
-    for (std::int64_t t = 0; t < rows; ++t) {
-        const float* s = scores.data() + t * experts;
-        if (!layer.tid2eid.empty()) {
+    std::vector<std::int64_t> chosen(static_cast<std::size_t>(rows * active));
+    std::vector<float> gate_weights(chosen.size());
+    const auto route_scale = static_cast<float>(c.route_scale);
+    if (!layer.tid2eid.empty()) {
+        for (std::int64_t t = 0; t < rows; ++t) {
             const auto token = static_cast<std::int64_t>(tokens[static_cast<std::size_t>(t)]);
             std::copy(layer.tid2eid.begin() + token * active, layer.tid2eid.begin() + (token + 1) * active,
-                      chosen.begin());
-        } else {
-            std::iota(order.begin(), order.end(), 0);
-            const float* bias = layer.gate_bias.data();
-            std::partial_sort(order.begin(), order.begin() + active, order.end(),
-                              [&](std::int64_t a, std::int64_t b) {
-                                  const float sa = s[a] + bias[a], sb = s[b] + bias[b];
-                                  return sa != sb ? sa > sb : a < b;
-                              });
-            std::copy(order.begin(), order.begin() + active, chosen.begin());
+                      chosen.begin() + t * active);
         }
-        float total = 0.0f;
-        for (const std::int64_t e : chosen) total += s[e];
-        for (const std::int64_t e : chosen) {
-            routed_rows[static_cast<std::size_t>(e)].push_back(t);
-            routed_gates[static_cast<std::size_t>(e)].push_back(s[e] / total *
-                                                                static_cast<float>(c.route_scale));
+        k::moe_route_weights(scores.data(), chosen.data(), rows, experts, active, route_scale,
+                             gate_weights.data());
+    } else {
+        k::moe_route(scores.data(), layer.gate_bias.data(), rows, experts, active, route_scale, chosen.data(),
+                     gate_weights.data());
+    }
+    for (std::int64_t t = 0; t < rows; ++t) {
+        for (std::int64_t j = t * active; j < (t + 1) * active; ++j) {
+            const auto e = static_cast<std::size_t>(chosen[static_cast<std::size_t>(j)]);
+            routed_rows[e].push_back(t);
+            routed_gates[e].push_back(gate_weights[static_cast<std::size_t>(j)]);
         }
     }
 
@@ -543,7 +465,8 @@ std::vector<float> Graph::moe(const Layer& layer, const std::vector<float>& x,
     std::iota(all_rows.begin(), all_rows.end(), 0);
     expert(layer.shared_expert, x.data(), rows, std::vector<float>(static_cast<std::size_t>(rows), 1.0f),
            shared, all_rows);
-    for (std::size_t i = 0; i < routed.size(); ++i) routed[i] = k::round_bf16(routed[i] + shared[i]);
+    k::add(routed.data(), shared.data(), routed.data(), rows * dim);
+    k::round_to_bf16(routed.data(), rows * dim);
     return routed;
 }
 

@@ -1,0 +1,78 @@
+#pragma once
+// The CPU backend's graph-level ops beside ops.h: elementwise, SwiGLU, MoE routing, compressor pooling, the
+// indexer's scores, top-k selection and the mHC stream mixes. Slow and obvious, each states where it rounds:
+// the V4 graph's results depend bit for bit on these points (tests/engine compares chunked and one-pass
+// runs exactly, and the golden file to 1e-3), and every other backend implements the same meaning.
+
+#include <cstdint>
+
+namespace lectern::kernels::cpu {
+
+// y[i] = a[i] + b[i] in fp32; y may be a or b.
+void add(const float* a, const float* b, float* y, std::int64_t n);
+
+// Each x[i] rounded to the nearest bf16 value (ties to even), in place.
+void round_to_bf16(float* x, std::int64_t n);
+
+// SwiGLU with DeepSeek-V4's clamp, on `rows` rows of n values:
+// y = silu(min(gate, limit)) * clamp(up, -limit, limit) * (row_scale ? row_scale[r] : 1).
+// silu(g) = g / (1 + e^-g) runs in double and rounds to fp32; the two products are fp32, in that order.
+// limit = +infinity is the plain (unclamped) SwiGLU. y may be gate or up.
+void swiglu(const float* gate, const float* up, const float* row_scale, float* y, std::int64_t rows,
+            std::int64_t n, float limit);
+
+// The MoE router's scores: s = sqrt(softplus(v)), softplus(v) = v above 20, else log1p(e^v); in double.
+// scores may be logits.
+void sqrt_softplus(const float* logits, float* scores, std::int64_t n);
+
+// Top-k order: a value ranks above another when it is larger, or equal with the lower index; NaN ranks
+// below every number (and -0 equals +0). Every backend selects by exactly this order.
+enum class TopKOrder : std::uint8_t {
+    ByValue, // best first
+    ByIndex, // the same k indices, ascending
+};
+
+// The k best of values[0, n) (1 <= k <= n) into indices[0, k).
+void top_k(const float* values, std::int64_t n, std::int64_t k, TopKOrder order, std::int64_t* indices);
+
+// The greedy choice: top_k with k = 1.
+std::int64_t argmax(const float* values, std::int64_t n);
+
+// MoE routing for `rows` rows of `experts` scores (from sqrt_softplus): each row chooses the `active` best
+// experts by score + bias (bias may be null; it steers the choice only), in top_k's ByValue order, into
+// chosen [rows, active]; then moe_route_weights.
+void moe_route(const float* scores, const float* bias, std::int64_t rows, std::int64_t experts,
+               std::int64_t active, float route_scale, std::int64_t* chosen, float* weights);
+
+// The gate weights of already chosen experts (hash layers take theirs from a token table):
+// weights[r, j] = scores[r, chosen[r, j]] / total * route_scale, with `total` the fp32 sum of the chosen
+// scores in the order given.
+void moe_route_weights(const float* scores, const std::int64_t* chosen, std::int64_t rows,
+                       std::int64_t experts, std::int64_t active, float route_scale, float* weights);
+
+// One compressed entry from a full block of compressor state: per channel c < width, a softmax over the
+// candidate rows' scores (fp32 maximum subtracted; exp and both sums in double) weighting their kv values.
+// kv and score hold `slots` rows of lanes * width values (kv = the compressed projection, score = the gate
+// plus the block-position embedding, APE). HCA (overlap false): lanes 1, slots = ratio, candidates rows
+// [0, ratio). CSA (overlap true): lanes 2, slots = 2 * ratio, candidates lane 0 (channels [0, width)) of
+// rows [0, ratio) (the previous block) then lane 1 of rows [ratio, 2 ratio) (this block).
+void compressor_pool(const float* kv, const float* score, std::int64_t ratio, std::int64_t width,
+                     bool overlap, float* out);
+
+// The lightning indexer's score of each of `count` keys [count, dim] for one query [heads, dim]:
+// scores[j] = sum_h weights[h] * max(0, q_h . key_j). Each dot as `dot` (double, rounded once); the products
+// and the sum over heads are fp32 in head order, as the reference model does.
+void indexer_scores(const float* queries, const float* weights, const float* keys, std::int64_t heads,
+                    std::int64_t count, std::int64_t dim, float* scores);
+
+// mHC: the pre mix of `count` residual streams [count, dim] into one: u[i] = sum_j weights[j] s_j[i].
+void hc_pre_mix(const float* weights, const float* streams, std::int64_t count, std::int64_t dim, float* u);
+
+// mHC: the post mix of `hc` streams [hc, dim] and the block's output y [dim] into hc new streams:
+// out[k, i] = post[k] y[i] + sum_j comb[j, k] s_j[i] (comb is hc x hc, row-major). out must not alias.
+void hc_post_mix(const float* post, const float* comb, const float* y, const float* streams, std::int64_t hc,
+                 std::int64_t dim, float* out);
+
+// Both mixes sum in double and round once to fp32.
+
+} // namespace lectern::kernels::cpu

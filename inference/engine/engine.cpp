@@ -77,6 +77,9 @@ Result<GenerateResult> Engine::generate(const GenerateOptions& options,
     if (options.stop_at_model_stop_tokens)
         stops.insert(stops.end(), info().stop_tokens.begin(), info().stop_tokens.end());
     Sampler sampler(options.sampler);
+    evidence_.clear();
+    model::ForwardOptions step_options;
+    if (record_evidence_ && info().reports_indexer_selections) step_options.indexer_observer = &evidence_;
     GenerateResult result;
     const auto start = Clock::now();
     auto finish = [&](StopReason reason) {
@@ -109,7 +112,7 @@ Result<GenerateResult> Engine::generate(const GenerateOptions& options,
             return result;
         }
         // The token joins the sequence, and its logits choose the next one.
-        auto step = model_->forward(*state_, std::span(&token, 1), {});
+        auto step = model_->forward(*state_, std::span(&token, 1), step_options);
         if (!step) {
             finish(StopReason::Cancelled);
             return std::move(step).take_error();
@@ -178,6 +181,16 @@ Result<void> Engine::load_snapshot(const std::string& path) {
     auto payload = cache::decode_snapshot(file->bytes(), info().family, path);
     if (!payload) return std::move(payload).take_error();
     return restore(cache::encode_snapshot(info().family, *payload));
+}
+
+void Engine::set_record_attention_evidence(bool on) {
+    const std::lock_guard lock(mutex_);
+    record_evidence_ = on;
+}
+
+AttentionEvidence Engine::attention_evidence() const {
+    const std::lock_guard lock(mutex_);
+    return evidence_.evidence(info().reports_indexer_selections);
 }
 
 EngineStats Engine::stats() const {

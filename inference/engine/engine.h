@@ -4,6 +4,7 @@
 // sequence state (in memory or to a file), and read statistics. Calls other than cancel() and stats()
 // are serialised; cancel() makes the running prefill or generation return early with `cancelled`.
 
+#include "inference/engine/attention_evidence.h"
 #include "inference/model/factory.h"
 #include "inference/model/model.h"
 #include "inference/sampler.h"
@@ -76,6 +77,13 @@ public:
 
     EngineStats stats() const;
 
+    // Opt-in evidence from attention (attention_evidence.h): while on, generate() records which
+    // compressed blocks the sparse-attention indexer chose for each generated token. Off by default.
+    void set_record_attention_evidence(bool on);
+    // What the last generate() call recorded (empty when recording was off); `available` is false for
+    // models without an indexer. Prefill, snapshots and restores leave it as it is.
+    AttentionEvidence attention_evidence() const;
+
 private:
     std::unique_ptr<model::Model> model_;
     std::unique_ptr<model::SequenceState> state_;
@@ -84,6 +92,8 @@ private:
     mutable std::mutex stats_mutex_;
     EngineStats stats_;
     std::atomic<bool> cancel_{false};
+    bool record_evidence_ = false;
+    EvidenceRecorder evidence_;
 };
 
 } // namespace lectern::inference

@@ -30,6 +30,27 @@ struct ModelInfo {
     Token bos_token = -1;            // -1: the model has none
     Token eos_token = -1;
     std::vector<Token> stop_tokens; // end-of-turn tokens, EOS included
+    // Whether forward() reports sparse attention's choices to an IndexerObserver (DeepSeek-V4's CSA
+    // layers); dense models have no indexer and never do.
+    bool reports_indexer_selections = false;
+};
+
+// One token's sparse-attention choice in one layer: the compressed KV entries the indexer kept. Entry j
+// stands for the token positions [max(0, j * entry_stride - entry_lookback), (j + 1) * entry_stride).
+struct IndexerSelection {
+    std::int64_t layer = 0;
+    std::int64_t position = 0;            // of the token that chose
+    std::span<const std::int64_t> chosen; // entry indices, ascending
+    std::span<const float> scores;        // the indexer's score of every visible entry, by entry index
+    std::int64_t entry_stride = 0;
+    std::int64_t entry_lookback = 0; // > 0 when entries overlap the block before
+};
+
+class IndexerObserver {
+public:
+    virtual ~IndexerObserver() = default;
+    // Called on the forward's thread; the spans are valid during the call only.
+    virtual void observe(const IndexerSelection& selection) = 0;
 };
 
 // Everything one sequence carries between forward calls: caches and position. Snapshots are the
@@ -53,6 +74,8 @@ struct ForwardOptions {
     std::function<void(std::int64_t done, std::int64_t total)> progress;
     // Checked between slices; when set, the call stops early with `cancelled` and a consistent state.
     const std::atomic<bool>* cancel = nullptr;
+    // Opt-in: sees every indexer selection of this call (one call per token and sparse layer).
+    IndexerObserver* indexer_observer = nullptr;
 };
 
 struct ForwardResult {

@@ -97,7 +97,8 @@ Graph::Graph(const Config& config, const Weights& weights)
       plain_frequencies_(rope_frequencies(config, config.rope_theta, false)),
       compressed_frequencies_(rope_frequencies(config, config.compress_rope_theta, true)) {}
 
-std::vector<float> Graph::run(V4State& state, std::span<const Token> tokens) const {
+std::vector<float> Graph::run(V4State& state, std::span<const Token> tokens,
+                              IndexerObserver* observer) const {
     const std::int64_t rows = static_cast<std::int64_t>(tokens.size());
     const std::int64_t dim = config_.dim, hc = config_.hc_mult;
     std::vector<float> residual(static_cast<std::size_t>(rows * hc * dim));
@@ -110,7 +111,8 @@ std::vector<float> Graph::run(V4State& state, std::span<const Token> tokens) con
     for (std::size_t i = 0; i < weights_.layers.size(); ++i) {
         const Layer& layer = weights_.layers[i];
         block(layer, state.layers[i], state.position_, tokens, residual,
-              layer.ratio == 0 ? plain_frequencies_ : compressed_frequencies_);
+              layer.ratio == 0 ? plain_frequencies_ : compressed_frequencies_, observer,
+              static_cast<std::int64_t>(i));
     }
     state.position_ += rows;
     return residual;
@@ -225,13 +227,14 @@ void Graph::hc_post(const HcMix& mix, const std::vector<float>& output, std::int
 }
 
 void Graph::block(const Layer& layer, LayerCache& cache, std::int64_t start, std::span<const Token> tokens,
-                  std::vector<float>& residual, const std::vector<float>& frequencies) const {
+                  std::vector<float>& residual, const std::vector<float>& frequencies,
+                  IndexerObserver* observer, std::int64_t layer_index) const {
     const std::int64_t rows = static_cast<std::int64_t>(tokens.size());
     const float eps = static_cast<float>(config_.norm_eps);
     std::vector<float> x;
     HcMix mix = hc_pre(layer.hc_attn, residual, rows, x);
     rms_norm_rows(x.data(), layer.attn_norm, rows, config_.dim, eps, true);
-    hc_post(mix, attention(layer, cache, start, x, rows, frequencies), rows, residual);
+    hc_post(mix, attention(layer, cache, start, x, rows, frequencies, observer, layer_index), rows, residual);
 
     mix = hc_pre(layer.hc_ffn, residual, rows, x);
     rms_norm_rows(x.data(), layer.ffn_norm, rows, config_.dim, eps, true);
@@ -273,7 +276,8 @@ void Graph::compress(const Compressor& compressor, CompressorState& state, std::
 
 std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::int64_t start,
                                     const std::vector<float>& x, std::int64_t rows,
-                                    const std::vector<float>& frequencies) const {
+                                    const std::vector<float>& frequencies, IndexerObserver* observer,
+                                    std::int64_t layer_index) const {
     const Config& c = config_;
     const std::int64_t heads = c.n_heads, head_dim = c.head_dim, rope = c.rope_head_dim,
                        nope = c.nope_head_dim();
@@ -365,6 +369,9 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
             order.resize(keep);
             k::top_k(index_scores.data(), visible, static_cast<std::int64_t>(keep), k::TopKOrder::ByIndex,
                      order.data());
+            if (observer) // CSA entry j pools lane A of block j - 1 and lane B of block j (§3.3)
+                observer->observe(
+                    {layer_index, position, std::span(order).first(keep), index_scores, ratio, ratio});
             for (std::size_t i = 0; i < keep; ++i)
                 candidates.insert(candidates.end(), cache.entries.begin() + order[i] * head_dim,
                                   cache.entries.begin() + (order[i] + 1) * head_dim);

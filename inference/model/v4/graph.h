@@ -17,8 +17,9 @@ public:
     Graph(const Config& config, const Weights& weights);
 
     // Runs `tokens` at positions state.position_... and advances it. Returns the final 4-stream residual
-    // [tokens, hc_mult, dim].
-    std::vector<float> run(V4State& state, std::span<const Token> tokens) const;
+    // [tokens, hc_mult, dim]. `observer`, when set, sees each CSA layer's indexer selection.
+    std::vector<float> run(V4State& state, std::span<const Token> tokens,
+                           IndexerObserver* observer = nullptr) const;
     // Head: logits (fp32, vocab values per row) of residual rows [rows, hc_mult, dim].
     void logits(const float* residual, std::int64_t rows, float* out) const;
 
@@ -36,14 +37,16 @@ private:
     };
 
     void block(const Layer& layer, LayerCache& cache, std::int64_t start, std::span<const Token> tokens,
-               std::vector<float>& residual, const std::vector<float>& frequencies) const;
+               std::vector<float>& residual, const std::vector<float>& frequencies,
+               IndexerObserver* observer = nullptr, std::int64_t layer_index = 0) const;
     HcMix hc_pre(const HyperConnection& hc, const std::vector<float>& residual, std::int64_t rows,
                  std::vector<float>& mixed) const;
     void hc_post(const HcMix& mix, const std::vector<float>& output, std::int64_t rows,
                  std::vector<float>& residual) const;
     std::vector<float> attention(const Layer& layer, LayerCache& cache, std::int64_t start,
                                  const std::vector<float>& x, std::int64_t rows,
-                                 const std::vector<float>& frequencies) const;
+                                 const std::vector<float>& frequencies, IndexerObserver* observer,
+                                 std::int64_t layer_index) const;
     void compress(const Compressor& compressor, CompressorState& state, std::int64_t ratio,
                   std::int64_t width, const float* a, const float* z, std::int64_t position, bool indexer,
                   std::vector<float>& out, const std::vector<float>& frequencies) const;

@@ -32,6 +32,7 @@ public:
         info_.bos_token = config_.bos_token_id;
         info_.eos_token = config_.eos_token_id;
         info_.stop_tokens = {config_.eos_token_id};
+        info_.reports_indexer_selections = true;
     }
 
     const ModelInfo& info() const override { return info_; }
@@ -60,7 +61,8 @@ public:
             }
             const std::int64_t count = std::min(kSliceTokens, total - done);
             const std::vector<float> residual = graph_.run(
-                *state, tokens.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(count)));
+                *state, tokens.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(count)),
+                options.indexer_observer);
             const std::int64_t row = config_.hc_mult * config_.dim;
             if (options.logits == LogitsWanted::All) {
                 result.logits.resize(static_cast<std::size_t>((done + count) * config_.vocab_size));

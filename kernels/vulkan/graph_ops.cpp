@@ -1,0 +1,210 @@
+#include "kernels/vulkan/graph_ops.h"
+
+#include <algorithm>
+#include <array>
+#include <initializer_list>
+#include <limits>
+#include <string>
+#include <utility>
+
+namespace lectern::kernels::vulkan {
+namespace {
+
+// Every device allows at least 65535 workgroups per grid dimension; more spill into y.
+std::array<std::uint32_t, 3> grid(std::uint64_t workgroups) {
+    constexpr std::uint64_t kMaxX = 65535;
+    const std::uint64_t x = std::min<std::uint64_t>(std::max<std::uint64_t>(workgroups, 1), kMaxX);
+    return {static_cast<std::uint32_t>(x), static_cast<std::uint32_t>((workgroups + x - 1) / x), 1};
+}
+
+// One workgroup of `group_size` invocations per `group_size` elements.
+std::array<std::uint32_t, 3> grid_for(std::int64_t elements, std::uint64_t group_size) {
+    return grid((static_cast<std::uint64_t>(elements) + group_size - 1) / group_size);
+}
+
+// Counts must be positive, and shaders index with 32-bit unsigned integers.
+Result<void> check_counts(const char* op, std::initializer_list<std::int64_t> counts) {
+    for (const std::int64_t count : counts)
+        if (count <= 0 || count > std::numeric_limits<std::uint32_t>::max())
+            return Error{std::string(op) + ": " + std::to_string(count) +
+                         " is not a size one Vulkan dispatch handles (1 .. 2^32 - 1)"};
+    return {};
+}
+
+struct Need {
+    const char* name;
+    BufferSpan span;
+    std::int64_t elements; // of 4 bytes
+};
+
+Result<void> check_spans(const char* op, std::initializer_list<Need> needs) {
+    for (const Need& need : needs)
+        if (need.span.bytes < static_cast<std::uint64_t>(need.elements) * 4)
+            return Error{std::string(op) + ": " + need.name + " holds " + std::to_string(need.span.bytes) +
+                         " bytes but needs " + std::to_string(static_cast<std::uint64_t>(need.elements) * 4)};
+    return {};
+}
+
+std::uint32_t u32(std::int64_t value) {
+    return static_cast<std::uint32_t>(value);
+}
+
+Result<void> route(Stream& stream, BufferSpan scores, std::optional<BufferSpan> bias, std::int64_t rows,
+                   std::int64_t experts, std::int64_t active, float route_scale, BufferSpan chosen,
+                   BufferSpan weights, bool chosen_given) {
+    const char* op = chosen_given ? "moe_route_weights" : "moe_route";
+    if (Result<void> ok = check_counts(op, {rows, experts, active, rows * experts, rows * active}); !ok)
+        return ok;
+    if (active > experts)
+        return Error{std::string(op) + ": " + std::to_string(active) + " active experts of only " +
+                     std::to_string(experts)};
+    if (Result<void> ok = check_spans(op, {{"scores", scores, rows * experts},
+                                           {"chosen", chosen, rows * active},
+                                           {"weights", weights, rows * active}});
+        !ok)
+        return ok;
+    if (bias)
+        if (Result<void> ok = check_spans(op, {{"bias", *bias, experts}}); !ok) return ok;
+    const struct {
+        std::uint32_t rows, experts, active, has_bias, chosen_given;
+        float route_scale;
+    } push{u32(rows), u32(experts), u32(active), bias ? 1u : 0u, chosen_given ? 1u : 0u, route_scale};
+    // Without a bias the shader never reads binding 1; the scores stand in so that every binding is valid.
+    return stream.dispatch("moe_route", {scores, bias.value_or(scores), chosen, weights}, &push, sizeof(push),
+                           grid_for(rows, 64));
+}
+
+} // namespace
+
+Result<void> round_to_bf16(Stream& stream, BufferSpan x, std::int64_t count) {
+    if (Result<void> ok = check_counts("round_to_bf16", {count}); !ok) return ok;
+    if (Result<void> ok = check_spans("round_to_bf16", {{"x", x, count}}); !ok) return ok;
+    const std::uint32_t push = u32(count);
+    return stream.dispatch("round_bf16", {x}, &push, sizeof(push), grid_for(count, 256));
+}
+
+Result<void> swiglu(Stream& stream, BufferSpan gate, BufferSpan up, std::optional<BufferSpan> row_scale,
+                    BufferSpan y, std::int64_t rows, std::int64_t n, float limit) {
+    if (Result<void> ok = check_counts("swiglu", {rows, n, rows * n}); !ok) return ok;
+    if (Result<void> ok =
+            check_spans("swiglu", {{"gate", gate, rows * n}, {"up", up, rows * n}, {"y", y, rows * n}});
+        !ok)
+        return ok;
+    if (row_scale)
+        if (Result<void> ok = check_spans("swiglu", {{"row_scale", *row_scale, rows}}); !ok) return ok;
+    const struct {
+        std::uint32_t rows, n, has_row_scale;
+        float limit;
+    } push{u32(rows), u32(n), row_scale ? 1u : 0u, limit};
+    return stream.dispatch("swiglu", {gate, up, row_scale.value_or(gate), y}, &push, sizeof(push),
+                           grid_for(rows * n, 256));
+}
+
+Result<void> sqrt_softplus(Stream& stream, BufferSpan logits, BufferSpan scores, std::int64_t count) {
+    if (Result<void> ok = check_counts("sqrt_softplus", {count}); !ok) return ok;
+    if (Result<void> ok =
+            check_spans("sqrt_softplus", {{"logits", logits, count}, {"scores", scores, count}});
+        !ok)
+        return ok;
+    const std::uint32_t push = u32(count);
+    return stream.dispatch("sqrt_softplus", {logits, scores}, &push, sizeof(push), grid_for(count, 256));
+}
+
+Result<void> top_k(Stream& stream, BufferSpan values, std::int64_t rows, std::int64_t n, std::int64_t k,
+                   cpu::TopKOrder order, BufferSpan indices) {
+    constexpr std::int64_t kMaxSorted = 1024; // MAX_SORTED in top_k.comp
+    if (Result<void> ok = check_counts("top_k", {rows, n, k, rows * n, rows * k}); !ok) return ok;
+    if (k > n)
+        return Error{"top_k: k = " + std::to_string(k) + " is more than the " + std::to_string(n) +
+                     " values"};
+    if (order == cpu::TopKOrder::ByValue && k > kMaxSorted)
+        return Error{"top_k: best-first order takes k up to 1024, not " + std::to_string(k) +
+                     "; ask for index order instead"};
+    if (Result<void> ok =
+            check_spans("top_k", {{"values", values, rows * n}, {"indices", indices, rows * k}});
+        !ok)
+        return ok;
+    const struct {
+        std::uint32_t rows, n, k, by_value;
+    } push{u32(rows), u32(n), u32(k), order == cpu::TopKOrder::ByValue ? 1u : 0u};
+    return stream.dispatch("top_k", {values, indices}, &push, sizeof(push),
+                           grid(static_cast<std::uint64_t>(rows)));
+}
+
+Result<void> moe_route(Stream& stream, BufferSpan scores, std::optional<BufferSpan> bias, std::int64_t rows,
+                       std::int64_t experts, std::int64_t active, float route_scale, BufferSpan chosen,
+                       BufferSpan weights) {
+    return route(stream, scores, bias, rows, experts, active, route_scale, chosen, weights, false);
+}
+
+Result<void> moe_route_weights(Stream& stream, BufferSpan scores, BufferSpan chosen, std::int64_t rows,
+                               std::int64_t experts, std::int64_t active, float route_scale,
+                               BufferSpan weights) {
+    return route(stream, scores, std::nullopt, rows, experts, active, route_scale, chosen, weights, true);
+}
+
+Result<void> compressor_pool(Stream& stream, BufferSpan kv, BufferSpan score, std::int64_t count,
+                             std::int64_t ratio, std::int64_t width, bool overlap, BufferSpan pooled) {
+    const std::int64_t state = (overlap ? 4 : 1) * ratio * width; // slots x lanes x width
+    if (Result<void> ok = check_counts("compressor_pool", {count, ratio, width, count * state}); !ok)
+        return ok;
+    if (Result<void> ok = check_spans(
+            "compressor_pool",
+            {{"kv", kv, count * state}, {"score", score, count * state}, {"pooled", pooled, count * width}});
+        !ok)
+        return ok;
+    const struct {
+        std::uint32_t count, ratio, width, overlap;
+    } push{u32(count), u32(ratio), u32(width), overlap ? 1u : 0u};
+    return stream.dispatch("compressor_pool", {kv, score, pooled}, &push, sizeof(push),
+                           grid_for(count * width, 64));
+}
+
+Result<void> indexer_scores(Stream& stream, BufferSpan queries, BufferSpan weights, BufferSpan keys,
+                            std::int64_t rows, std::int64_t heads, std::int64_t count, std::int64_t dim,
+                            BufferSpan scores) {
+    if (Result<void> ok = check_counts(
+            "indexer_scores", {rows, heads, count, dim, rows * heads * dim, count * dim, rows * count});
+        !ok)
+        return ok;
+    if (Result<void> ok = check_spans("indexer_scores", {{"queries", queries, rows * heads * dim},
+                                                         {"weights", weights, rows * heads},
+                                                         {"keys", keys, count * dim},
+                                                         {"scores", scores, rows * count}});
+        !ok)
+        return ok;
+    const struct { std::uint32_t rows, heads, count, dim; } push{u32(rows), u32(heads), u32(count), u32(dim)};
+    return stream.dispatch("indexer_scores", {queries, weights, keys, scores}, &push, sizeof(push),
+                           grid_for(rows * count, 64));
+}
+
+Result<void> hc_pre_mix(Stream& stream, BufferSpan pre, BufferSpan streams, std::int64_t rows,
+                        std::int64_t hc, std::int64_t dim, BufferSpan u) {
+    if (Result<void> ok = check_counts("hc_pre_mix", {rows, hc, dim, rows * hc * dim}); !ok) return ok;
+    if (Result<void> ok = check_spans(
+            "hc_pre_mix",
+            {{"pre", pre, rows * hc}, {"streams", streams, rows * hc * dim}, {"u", u, rows * dim}});
+        !ok)
+        return ok;
+    const struct { std::uint32_t rows, hc, dim; } push{u32(rows), u32(hc), u32(dim)};
+    // The pre mix never reads bindings 2 and 3; the streams stand in.
+    return stream.dispatch("hc_pre_mix", {streams, pre, streams, streams, u}, &push, sizeof(push),
+                           grid_for(rows * dim, 256));
+}
+
+Result<void> hc_post_mix(Stream& stream, BufferSpan post, BufferSpan comb, BufferSpan y, BufferSpan streams,
+                         std::int64_t rows, std::int64_t hc, std::int64_t dim, BufferSpan out) {
+    if (Result<void> ok = check_counts("hc_post_mix", {rows, hc, dim, rows * hc * dim}); !ok) return ok;
+    if (Result<void> ok = check_spans("hc_post_mix", {{"post", post, rows * hc},
+                                                      {"comb", comb, rows * hc * hc},
+                                                      {"y", y, rows * dim},
+                                                      {"streams", streams, rows * hc * dim},
+                                                      {"out", out, rows * hc * dim}});
+        !ok)
+        return ok;
+    const struct { std::uint32_t rows, hc, dim; } push{u32(rows), u32(hc), u32(dim)};
+    return stream.dispatch("hc_post_mix", {streams, post, comb, y, out}, &push, sizeof(push),
+                           grid_for(rows * hc * dim, 256));
+}
+
+} // namespace lectern::kernels::vulkan

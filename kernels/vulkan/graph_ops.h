@@ -1,0 +1,62 @@
+#pragma once
+// The Vulkan backend's graph-level ops: the meaning of kernels/cpu/graph_ops.h, on device buffers, batched
+// over rows where the graph has several. Sums are fp32 where the CPU sums in double (tolerances in
+// tests/vulkan/); selections (top_k, moe_route) use exactly the CPU's order and tie rule, so equal inputs
+// choose equal indices. Indices on the device are uint32. The residual add is dense_ops.h add_in_place.
+
+#include "kernels/cpu/graph_ops.h"
+#include "kernels/result.h"
+#include "kernels/vulkan/stream.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace lectern::kernels::vulkan {
+
+// x = bf16(x) for `count` floats, in place.
+Result<void> round_to_bf16(Stream& stream, BufferSpan x, std::int64_t count);
+
+// cpu::swiglu on [rows, n]; row_scale [rows] is optional; y may be gate or up.
+Result<void> swiglu(Stream& stream, BufferSpan gate, BufferSpan up, std::optional<BufferSpan> row_scale,
+                    BufferSpan y, std::int64_t rows, std::int64_t n, float limit);
+
+// cpu::sqrt_softplus on `count` floats; scores may be logits.
+Result<void> sqrt_softplus(Stream& stream, BufferSpan logits, BufferSpan scores, std::int64_t count);
+
+// cpu::top_k on each of `rows` rows of n values [rows, n] into indices [rows, k] (uint32), 1 <= k <= n.
+// ByValue allows k up to 1024; argmax (greedy sampling) is k = 1.
+Result<void> top_k(Stream& stream, BufferSpan values, std::int64_t rows, std::int64_t n, std::int64_t k,
+                   cpu::TopKOrder order, BufferSpan indices);
+
+// cpu::moe_route: scores [rows, experts], bias [experts] (optional) -> chosen [rows, active] (uint32) and
+// weights [rows, active].
+Result<void> moe_route(Stream& stream, BufferSpan scores, std::optional<BufferSpan> bias, std::int64_t rows,
+                       std::int64_t experts, std::int64_t active, float route_scale, BufferSpan chosen,
+                       BufferSpan weights);
+
+// cpu::moe_route_weights for choices already in `chosen` [rows, active] (uint32).
+Result<void> moe_route_weights(Stream& stream, BufferSpan scores, BufferSpan chosen, std::int64_t rows,
+                               std::int64_t experts, std::int64_t active, float route_scale,
+                               BufferSpan weights);
+
+// cpu::compressor_pool for `count` full compressor states laid one after another (each slots x lanes *
+// width floats of kv and of score) into pooled [count, width].
+Result<void> compressor_pool(Stream& stream, BufferSpan kv, BufferSpan score, std::int64_t count,
+                             std::int64_t ratio, std::int64_t width, bool overlap, BufferSpan pooled);
+
+// cpu::indexer_scores for `rows` queries [rows, heads, dim] with head weights [rows, heads] over the same
+// `count` keys [count, dim] into scores [rows, count].
+Result<void> indexer_scores(Stream& stream, BufferSpan queries, BufferSpan weights, BufferSpan keys,
+                            std::int64_t rows, std::int64_t heads, std::int64_t count, std::int64_t dim,
+                            BufferSpan scores);
+
+// cpu::hc_pre_mix for `rows` tokens: pre [rows, hc], streams [rows, hc, dim] -> u [rows, dim].
+Result<void> hc_pre_mix(Stream& stream, BufferSpan pre, BufferSpan streams, std::int64_t rows,
+                        std::int64_t hc, std::int64_t dim, BufferSpan u);
+
+// cpu::hc_post_mix for `rows` tokens: post [rows, hc], comb [rows, hc, hc], y [rows, dim], streams
+// [rows, hc, dim] -> out [rows, hc, dim] (not aliasing streams).
+Result<void> hc_post_mix(Stream& stream, BufferSpan post, BufferSpan comb, BufferSpan y, BufferSpan streams,
+                         std::int64_t rows, std::int64_t hc, std::int64_t dim, BufferSpan out);
+
+} // namespace lectern::kernels::vulkan

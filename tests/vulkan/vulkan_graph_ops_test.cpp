@@ -1,0 +1,410 @@
+// The Vulkan graph-level ops (kernels/vulkan/graph_ops.h) against the CPU ops (kernels/cpu/graph_ops.h),
+// once on the device's own variants and once with the portable fallback forced. Selections (top_k,
+// moe_route) must pick exactly the CPU's indices (inputs with many exact ties, NaN, -0/+0 included);
+// every float result has its tolerance stated beside the check. Prints each op's device time.
+
+#include "kernels/cpu/graph_ops.h"
+#include "kernels/cpu/numerics.h"
+#include "kernels/vulkan/graph_ops.h"
+#include "tests/vulkan/device_buffers.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace lectern::kernels;
+using lectern::test::device_zeros;
+using lectern::test::from_device;
+using lectern::test::to_device;
+
+namespace {
+
+std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float sigma = 1.0f) {
+    std::normal_distribution<float> dist(0.0f, sigma);
+    std::vector<float> v(n);
+    for (float& x : v) x = dist(rng);
+    return v;
+}
+
+// Records one op between two timestamps, submits, prints its device time; reports failures as checks.
+template <typename Record>
+bool run(vulkan::Context& context, const std::string& op, Record record) {
+    auto stream = context.create_stream();
+    if (!CHECK(stream.ok())) return false;
+    const auto before = stream->timestamp();
+    const lectern::Result<void> recorded = record(*stream);
+    const auto after = stream->timestamp();
+    if (!recorded) std::fprintf(stderr, "%s: %s\n", op.c_str(), recorded.error().c_str());
+    const lectern::Result<void> submitted = recorded ? stream->submit() : lectern::Result<void>();
+    if (!submitted) std::fprintf(stderr, "%s: %s\n", op.c_str(), submitted.error().c_str());
+    if (!CHECK(recorded.ok() && submitted.ok())) return false;
+    if (before && after)
+        if (const auto ms = stream->elapsed_ms(*before, *after))
+            std::printf("  %-40s %8.3f ms on the device\n", op.c_str(), *ms);
+    return true;
+}
+
+// Checks |actual - expected| <= tolerance[i] everywhere; prints the worst error as a share of its bound.
+void expect_within(const std::string& op, const std::vector<float>& actual,
+                   const std::vector<float>& expected, const std::vector<double>& tolerance) {
+    double worst = 0, worst_abs = 0;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        const double error = std::fabs(static_cast<double>(actual[i]) - expected[i]);
+        worst = std::max(worst, tolerance[i] > 0 ? error / tolerance[i] : error);
+        worst_abs = std::max(worst_abs, error);
+        if (!CHECK_CLOSE(actual[i], expected[i], tolerance[i])) {
+            std::fprintf(stderr, "  %s: element %zu of %zu\n", op.c_str(), i, expected.size());
+            return;
+        }
+    }
+    std::printf("  %-40s max abs error %.3g, %.2f of the tolerance, over %zu values\n", op.c_str(), worst_abs,
+                worst, expected.size());
+}
+
+// abs + rel * |expected| for every value.
+std::vector<double> bound(const std::vector<float>& expected, double abs, double rel) {
+    std::vector<double> b(expected.size());
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = abs + rel * std::fabs(expected[i]);
+    return b;
+}
+
+void round_to_bf16_parity(vulkan::Context& context, std::mt19937& rng) {
+    auto x = random_floats(5000, rng, 10.0f);
+    const float specials[] = {std::numeric_limits<float>::quiet_NaN(),
+                              std::numeric_limits<float>::infinity(),
+                              -0.0f,
+                              std::numeric_limits<float>::denorm_min(),
+                              1.0f + std::ldexp(1.0f, -8),
+                              1.0f + 3 * std::ldexp(1.0f, -8),
+                              3.3895314e38f /* rounds to infinity */};
+    std::copy(std::begin(specials), std::end(specials), x.begin());
+    auto expected = x;
+    cpu::round_to_bf16(expected.data(), static_cast<std::int64_t>(expected.size()));
+    vulkan::Buffer dx = to_device(context, x);
+    if (!run(context, "round_to_bf16 (5000)", [&](vulkan::Stream& s) {
+            return vulkan::round_to_bf16(s, dx.span(), static_cast<std::int64_t>(x.size()));
+        }))
+        return;
+    // Integer work on the bits: identical, NaN payload included.
+    const auto actual = from_device<std::uint32_t>(context, dx, x.size());
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < x.size(); ++i)
+        differ += actual[i] != std::bit_cast<std::uint32_t>(expected[i]);
+    CHECK(differ == 0);
+    std::printf("  %-40s %zu of %zu values differ in any bit\n", "round_to_bf16", differ, x.size());
+}
+
+void swiglu_parity(vulkan::Context& context, std::mt19937& rng) {
+    const std::int64_t rows = 4, n = 3000;
+    const auto gate = random_floats(static_cast<std::size_t>(rows * n), rng, 8.0f); // past the clamp often
+    const auto up = random_floats(gate.size(), rng, 8.0f);
+    const auto scale = random_floats(static_cast<std::size_t>(rows), rng);
+    for (const float limit : {10.0f, std::numeric_limits<float>::infinity()}) {
+        for (const bool scaled : {true, false}) {
+            std::vector<float> expected(gate.size());
+            cpu::swiglu(gate.data(), up.data(), scaled ? scale.data() : nullptr, expected.data(), rows, n,
+                        limit);
+            vulkan::Buffer dg = to_device(context, gate), du = to_device(context, up),
+                           ds = to_device(context, scale);
+            const std::string name = std::string("swiglu") +
+                                     (std::isinf(limit) ? " unclamped" : " limit 10") +
+                                     (scaled ? " scaled" : "") + " (4x3000)";
+            // In place on the gate, as the graph does.
+            if (!run(context, name, [&](vulkan::Stream& s) {
+                    return vulkan::swiglu(s, dg.span(), du.span(),
+                                          scaled ? std::optional(ds.span()) : std::nullopt, dg.span(), rows,
+                                          n, limit);
+                }))
+                continue;
+            // fp32 exp and division where the CPU takes silu in double: a few ulp of the result.
+            expect_within(name, from_device<float>(context, dg, gate.size()), expected,
+                          bound(expected, 1e-12, 2e-6));
+        }
+    }
+}
+
+void sqrt_softplus_parity(vulkan::Context& context, std::mt19937& rng) {
+    auto logits = random_floats(4096, rng, 12.0f);
+    const float specials[] = {20.0f, -20.0f, 20.000002f, 0.0f, -0.0f, -88.0f, -104.0f, 60.0f, 1e-30f};
+    std::copy(std::begin(specials), std::end(specials), logits.begin());
+    std::vector<float> expected(logits.size());
+    cpu::sqrt_softplus(logits.data(), expected.data(), static_cast<std::int64_t>(logits.size()));
+    vulkan::Buffer dl = to_device(context, logits);
+    if (!run(context, "sqrt_softplus (4096)", [&](vulkan::Stream& s) {
+            return vulkan::sqrt_softplus(s, dl.span(), dl.span(), static_cast<std::int64_t>(logits.size()));
+        }))
+        return;
+    // fp32 exp and a log1p series: a few ulp relative; below e^-87 the device may flush e^v to zero, so
+    // allow an absolute 1e-19 (the score of v = -87).
+    expect_within("sqrt_softplus", from_device<float>(context, dl, logits.size()), expected,
+                  bound(expected, 1e-19, 2e-6));
+}
+
+// Values with many exact ties and the special cases of the order.
+std::vector<float> tied_values(std::size_t n, std::mt19937& rng, int levels) {
+    std::uniform_int_distribution<int> level(-levels, levels);
+    std::vector<float> v(n);
+    for (float& x : v) x = static_cast<float>(level(rng)) * 0.125f;
+    if (n > 10) {
+        v[1] = std::numeric_limits<float>::quiet_NaN();
+        v[2] = -0.0f;
+        v[4] = std::numeric_limits<float>::infinity();
+        v[5] = -std::numeric_limits<float>::infinity();
+        v[n - 1] = std::numeric_limits<float>::quiet_NaN();
+    }
+    return v;
+}
+
+void top_k_parity(vulkan::Context& context, std::mt19937& rng) {
+    struct Case {
+        std::int64_t rows, n, k;
+        cpu::TopKOrder order;
+        bool ties;
+        const char* what;
+    };
+    const Case cases[] = {
+        {3, 1000, 1000, cpu::TopKOrder::ByValue, true, "all, best first, ties"},
+        {3, 1000, 100, cpu::TopKOrder::ByValue, true, "100 of 1000, ties"},
+        {2, 20000, 1024, cpu::TopKOrder::ByIndex, true, "indexer 1024 of 20000, index order"},
+        {2, 20000, 512, cpu::TopKOrder::ByIndex, false, "indexer 512 of 20000"},
+        {9, 256, 6, cpu::TopKOrder::ByValue, true, "6 of 256"},
+        {1, 129280, 1, cpu::TopKOrder::ByValue, false, "argmax over a 129280 vocabulary"},
+        {1, 129280, 1, cpu::TopKOrder::ByValue, true, "argmax, ties"},
+        {1, 129280, 40, cpu::TopKOrder::ByValue, false, "sampling top-40 of 129280"},
+        {1, 1, 1, cpu::TopKOrder::ByValue, false, "one value"},
+    };
+    for (const Case& c : cases) {
+        const auto values = c.ties ? tied_values(static_cast<std::size_t>(c.rows * c.n), rng, 40)
+                                   : random_floats(static_cast<std::size_t>(c.rows * c.n), rng);
+        std::vector<std::int64_t> expected(static_cast<std::size_t>(c.rows * c.k));
+        for (std::int64_t r = 0; r < c.rows; ++r)
+            cpu::top_k(values.data() + r * c.n, c.n, c.k, c.order, expected.data() + r * c.k);
+        vulkan::Buffer dv = to_device(context, values);
+        vulkan::Buffer di = device_zeros<std::uint32_t>(context, expected.size());
+        const std::string name = std::string("top_k ") + c.what;
+        if (!run(context, name, [&](vulkan::Stream& s) {
+                return vulkan::top_k(s, dv.span(), c.rows, c.n, c.k, c.order, di.span());
+            }))
+            continue;
+        const auto actual = from_device<std::uint32_t>(context, di, expected.size());
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < expected.size(); ++i)
+            differ += actual[i] != static_cast<std::uint32_t>(expected[i]);
+        // The same order and tie rule: the same indices, in the same places.
+        CHECK(differ == 0);
+        if (differ)
+            std::fprintf(stderr, "  %s: %zu of %zu indices differ\n", name.c_str(), differ, expected.size());
+    }
+}
+
+void moe_route_parity(vulkan::Context& context, std::mt19937& rng) {
+    const std::int64_t rows = 37, experts = 256, active = 8;
+    const float route_scale = 2.5f;
+    const auto logits = random_floats(static_cast<std::size_t>(rows * experts), rng, 2.0f);
+    std::vector<float> scores(logits.size());
+    cpu::sqrt_softplus(logits.data(), scores.data(), rows * experts);
+    auto bias = random_floats(static_cast<std::size_t>(experts), rng, 0.3f);
+    bias[11] = bias[200];
+    scores[3 * experts + 11] = scores[3 * experts + 200] = 9.0f;        // an exact tie for the best of row 3
+    scores[4 * experts + 17] = std::numeric_limits<float>::quiet_NaN(); // ranks last: never chosen
+    for (const bool with_bias : {true, false}) {
+        std::vector<std::int64_t> chosen(static_cast<std::size_t>(rows * active));
+        std::vector<float> weights(chosen.size());
+        cpu::moe_route(scores.data(), with_bias ? bias.data() : nullptr, rows, experts, active, route_scale,
+                       chosen.data(), weights.data());
+        vulkan::Buffer ds = to_device(context, scores), db = to_device(context, bias);
+        vulkan::Buffer dc = device_zeros<std::uint32_t>(context, chosen.size());
+        vulkan::Buffer dw = device_zeros<float>(context, chosen.size());
+        const std::string name = std::string("moe_route 37x256, 8 active") + (with_bias ? ", bias" : "");
+        if (!run(context, name, [&](vulkan::Stream& s) {
+                return vulkan::moe_route(s, ds.span(), with_bias ? std::optional(db.span()) : std::nullopt,
+                                         rows, experts, active, route_scale, dc.span(), dw.span());
+            }))
+            continue;
+        const auto actual = from_device<std::uint32_t>(context, dc, chosen.size());
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < chosen.size(); ++i)
+            differ += actual[i] != static_cast<std::uint32_t>(chosen[i]);
+        CHECK(differ == 0); // the same keys (fp32 adds) and order: the same experts
+        // fp32 sum in the same order; the division may differ by an ulp on real GPUs (exact on lavapipe).
+        expect_within(name, from_device<float>(context, dw, chosen.size()), weights, bound(weights, 0, 4e-7));
+    }
+    // Hash layers: the choices come from a table; only the weights are computed.
+    std::vector<std::int64_t> given(static_cast<std::size_t>(rows * active));
+    std::uniform_int_distribution<std::int64_t> expert(0, experts - 1);
+    for (std::int64_t& e : given) e = expert(rng);
+    std::vector<std::uint32_t> given32(given.begin(), given.end());
+    std::vector<float> weights(given.size());
+    scores[4 * experts + 17] = 1.0f; // the table may name any expert
+    cpu::moe_route_weights(scores.data(), given.data(), rows, experts, active, route_scale, weights.data());
+    vulkan::Buffer ds = to_device(context, scores), dc = to_device(context, given32);
+    vulkan::Buffer dw = device_zeros<float>(context, given.size());
+    if (!run(context, "moe_route_weights (hash layer)", [&](vulkan::Stream& s) {
+            return vulkan::moe_route_weights(s, ds.span(), dc.span(), rows, experts, active, route_scale,
+                                             dw.span());
+        }))
+        return;
+    expect_within("moe_route_weights", from_device<float>(context, dw, given.size()), weights,
+                  bound(weights, 0, 4e-7));
+}
+
+void compressor_pool_parity(vulkan::Context& context, std::mt19937& rng) {
+    for (const bool overlap : {true, false}) {
+        const std::int64_t count = 3, ratio = overlap ? 4 : 128, width = overlap ? 128 : 512;
+        const std::int64_t state = (overlap ? 4 : 1) * ratio * width;
+        const auto kv = random_floats(static_cast<std::size_t>(count * state), rng);
+        auto score = random_floats(kv.size(), rng, 4.0f);
+        score[5] = -std::numeric_limits<float>::infinity(); // an empty slot of a fresh state
+        std::vector<float> expected(static_cast<std::size_t>(count * width));
+        for (std::int64_t b = 0; b < count; ++b)
+            cpu::compressor_pool(kv.data() + b * state, score.data() + b * state, ratio, width, overlap,
+                                 expected.data() + b * width);
+        vulkan::Buffer dk = to_device(context, kv), ds = to_device(context, score);
+        vulkan::Buffer out = device_zeros<float>(context, expected.size());
+        const std::string name =
+            overlap ? "compressor_pool CSA (ratio 4, 3x128)" : "compressor_pool HCA (ratio 128, 3x512)";
+        if (!run(context, name, [&](vulkan::Stream& s) {
+                return vulkan::compressor_pool(s, dk.span(), ds.span(), count, ratio, width, overlap,
+                                               out.span());
+            }))
+            continue;
+        // fp32 exp and sums over at most 128 candidates of |kv| ~ 1: well under 1e-5.
+        expect_within(name, from_device<float>(context, out, expected.size()), expected,
+                      bound(expected, 1e-5, 1e-5));
+    }
+}
+
+void indexer_scores_parity(vulkan::Context& context, std::mt19937& rng) {
+    const std::int64_t rows = 3, heads = 16, count = 700, dim = 128;
+    const auto queries = random_floats(static_cast<std::size_t>(rows * heads * dim), rng);
+    const auto weights = random_floats(static_cast<std::size_t>(rows * heads), rng, 0.1f);
+    const auto keys = random_floats(static_cast<std::size_t>(count * dim), rng);
+    std::vector<float> expected(static_cast<std::size_t>(rows * count));
+    std::vector<double> tolerance(expected.size());
+    for (std::int64_t r = 0; r < rows; ++r) {
+        cpu::indexer_scores(queries.data() + r * heads * dim, weights.data() + r * heads, keys.data(), heads,
+                            count, dim, expected.data() + r * count);
+        // fp32 dots of 128 products in another order than the double ones: bounded by a few ulp of the sum
+        // of |products|, times each head's |weight|; the head sum adds a few ulp of the result.
+        for (std::int64_t j = 0; j < count; ++j) {
+            double magnitude = 0;
+            for (std::int64_t h = 0; h < heads; ++h) {
+                double products = 0;
+                for (std::int64_t i = 0; i < dim; ++i)
+                    products += std::fabs(
+                        static_cast<double>(queries[static_cast<std::size_t>((r * heads + h) * dim + i)]) *
+                        keys[static_cast<std::size_t>(j * dim + i)]);
+                magnitude += std::fabs(weights[static_cast<std::size_t>(r * heads + h)]) * products;
+            }
+            tolerance[static_cast<std::size_t>(r * count + j)] = 2e-6 * magnitude;
+        }
+    }
+    vulkan::Buffer dq = to_device(context, queries), dw = to_device(context, weights),
+                   dk = to_device(context, keys);
+    vulkan::Buffer out = device_zeros<float>(context, expected.size());
+    const std::string name = "indexer_scores (3 queries x 16 heads, 700 keys of 128)";
+    if (!run(context, name, [&](vulkan::Stream& s) {
+            return vulkan::indexer_scores(s, dq.span(), dw.span(), dk.span(), rows, heads, count, dim,
+                                          out.span());
+        }))
+        return;
+    expect_within(name, from_device<float>(context, out, expected.size()), expected, tolerance);
+}
+
+void hc_mix_parity(vulkan::Context& context, std::mt19937& rng) {
+    const std::int64_t rows = 5, hc = 4, dim = 1000;
+    const auto streams = random_floats(static_cast<std::size_t>(rows * hc * dim), rng);
+    const auto y = random_floats(static_cast<std::size_t>(rows * dim), rng);
+    const auto pre = random_floats(static_cast<std::size_t>(rows * hc), rng);
+    const auto post = random_floats(static_cast<std::size_t>(rows * hc), rng);
+    const auto comb = random_floats(static_cast<std::size_t>(rows * hc * hc), rng);
+    std::vector<float> expected_u(static_cast<std::size_t>(rows * dim)), expected_out(streams.size());
+    std::vector<double> tolerance_u(expected_u.size()), tolerance_out(expected_out.size());
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const float* s = streams.data() + r * hc * dim;
+        cpu::hc_pre_mix(pre.data() + r * hc, s, hc, dim, expected_u.data() + r * dim);
+        cpu::hc_post_mix(post.data() + r * hc, comb.data() + r * hc * hc, y.data() + r * dim, s, hc, dim,
+                         expected_out.data() + r * hc * dim);
+        // fp32 sums of hc + 1 products: a few ulp of the sum of |products|.
+        for (std::int64_t i = 0; i < dim; ++i) {
+            double m = 0;
+            for (std::int64_t j = 0; j < hc; ++j)
+                m += std::fabs(pre[static_cast<std::size_t>(r * hc + j)] * s[j * dim + i]);
+            tolerance_u[static_cast<std::size_t>(r * dim + i)] = 4e-7 * m;
+            for (std::int64_t k = 0; k < hc; ++k) {
+                double mk = std::fabs(post[static_cast<std::size_t>(r * hc + k)] *
+                                      y[static_cast<std::size_t>(r * dim + i)]);
+                for (std::int64_t j = 0; j < hc; ++j)
+                    mk += std::fabs(comb[static_cast<std::size_t>((r * hc + j) * hc + k)] * s[j * dim + i]);
+                tolerance_out[static_cast<std::size_t>((r * hc + k) * dim + i)] = 4e-7 * mk;
+            }
+        }
+    }
+    vulkan::Buffer ds = to_device(context, streams), dy = to_device(context, y),
+                   dpre = to_device(context, pre), dpost = to_device(context, post),
+                   dcomb = to_device(context, comb);
+    vulkan::Buffer du = device_zeros<float>(context, expected_u.size());
+    vulkan::Buffer dout = device_zeros<float>(context, expected_out.size());
+    if (run(context, "hc_pre_mix (5 tokens x 4 streams x 1000)", [&](vulkan::Stream& s) {
+            return vulkan::hc_pre_mix(s, dpre.span(), ds.span(), rows, hc, dim, du.span());
+        }))
+        expect_within("hc_pre_mix", from_device<float>(context, du, expected_u.size()), expected_u,
+                      tolerance_u);
+    if (run(context, "hc_post_mix (5 tokens x 4 streams x 1000)", [&](vulkan::Stream& s) {
+            return vulkan::hc_post_mix(s, dpost.span(), dcomb.span(), dy.span(), ds.span(), rows, hc, dim,
+                                       dout.span());
+        }))
+        expect_within("hc_post_mix", from_device<float>(context, dout, expected_out.size()), expected_out,
+                      tolerance_out);
+}
+
+void errors(vulkan::Context& context) {
+    vulkan::Buffer small = device_zeros<float>(context, 8);
+    auto stream = context.create_stream();
+    if (!CHECK(stream.ok())) return;
+    const auto too_many =
+        vulkan::top_k(*stream, small.span(), 1, 8, 9, cpu::TopKOrder::ByValue, small.span());
+    CHECK(!too_many && too_many.error().find("more than the 8 values") != std::string::npos);
+    const auto short_buffer =
+        vulkan::swiglu(*stream, small.span(), small.span(), std::nullopt, small.span(), 2, 8, 10);
+    CHECK(!short_buffer &&
+          short_buffer.error().find("gate holds 32 bytes but needs 64") != std::string::npos);
+    const auto empty = vulkan::hc_pre_mix(*stream, small.span(), small.span(), 0, 4, 2, small.span());
+    CHECK(!empty);
+}
+
+void all_ops(vulkan::Context& context, std::mt19937& rng) {
+    round_to_bf16_parity(context, rng);
+    swiglu_parity(context, rng);
+    sqrt_softplus_parity(context, rng);
+    top_k_parity(context, rng);
+    moe_route_parity(context, rng);
+    compressor_pool_parity(context, rng);
+    indexer_scores_parity(context, rng);
+    hc_mix_parity(context, rng);
+    errors(context);
+}
+
+} // namespace
+
+int main() {
+    auto context = lectern::test::open_context_or_skip("vulkan_graph_ops", {});
+    std::printf("device: %s (%s)\n", context->device().name.c_str(), context->device().type.c_str());
+    std::mt19937 rng(4321);
+    std::printf("shader variants for this device:\n");
+    all_ops(*context, rng);
+    context.reset();
+
+    vulkan::ContextOptions fallback;
+    fallback.force_fallback = true;
+    auto portable = lectern::test::open_context_or_skip("vulkan_graph_ops", fallback);
+    std::printf("portable fallback variants:\n");
+    all_ops(*portable, rng);
+    return lectern::test::finish("vulkan_graph_ops");
+}

@@ -108,6 +108,8 @@ GgufShader gguf_shader(DType type) {
         return {"q6_k"};
     case DType::MXFP4:
         return {"mxfp4"};
+    case DType::IQ2_XXS:
+        return {"iq2_xxs"};
     default:
         return {};
     }

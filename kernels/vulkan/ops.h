@@ -45,7 +45,7 @@ Result<void> linear(Stream& stream, BufferSpan x, std::int64_t rows, const Devic
 Result<void> linear_gguf(Stream& stream, BufferSpan x, std::int64_t rows, DType type, BufferSpan weight,
                          std::int64_t out_features, std::int64_t in_features, BufferSpan y);
 // Whether linear_gguf has a kernel for `type` (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K ... Q6_K,
-// MXFP4).
+// MXFP4, IQ2_XXS).
 bool linear_gguf_supports(DType type);
 
 // The (cos, sin) of position * frequencies[i] for each position, [positions, pairs] pairs of floats,

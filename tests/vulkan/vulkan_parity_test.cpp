@@ -238,9 +238,9 @@ std::vector<std::uint8_t> random_gguf_rows(DType type, std::int64_t rows, std::i
 }
 
 void linear_gguf_parity(vulkan::Context& context, std::mt19937& rng) {
-    for (const DType type :
-         {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
-          DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::MXFP4}) {
+    for (const DType type : {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,
+                             DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K,
+                             DType::Q6_K, DType::MXFP4, DType::IQ2_XXS}) {
         CHECK(vulkan::linear_gguf_supports(type));
         for (const std::int64_t rows : {2, 11}) { // the matrix-vector and the tiled kernel
             const std::int64_t out = 67, in = 512;
@@ -280,9 +280,43 @@ void linear_gguf_parity(vulkan::Context& context, std::mt19937& rng) {
     CHECK(stream.ok());
     if (!stream) return;
     const auto no_kernel =
-        vulkan::linear_gguf(*stream, one.span(), 1, DType::IQ2_XXS, one.span(), 1, 256, one.span());
-    CHECK(!no_kernel.ok() && no_kernel.error().find("IQ2_XXS") != std::string::npos);
+        vulkan::linear_gguf(*stream, one.span(), 1, DType::Q8_K, one.span(), 1, 256, one.span());
+    CHECK(!no_kernel.ok() && no_kernel.error().find("Q8_K") != std::string::npos);
     CHECK(!vulkan::linear_gguf(*stream, one.span(), 1, DType::Q8_0, one.span(), 1, 48, one.span()).ok());
+}
+
+// The IQ2_XXS decode bit for bit: identity activations make each output one decoded weight times 1 plus
+// zeros, so the device's values must equal the CPU's (which equal gguf-py's) exactly, in both kernels.
+void iq2_xxs_decode_exact(vulkan::Context& context, std::mt19937& rng) {
+    const std::int64_t out = 24, in = 512;
+    const auto w = random_gguf_rows(DType::IQ2_XXS, out, in, rng);
+    const std::size_t row_bytes = static_cast<std::size_t>(*dtype_bytes(DType::IQ2_XXS, in));
+    std::vector<float> decoded(static_cast<std::size_t>(out * in));
+    for (std::int64_t o = 0; o < out; ++o)
+        quant::dequantize_row(DType::IQ2_XXS, w.data() + static_cast<std::size_t>(o) * row_bytes,
+                              decoded.data() + o * in, in);
+    vulkan::Buffer dw = to_device(context, w);
+    for (const std::int64_t first : {std::int64_t{0}, std::int64_t{300}}) {
+        // rows [first, first + count) of the identity: 4 rows (matrix-vector kernel), then 212 (tiled).
+        const std::int64_t rows = first == 0 ? 4 : in - first;
+        std::vector<float> x(static_cast<std::size_t>(rows * in), 0.0f);
+        for (std::int64_t r = 0; r < rows; ++r) x[static_cast<std::size_t>(r * in + first + r)] = 1.0f;
+        vulkan::Buffer dx = to_device(context, x);
+        vulkan::Buffer dy = device_zeros<float>(context, static_cast<std::size_t>(rows * out));
+        if (!run(context, "linear_gguf IQ2_XXS decode", [&](vulkan::Stream& s) {
+                return vulkan::linear_gguf(s, dx.span(), rows, DType::IQ2_XXS, dw.span(), out, in, dy.span());
+            }))
+            continue;
+        const auto y = from_device<float>(context, dy, static_cast<std::size_t>(rows * out));
+        std::size_t differ = 0;
+        for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t o = 0; o < out; ++o)
+                differ += y[static_cast<std::size_t>(r * out + o)] !=
+                          decoded[static_cast<std::size_t>(o * in + first + r)];
+        CHECK(differ == 0);
+        std::printf("  %-28s %zu of %lld decoded weights differ\n", "IQ2_XXS decode", differ,
+                    static_cast<long long>(rows * out));
+    }
 }
 
 void rope_parity(vulkan::Context& context, std::mt19937& rng) {
@@ -393,6 +427,7 @@ void all_ops(vulkan::Context& context, std::mt19937& rng) {
     rms_norm_parity(context, rng);
     linear_parity(context, rng);
     linear_gguf_parity(context, rng);
+    iq2_xxs_decode_exact(context, rng);
     rope_parity(context, rng);
     hadamard_parity(context, rng);
     sinkhorn_parity(context, rng);

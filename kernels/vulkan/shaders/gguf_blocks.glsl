@@ -12,6 +12,7 @@
 #define GGUF_Q5_K 23
 #define GGUF_Q6_K 24
 #define GGUF_MXFP4 30
+#define GGUF_IQ2_XXS 31
 
 uint u16_at(uint at) {
     return w_byte(at) | (w_byte(at + 1u) << 8);
@@ -140,5 +141,22 @@ float block_element(uint at, uint j) {
     const uint e = w_byte(at);
     const float d = uintBitsToFloat(e < 2u ? (0x00200000u << e) : ((e - 1u) << 23));
     return d * float(values[nibble32(at + 1u, j)]);
+}
+#elif FORMAT == GGUF_IQ2_XXS
+#define BLOCK_ELEMENTS 256u
+#define BLOCK_BYTES 66u
+#include "iq2xxs_grid.glsl"
+// d, then per 32 elements 8 bytes: four grid-point indices (8 values each), then a word of four 7-bit sign
+// patterns (the eighth sign makes the count of minus signs even) and a 4-bit scale in the top bits.
+float block_element(uint at, uint j) {
+    const uint values[3] = uint[3](0x08u, 0x19u, 0x2bu);
+    const uint group = at + 2u + (j / 32u) * 8u, part = (j % 32u) / 8u, e = j % 8u;
+    const uint point = IQ2XXS_GRID[w_byte(group + part)];
+    const uint rest = u32_at(group + 4u);
+    const uint signs = (rest >> (7u * part)) & 127u;
+    const bool negative = e == 7u ? (bitCount(signs) & 1u) != 0u : ((signs >> e) & 1u) != 0u;
+    const float scale = f16_at(at) * (0.5 + float(rest >> 28)) * 0.25;
+    const float magnitude = scale * float(values[(point >> (2u * e)) & 3u]);
+    return negative ? -magnitude : magnitude;
 }
 #endif

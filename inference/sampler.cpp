@@ -1,5 +1,7 @@
 #include "inference/sampler.h"
 
+#include "kernels/cpu/graph_ops.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -7,8 +9,10 @@
 
 namespace lectern::inference {
 
+// The kernels' argmax: the same choice and tie rule (lowest id) as a device backend's top_k with k = 1.
 model::Token argmax(std::span<const float> logits) {
-    return static_cast<model::Token>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    return static_cast<model::Token>(
+        kernels::cpu::argmax(logits.data(), static_cast<std::int64_t>(logits.size())));
 }
 
 Sampler::Sampler(SamplerSettings settings) : settings_(settings), random_(settings.seed) {}

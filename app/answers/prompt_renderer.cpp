@@ -112,7 +112,10 @@ RenderedPrompt PromptRenderer::render(const AssembledPrompt& prompt) const {
             rendered.prefix_tokens = rendered.tokens.size();
             prefix_known = true;
         }
+        const std::size_t begin = rendered.tokens.size();
         append(tokenizer_.encode(segments[index]->text.toStdString(), tokenizer::AddedTokens::AsText));
+        if (segments[index]->marker > 0)
+            rendered.passages.push_back({segments[index]->marker, begin, rendered.tokens.size()});
         at = close + 1;
     }
     if (!prefix_known) rendered.prefix_tokens = rendered.tokens.size();

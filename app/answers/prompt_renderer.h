@@ -24,11 +24,18 @@ ChatFormat chatFormatFor(std::string_view model_family);
 // halves without it. Other formats have no thinking mode.
 bool thinksByDefault(ChatFormat format);
 
+// Where one passage (its marker and text) lies in the rendered tokens.
+struct PassageTokens {
+    int marker = 0;
+    std::size_t begin = 0, end = 0; // token indices [begin, end)
+};
+
 struct RenderedPrompt {
     std::vector<tokenizer::TokenId> tokens;
-    std::size_t prefix_tokens = 0; // the leading tokens that do not depend on the question: the corpus
-    QByteArray prefix_hash;        // SHA-256 of those tokens: the corpus part of the cache key
-    bool thinking = false;         // the answer starts inside the model's thinking
+    std::vector<PassageTokens> passages; // in prompt order (document order), ascending and disjoint
+    std::size_t prefix_tokens = 0;       // the leading tokens that do not depend on the question: the corpus
+    QByteArray prefix_hash;              // SHA-256 of those tokens: the corpus part of the cache key
+    bool thinking = false;               // the answer starts inside the model's thinking
 };
 
 class PromptRenderer {

@@ -1,6 +1,7 @@
 // The prompt renderer with DeepSeek-V4's real tokenizer (fetched by scripts/fetch-models; skipped when
 // absent): the rendered tokens spell exactly the chat template's text, document text cannot forge a
-// control token, and the corpus prefix does not depend on the question.
+// control token, the corpus prefix does not depend on the question, and each passage's token range
+// holds exactly that passage's marker and text.
 
 #include "app/answers/prompt_renderer.h"
 #include "inference/tokenizer/hf_tokenizer_json.h"
@@ -97,6 +98,21 @@ int main() {
                   a.prefix_tokens > 0);
             CHECK(std::equal(a.tokens.begin(), a.tokens.begin() + std::ptrdiff_t(a.prefix_tokens),
                              b.tokens.begin()));
+            // Each passage's token range holds exactly its marker and text, in corpus order, in the prefix.
+            std::vector<const PromptSegment*> marked;
+            for (const PromptSegment& segment : prompt.messages.front().segments)
+                if (segment.marker > 0) marked.push_back(&segment);
+            if (CHECK(a.passages.size() == marked.size() && int(marked.size()) == corpus.passageCount())) {
+                for (std::size_t i = 0; i < marked.size(); ++i) {
+                    const PassageTokens& range = a.passages[i];
+                    CHECK(range.marker == int(i) + 1 && range.marker == marked[i]->marker);
+                    CHECK(range.begin < range.end && range.end <= a.prefix_tokens);
+                    if (i > 0) CHECK(a.passages[i - 1].end <= range.begin);
+                    auto text =
+                        tokenizer->decode(std::span(a.tokens).subspan(range.begin, range.end - range.begin));
+                    CHECK(text.ok() && *text == marked[i]->text.toStdString());
+                }
+            }
             auto tail = tokenizer->decode(std::span(a.tokens).subspan(a.prefix_tokens));
             CHECK(tail.ok() && tail->starts_with("When did the board meet?"));
             if (format == ChatFormat::DeepSeekV4) {

@@ -1,6 +1,8 @@
 #include "inference/model/factory.h"
 
+#include "inference/formats/gguf.h"
 #include "inference/model/dense/dense_model.h"
+#include "inference/model/v4/gguf_layout.h"
 #include "inference/model/v4/v4_model.h"
 
 #include <filesystem>
@@ -48,6 +50,15 @@ Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadPro
         auto model = v4::load_v4_model(path, progress);
         if (!model) return std::move(model).take_error();
         return std::unique_ptr<Model>(std::move(*model));
+    }
+    if (path.ends_with(".gguf") && std::filesystem::is_regular_file(path, error)) {
+        // A GGUF file says what it holds in general.architecture: DeepSeek-V4 goes to the V4 graph.
+        auto file = formats::GgufFile::open(path);
+        if (!file) return std::move(file).take_error();
+        const formats::GgufValue* architecture = file->find("general.architecture");
+        if (architecture && architecture->as_string() &&
+            *architecture->as_string() == v4::gguf::kArchitecture)
+            return v4::load_v4_gguf_model(path, progress);
     }
     Loader chosen;
     {

@@ -12,9 +12,19 @@ Result<std::vector<SplitRule>> gguf_pre_tokenizer(std::string_view pre) {
     for (const char* name : kDigitsThenGpt2) {
         if (pre == name) return std::vector<SplitRule>{each_digit, gpt2};
     }
+    if (pre == "deepseek-v3") { // DeepSeek-V3 and V4: numbers in threes, CJK runs, then words and symbols
+        return std::vector<SplitRule>{
+            {R"(\p{N}{1,3})", SplitBehavior::Isolated, false},
+            {"[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+", SplitBehavior::Isolated, false},
+            {"[!\"#$%&'()*+,\\-./"
+             ":;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| "
+             "?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+",
+             SplitBehavior::Isolated, false}};
+    }
     return Error{
         "the GGUF pre-tokenizer '" + std::string(pre) +
-        "' is not supported yet (known: default, gpt2, smollm, starcoder, refact, command-r, codeshell)"};
+        "' is not supported yet (known: default, gpt2, smollm, starcoder, refact, command-r, codeshell, "
+        "deepseek-v3)"};
 }
 
 Result<TokenizerParts> gguf_tokenizer_parts(std::string_view model, std::string_view pre,

@@ -10,6 +10,8 @@
 //   "smollm", "starcoder", "refact",  → every digit alone (\p{N}, HF Digits individual_digits), then
 //   "command-r", "codeshell"             GPT-2's split. SmolLM2-135M-Instruct, the built-in model, is
 //   "smollm".
+//   "deepseek-v3"                     → DeepSeek-V3/V4's three splits: \p{N}{1,3}, runs of CJK, then words,
+//                                        punctuation and whitespace (the V4 tokenizer.json's expressions).
 // Other values are refused with a message rather than guessed.
 
 #include "inference/tokenizer/bpe_tokenizer.h"

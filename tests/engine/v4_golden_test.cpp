@@ -98,7 +98,8 @@ int main() {
     auto config = model::v4::load_config(folder + "/config.json");
     auto checkpoint = formats::SafetensorsCheckpoint::open_folder(folder);
     if (!CHECK(config.ok() && checkpoint.ok())) return test::finish("v4_golden");
-    auto weights = model::v4::bind_weights(*config, *checkpoint);
+    auto source = model::v4::safetensors_source(std::move(*checkpoint), folder);
+    auto weights = model::v4::bind_weights(*config, *source);
     if (!CHECK(weights.ok())) return test::finish("v4_golden");
     const model::v4::Graph graph(*config, *weights);
     for (const auto& prompt : golden.at("prompts")) {

@@ -1,7 +1,10 @@
 #include "inference/model/v4/v4_model.h"
 
+#include "inference/formats/gguf.h"
 #include "inference/formats/safetensors.h"
+#include "inference/model/dense/gguf_tokenizer.h"
 #include "inference/model/v4/config.h"
+#include "inference/model/v4/gguf_layout.h"
 #include "inference/model/v4/graph.h"
 #include "inference/model/v4/state.h"
 #include "inference/model/v4/weights.h"
@@ -21,9 +24,9 @@ constexpr std::int64_t kSliceTokens = 256;
 
 class V4Model final : public Model {
 public:
-    V4Model(Config config, formats::SafetensorsCheckpoint checkpoint, Weights weights, std::string name,
+    V4Model(Config config, std::unique_ptr<TensorSource> source, Weights weights, std::string name,
             std::optional<tokenizer::BpeTokenizer> tokenizer)
-        : config_(std::move(config)), checkpoint_(std::move(checkpoint)), weights_(std::move(weights)),
+        : config_(std::move(config)), source_(std::move(source)), weights_(std::move(weights)),
           graph_(config_, weights_), tokenizer_(std::move(tokenizer)) {
         info_.family = "deepseek_v4";
         info_.name = std::move(name);
@@ -86,7 +89,7 @@ public:
 
 private:
     Config config_;
-    formats::SafetensorsCheckpoint checkpoint_; // owns the mapped bytes the weights view
+    std::unique_ptr<TensorSource> source_; // owns the mapped (and converted) bytes the weights view
     Weights weights_;
     Graph graph_;
     std::optional<tokenizer::BpeTokenizer> tokenizer_;
@@ -103,7 +106,8 @@ Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const Lo
     auto checkpoint = formats::SafetensorsCheckpoint::open_folder(folder);
     if (!checkpoint) return std::move(checkpoint).take_error();
     bool cancelled = false;
-    auto weights = bind_weights(*config, *checkpoint, [&](double fraction) {
+    auto source = safetensors_source(std::move(*checkpoint), folder);
+    auto weights = bind_weights(*config, *source, [&](double fraction) {
         cancelled = progress && !progress(0.05 + 0.95 * fraction, "binding tensors");
         return !cancelled;
     });
@@ -122,7 +126,36 @@ Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const Lo
     if (name.empty()) name = std::filesystem::path(folder).parent_path().filename().string();
     if (progress && !progress(1.0, "ready")) return load_cancelled(folder);
     return std::unique_ptr<Model>(std::make_unique<V4Model>(
-        std::move(*config), std::move(*checkpoint), std::move(*weights), std::move(name), std::move(tokens)));
+        std::move(*config), std::move(source), std::move(*weights), std::move(name), std::move(tokens)));
+}
+
+Result<std::unique_ptr<Model>> load_v4_gguf_model(const std::string& path, const LoadProgress& progress) {
+    if (progress && !progress(0.0, "GGUF header")) return load_cancelled(path);
+    auto file = formats::GgufFile::open(path);
+    if (!file) return std::move(file).take_error();
+    auto config = gguf::read_config(*file);
+    if (!config) return std::move(config).take_error();
+    // As with tokenizer.json beside a checkpoint: optional, but broken metadata is an error.
+    std::optional<tokenizer::BpeTokenizer> tokens;
+    if (file->find("tokenizer.ggml.model")) {
+        auto loaded = dense::load_gguf_tokenizer(*file);
+        if (!loaded) return std::move(loaded).take_error();
+        tokens.emplace(std::move(*loaded));
+    }
+    std::string name = std::filesystem::path(path).stem().string();
+    if (const formats::GgufValue* named = file->find("general.name"); named && named->as_string())
+        name = *named->as_string();
+    auto source = gguf_source(std::move(*file), *config);
+    bool cancelled = false;
+    auto weights = bind_weights(*config, *source, [&](double fraction) {
+        cancelled = progress && !progress(0.05 + 0.95 * fraction, "binding tensors");
+        return !cancelled;
+    });
+    if (cancelled) return load_cancelled(path);
+    if (!weights) return std::move(weights).take_error();
+    if (progress && !progress(1.0, "ready")) return load_cancelled(path);
+    return std::unique_ptr<Model>(std::make_unique<V4Model>(
+        std::move(*config), std::move(source), std::move(*weights), std::move(name), std::move(tokens)));
 }
 
 } // namespace lectern::model::v4

@@ -1,6 +1,7 @@
 #pragma once
 // DeepSeek-V4 (Flash, Pro and smaller configurations of the same family) on the CPU backend, from an
-// HF checkpoint folder. See shared/design/v4-architecture.md for the graph this implements.
+// HF checkpoint folder or a GGUF file in llama.cpp's layout (architecture "deepseek4", gguf_layout.h).
+// See shared/design/v4-architecture.md for the graph this implements.
 
 #include "inference/model/factory.h"
 #include "inference/model/model.h"
@@ -11,5 +12,6 @@
 namespace lectern::model::v4 {
 
 Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const LoadProgress& progress = {});
+Result<std::unique_ptr<Model>> load_v4_gguf_model(const std::string& path, const LoadProgress& progress = {});
 
 } // namespace lectern::model::v4

@@ -23,7 +23,7 @@ std::int64_t blocks(std::int64_t extent, std::int64_t block) {
 // Finds tensors and checks them; the first problem is kept as the error.
 class Binder {
 public:
-    explicit Binder(const formats::SafetensorsCheckpoint& checkpoint) : checkpoint_(checkpoint) {}
+    explicit Binder(TensorSource& source) : source_(source) {}
 
     const std::string& error() const { return error_; }
     bool failed() const { return !error_.empty(); }
@@ -31,10 +31,14 @@ public:
     const formats::TensorView* find(const std::string& name, std::initializer_list<DType> dtypes,
                                     const std::vector<std::int64_t>& shape) {
         if (failed()) return nullptr;
-        const formats::TensorView* view = checkpoint_.find(name);
+        const formats::TensorView* view = source_.find(name);
+        if (!source_.problem().empty()) {
+            fail(source_.problem());
+            return nullptr;
+        }
         if (!view) {
-            fail("the checkpoint has no tensor " + name + " (expected " + shape_text(shape) +
-                 "); is it a complete DeepSeek-V4 checkpoint matching config.json?");
+            fail(source_.description() + " has no tensor " + source_.label(name) + " (expected " +
+                 shape_text(shape) + "); is it a complete DeepSeek-V4 checkpoint matching its config?");
             return nullptr;
         }
         bool dtype_ok = false;
@@ -44,13 +48,13 @@ public:
             allowed += (allowed.empty() ? "" : " or ") + std::string(kernels::dtype_info(dtype).name);
         }
         if (!dtype_ok) {
-            fail("tensor " + name + " in " + view->file + " is " + view->describe() + "; expected " +
-                 allowed);
+            fail("tensor " + source_.label(name) + " in " + view->file + " is " + view->describe() +
+                 "; expected " + allowed);
             return nullptr;
         }
         if (view->shape != shape) {
-            fail("tensor " + name + " in " + view->file + " has shape " + shape_text(view->shape) +
-                 "; config.json implies " + shape_text(shape));
+            fail("tensor " + source_.label(name) + " in " + view->file + " has shape " +
+                 shape_text(view->shape) + "; the config implies " + shape_text(shape));
             return nullptr;
         }
         return view;
@@ -76,7 +80,7 @@ public:
     // A routed expert's matrix: packed FP4 (I8 [out, in/2]) with E8M0 1x32 scales, or dense FP8.
     WeightMatrix expert(const std::string& prefix, std::int64_t out, std::int64_t in) {
         if (failed()) return {};
-        const formats::TensorView* view = checkpoint_.find(prefix + ".weight");
+        const formats::TensorView* view = source_.find(prefix + ".weight");
         if (view && view->dtype != DType::I8) return dense(prefix, out, in);
         WeightMatrix matrix;
         const auto* weight = find(prefix + ".weight", {DType::I8}, {out, in / 2});
@@ -86,10 +90,12 @@ public:
                 reinterpret_cast<const std::uint8_t*>(scale->data.data()), out, in};
     }
 
+    // A BF16 matrix (F32 where a GGUF file stored another type, decoded at load).
     WeightMatrix bf16_matrix(const std::string& name, std::int64_t out, std::int64_t in) {
-        const auto* view = find(name, {DType::BF16}, {out, in});
+        const auto* view = find(name, {DType::BF16, DType::F32}, {out, in});
         if (!view) return {};
-        return {WeightFormat::BF16, view->data.data(), nullptr, out, in};
+        const WeightFormat format = view->dtype == DType::BF16 ? WeightFormat::BF16 : WeightFormat::F32;
+        return {format, view->data.data(), nullptr, out, in};
     }
 
     std::vector<float> bf16_vector(const std::string& name, std::int64_t n) {
@@ -100,10 +106,12 @@ public:
     }
 
     std::vector<float> f32(const std::string& name, const std::vector<std::int64_t>& shape) {
-        const auto* view = find(name, {DType::F32}, shape);
+        const auto* view = find(name, {DType::F32, DType::BF16}, shape);
         if (!view) return {};
         return to_floats(*view);
     }
+
+    std::string label(const std::string& name) const { return source_.label(name); }
 
     void fail(std::string message) {
         if (error_.empty()) error_ = std::move(message);
@@ -124,7 +132,7 @@ private:
         return values;
     }
 
-    const formats::SafetensorsCheckpoint& checkpoint_;
+    TensorSource& source_;
     std::string error_;
 };
 
@@ -184,8 +192,9 @@ void bind_block(Binder& b, const std::string& p, const Config& c, std::int64_t r
             std::memcpy(layer.tid2eid.data(), table->data.data(), table->data.size());
             for (const std::int64_t expert : layer.tid2eid) {
                 if (expert < 0 || expert >= c.n_routed_experts) {
-                    b.fail("tensor " + p + "ffn.gate.tid2eid in " + table->file + " names expert " +
-                           std::to_string(expert) + ", outside 0.." + std::to_string(c.n_routed_experts - 1));
+                    b.fail("tensor " + b.label(p + "ffn.gate.tid2eid") + " in " + table->file +
+                           " names expert " + std::to_string(expert) + ", outside 0.." +
+                           std::to_string(c.n_routed_experts - 1));
                     break;
                 }
             }
@@ -208,12 +217,12 @@ void bind_block(Binder& b, const std::string& p, const Config& c, std::int64_t r
 
 } // namespace
 
-Result<Weights> bind_weights(const Config& c, const formats::SafetensorsCheckpoint& checkpoint,
+Result<Weights> bind_weights(const Config& c, TensorSource& source,
                              const std::function<bool(double)>& progress) {
     if (c.o_lora_rank % 128 != 0)
         return Error{
             "config.json: `o_lora_rank` must be a multiple of 128 (the FP8 scale block of wo_a's groups)"};
-    Binder b(checkpoint);
+    Binder b(source);
     Weights w;
     w.embed = b.bf16_matrix("embed.weight", c.vocab_size, c.dim);
     w.head = b.bf16_matrix("head.weight", c.vocab_size, c.dim);

@@ -1,10 +1,11 @@
 #pragma once
-// DeepSeek-V4 weights bound to a mapped checkpoint: every tensor the graph reads is found by its
-// official name, its dtype and shape are checked against the config, and it is viewed in place
-// (quantised matrices) or copied to fp32 (norms, mHC parameters, biases: small vectors).
+// DeepSeek-V4 weights bound to a checkpoint (safetensors shards or a GGUF file, tensor_source.h): every
+// tensor the graph reads is found by its official name, its dtype and shape are checked against the
+// config, and it is viewed in place (quantised matrices) or copied to fp32 (norms, mHC parameters,
+// biases: small vectors). The views stay valid as long as the source.
 
-#include "inference/formats/safetensors.h"
 #include "inference/model/v4/config.h"
+#include "inference/model/v4/tensor_source.h"
 #include "kernels/cpu/ops.h"
 
 #include <cstdint>
@@ -66,7 +67,7 @@ struct Weights {
 };
 
 // `progress` gets (fraction of tensors bound) and returns false to stop binding (an error then).
-Result<Weights> bind_weights(const Config& config, const formats::SafetensorsCheckpoint& checkpoint,
+Result<Weights> bind_weights(const Config& config, TensorSource& source,
                              const std::function<bool(double)>& progress = {});
 
 } // namespace lectern::model::v4

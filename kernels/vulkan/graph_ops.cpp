@@ -83,6 +83,21 @@ Result<void> round_to_bf16(Stream& stream, BufferSpan x, std::int64_t count) {
     return stream.dispatch("round_bf16", {x}, &push, sizeof(push), grid_for(count, 256));
 }
 
+Result<void> qat(Stream& stream, BufferSpan x, std::int64_t rows, std::int64_t row_stride, std::int64_t count,
+                 std::int64_t block, QatFormat format) {
+    if (Result<void> ok = check_counts("qat", {rows, row_stride, count, block, rows * row_stride}); !ok)
+        return ok;
+    if (count > row_stride)
+        return Error{"qat: " + std::to_string(count) + " values per row do not fit a row stride of " +
+                     std::to_string(row_stride)};
+    if (Result<void> ok = check_spans("qat", {{"x", x, (rows - 1) * row_stride + count}}); !ok) return ok;
+    const struct {
+        std::uint32_t rows, row_stride, count, block, fp4;
+    } push{u32(rows), u32(row_stride), u32(count), u32(block), format == QatFormat::Fp4E2M1 ? 1u : 0u};
+    return stream.dispatch("qat", {x}, &push, sizeof(push),
+                           grid_for(rows * ((count + block - 1) / block), 64));
+}
+
 Result<void> swiglu(Stream& stream, BufferSpan gate, BufferSpan up, std::optional<BufferSpan> row_scale,
                     BufferSpan y, std::int64_t rows, std::int64_t n, float limit) {
     if (Result<void> ok = check_counts("swiglu", {rows, n, rows * n}); !ok) return ok;

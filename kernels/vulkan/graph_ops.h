@@ -16,6 +16,13 @@ namespace lectern::kernels::vulkan {
 // x = bf16(x) for `count` floats, in place.
 Result<void> round_to_bf16(Stream& stream, BufferSpan x, std::int64_t count);
 
+// The QAT simulations of kernels/cpu/numerics.h in place, as the V4 graph applies them to activations:
+// in each of `rows` rows (`row_stride` floats apart), the first `count` values in blocks of `block`.
+// Fp8E4M3 is cpu::fp8_qat (scale floor 1e-4, max 448), Fp4E2M1 cpu::fp4_qat (max 6).
+enum class QatFormat : std::uint8_t { Fp8E4M3, Fp4E2M1 };
+Result<void> qat(Stream& stream, BufferSpan x, std::int64_t rows, std::int64_t row_stride, std::int64_t count,
+                 std::int64_t block, QatFormat format);
+
 // cpu::swiglu on [rows, n]; row_scale [rows] is optional; y may be gate or up.
 Result<void> swiglu(Stream& stream, BufferSpan gate, BufferSpan up, std::optional<BufferSpan> row_scale,
                     BufferSpan y, std::int64_t rows, std::int64_t n, float limit);

@@ -100,6 +100,73 @@ void round_to_bf16_parity(vulkan::Context& context, std::mt19937& rng) {
     std::printf("  %-40s %zu of %zu values differ in any bit\n", "round_to_bf16", differ, x.size());
 }
 
+// Activations for QAT: blocks of very different magnitudes (all-zero blocks take the 1e-4 floor), and
+// every third block's amax / format_max 0 .. 60 ulp above 2^k (k from -20 to 12, each pair in turn),
+// where the scale's exponent hangs on how the CPU's fp32 log2 rounds (about 1 in 37 of these keeps 2^k).
+std::vector<float> qat_input(std::int64_t values, std::int64_t block, float format_max, std::mt19937& rng) {
+    std::vector<float> x = random_floats(static_cast<std::size_t>(values), rng);
+    std::uniform_int_distribution<int> exponent(-30, 20);
+    int pair = 0;
+    for (std::int64_t start = 0, b = 0; start < values; start += block, ++b) {
+        const float magnitude = std::ldexp(1.0f, exponent(rng));
+        for (std::int64_t i = start; i < std::min(values, start + block); ++i)
+            x[static_cast<std::size_t>(i)] *= b % 7 == 3 ? 0.0f : magnitude;
+        if (b % 3 == 1) {
+            const float ratio = std::ldexp(1.0f, -20 + (pair / 61) % 33);
+            std::uint32_t bits = std::bit_cast<std::uint32_t>(ratio) + static_cast<std::uint32_t>(pair % 61);
+            ++pair;
+            // amax whose fp32 quotient by format_max is that ratio (searching a few neighbours).
+            float amax = std::bit_cast<float>(bits) * format_max;
+            for (int step = 0; step < 8 && amax / format_max != std::bit_cast<float>(bits); ++step)
+                amax = std::nextafter(amax, amax / format_max < std::bit_cast<float>(bits) ? INFINITY : 0.0f);
+            for (std::int64_t i = start; i < std::min(values, start + block); ++i)
+                x[static_cast<std::size_t>(i)] = std::clamp(x[static_cast<std::size_t>(i)], -amax, amax);
+            x[static_cast<std::size_t>(start)] = b % 2 ? amax : -amax;
+        }
+    }
+    return x;
+}
+
+void qat_parity(vulkan::Context& context, std::mt19937& rng) {
+    struct Case {
+        std::int64_t rows, stride, count, block;
+        vulkan::QatFormat format;
+        const char* what;
+    };
+    const Case cases[] = {
+        {6, 4096, 4096, 128, vulkan::QatFormat::Fp8E4M3, "qat FP8 activations (6 x 4096, block 128)"},
+        {5, 512, 448, 64, vulkan::QatFormat::Fp8E4M3, "qat FP8 KV nope dims (5 x 448 of 512, block 64)"},
+        {7, 128, 128, 32, vulkan::QatFormat::Fp4E2M1, "qat FP4 indexer (7 x 128, block 32)"},
+        {3, 1000, 1000, 128, vulkan::QatFormat::Fp8E4M3, "qat FP8, short last block"},
+        {3 * 33 * 61, 128, 128, 128, vulkan::QatFormat::Fp8E4M3, "qat FP8 scales near powers of two"},
+        {3 * 33 * 61, 32, 32, 32, vulkan::QatFormat::Fp4E2M1, "qat FP4 scales near powers of two"},
+    };
+    for (const Case& c : cases) {
+        const bool fp4 = c.format == vulkan::QatFormat::Fp4E2M1;
+        const auto x = qat_input(c.rows * c.stride, c.block, fp4 ? 6.0f : 448.0f, rng);
+        auto expected = x;
+        for (std::int64_t r = 0; r < c.rows; ++r) {
+            float* row = expected.data() + r * c.stride;
+            if (fp4)
+                cpu::fp4_qat(row, c.count, c.block);
+            else
+                cpu::fp8_qat(row, c.count, c.block);
+        }
+        vulkan::Buffer dx = to_device(context, x);
+        if (!run(context, c.what, [&](vulkan::Stream& s) {
+                return vulkan::qat(s, dx.span(), c.rows, c.stride, c.count, c.block, c.format);
+            }))
+            continue;
+        // Power-of-two scales and rounding on the bits: identical (untouched values past `count` too).
+        const auto actual = from_device<float>(context, dx, x.size());
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < x.size(); ++i)
+            differ += std::bit_cast<std::uint32_t>(actual[i]) != std::bit_cast<std::uint32_t>(expected[i]);
+        CHECK(differ == 0);
+        std::printf("  %-40s %zu of %zu values differ in any bit\n", c.what, differ, x.size());
+    }
+}
+
 void swiglu_parity(vulkan::Context& context, std::mt19937& rng) {
     const std::int64_t rows = 4, n = 3000;
     const auto gate = random_floats(static_cast<std::size_t>(rows * n), rng, 8.0f); // past the clamp often
@@ -381,6 +448,7 @@ void errors(vulkan::Context& context) {
 
 void all_ops(vulkan::Context& context, std::mt19937& rng) {
     round_to_bf16_parity(context, rng);
+    qat_parity(context, rng);
     swiglu_parity(context, rng);
     sqrt_softplus_parity(context, rng);
     top_k_parity(context, rng);

@@ -146,7 +146,7 @@ void InferenceWorker::runLoad(const QString& model_path, std::uint64_t sequence)
     const model::ModelInfo& info = state_->engine->info();
     emit loaded(ModelSummary{QString::fromStdString(info.name), QString::fromStdString(info.family),
                              qint64(info.context_length), qint64(state_->engine->stats().state_bytes),
-                             state_->engine->tokenizer()});
+                             QStringLiteral("CPU"), QString(), state_->engine->tokenizer()});
 }
 
 void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) {
@@ -173,11 +173,13 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
         outcome.prefilled_tokens = after.prefill_tokens - before.prefill_tokens;
         outcome.prefill_seconds = after.prefill_seconds - before.prefill_seconds;
         outcome.decode_seconds = after.decode_seconds - before.decode_seconds;
+        outcome.state_bytes = qint64(after.state_bytes);
         if (was_cancelled) {
             outcome.stop_reason = QStringLiteral("cancelled");
             engine->reset(); // a half-prefilled sequence must not leak into the next question
         }
         busy_ = false;
+        emit stateBytes(outcome.state_bytes);
         emit answered(outcome);
     };
     const std::span<const model::Token> tokens(request.tokens);
@@ -256,6 +258,7 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
                 QStringLiteral("it could not be written: %1").arg(QString::fromStdString(saved.error())));
         }
     }
+    emit stateBytes(qint64(engine->stats().state_bytes));
     auto question = prefill(tokens.subspan(prefix.size()), to_prefill - qint64(tokens.size() - prefix.size()),
                             to_prefill);
     if (!question) {
@@ -295,10 +298,19 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
         }
     };
     QString decode_error;
+    QElapsedTimer decode_clock, since_report;
+    decode_clock.start();
+    since_report.start();
     const auto on_token = [&](model::Token token) {
         if (cancelled(sequence)) return false;
         if (std::find(stops.begin(), stops.end(), token) != stops.end()) return true;
         ++outcome.answer_tokens;
+        if (since_report.elapsed() >= kProgressIntervalMs) {
+            since_report.restart();
+            emit decodeProgress(outcome.answer_tokens,
+                                double(outcome.answer_tokens) * 1000.0 /
+                                    double(std::max<qint64>(1, decode_clock.elapsed())));
+        }
         auto text = decoder.push(token);
         if (!text) {
             decode_error = QString::fromStdString(text.error());

@@ -29,6 +29,8 @@ struct ModelSummary {
     QString family;
     qint64 context_tokens = 0;
     qint64 state_bytes = 0; // the empty sequence's memory; grows with the prompt
+    QString backend;        // what runs it: "CPU" (the only backend the engine reports today)
+    QString device;         // which device of that backend; empty for the CPU
     // The model's own tokenizer (thread-safe to encode with), or null; valid until unload or the next load.
     const tokenizer::BpeTokenizer* tokenizer = nullptr;
 };
@@ -53,8 +55,9 @@ struct AnswerOutcome {
     qint64 answer_tokens = 0; // generated, stop token not counted
     double prefill_seconds = 0;
     double decode_seconds = 0;
-    QString answer;   // the answer's text (citations taken out; see answers::Citation::answer_offset)
-    QString thinking; // the thinking, when the model thought
+    qint64 state_bytes = 0; // the sequence state's memory (KV and compressed caches) after the answer
+    QString answer;         // the answer's text (citations taken out; see answers::Citation::answer_offset)
+    QString thinking;       // the thinking, when the model thought
     QList<answers::VerifiedCitation> citations;
 };
 
@@ -87,6 +90,10 @@ signals:
     void cacheDiscarded(const QString& path, const QString& reason);
     void cacheSaved(const QString& path, qint64 bytes, qint64 tokens);
     void prefillProgress(qint64 done, qint64 total, double tokens_per_second, double eta_seconds);
+    // While the answer is written (at most every 100 ms): tokens so far and their rate.
+    void decodeProgress(qint64 tokens, double tokens_per_second);
+    // The sequence state's memory, after the corpus is in place and after each answer.
+    void stateBytes(qint64 bytes);
     void thinkingText(const QString& text);
     void answerText(const QString& text);
     void citation(const lectern::answers::VerifiedCitation& citation);

@@ -205,6 +205,7 @@ private slots:
         QSignalSpy answered(&worker, &InferenceWorker::answered);
         QSignalSpy saved(&worker, &InferenceWorker::cacheSaved);
         QSignalSpy progress(&worker, &InferenceWorker::prefillProgress);
+        QSignalSpy stateBytes(&worker, &InferenceWorker::stateBytes);
         QString thinking, text;
         connect(&worker, &InferenceWorker::thinkingText, this, [&](const QString& t) { thinking += t; });
         connect(&worker, &InferenceWorker::answerText, this, [&](const QString& t) { text += t; });
@@ -224,6 +225,8 @@ private slots:
         QCOMPARE(first.cached_tokens, 0);
         QCOMPARE(first.prefilled_tokens, 300);
         QCOMPARE(first.answer_tokens, qint64(g_script.answer.size()));
+        QVERIFY(first.state_bytes >= 300 * 64); // the scripted state's 64 bytes per position
+        QCOMPARE(stateBytes.last().at(0).toLongLong(), first.state_bytes);
         QCOMPARE(saved.size(), 1);
         QCOMPARE(saved.first().at(2).toLongLong(), 256);
         QVERIFY(!progress.isEmpty());
@@ -287,8 +290,13 @@ private slots:
         const std::vector<model::Token> short_answer = g_script.answer;
         g_script.answer = tokenizer_->encode("</think>" + std::string(2000, 'a'));
         QSignalSpy text(&worker, &InferenceWorker::answerText);
+        QSignalSpy decoding(&worker, &InferenceWorker::decodeProgress);
         worker.ask(request(100, 64, {}));
         QVERIFY(text.wait(10000));
+        QVERIFY(decoding.wait(5000)); // tokens so far and their rate, while the answer is written
+        QVERIFY(decoding.last().at(0).toLongLong() > 0);
+        const double rate = decoding.last().at(1).toDouble();
+        QVERIFY2(rate > 5 && rate < 40, qPrintable(QString::number(rate))); // 50 ms a token: about 20/s
         timer.restart();
         worker.cancel();
         cancelled = waitForAnswer(answered, 5000);

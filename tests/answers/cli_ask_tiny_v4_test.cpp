@@ -1,0 +1,133 @@
+// lectern-cli ask end to end with the tiny DeepSeek-V4 checkpoint (generated into the build tree, with
+// DeepSeek-V4's tokenizer beside it; skipped when the tokenizer is not fetched): import a small corpus,
+// ask in V4's chat format (thinking on), check the answer's JSON contract and that every citation the
+// random-weight model happened to write was parsed and verified; ask again in a new process (the session
+// reopened from the store) and check that the corpus came from the cache: exactly the corpus prefix
+// recorded when the cache was saved, and only the question and its template prefilled.
+
+#include "tests/engine/tiny_fixture.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+namespace {
+
+struct Run {
+    int code = -1;
+    QJsonObject json;
+    QString err;
+};
+
+Run cli(const QStringList& args) {
+    QProcess process;
+    process.start(QStringLiteral(LECTERN_CLI), args);
+    Run run;
+    if (!process.waitForFinished(120000)) {
+        process.kill();
+        run.err = QStringLiteral("timed out");
+        return run;
+    }
+    run.code = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2;
+    run.json = QJsonDocument::fromJson(process.readAllStandardOutput()).object();
+    run.err = QString::fromUtf8(process.readAllStandardError());
+    return run;
+}
+
+QString sql(const QString& database, const QString& query) {
+    QProcess sqlite;
+    sqlite.start(QStringLiteral("sqlite3"), {database, query});
+    if (!sqlite.waitForFinished(10000) || sqlite.exitCode() != 0) return QStringLiteral("<sqlite3 failed>");
+    return QString::fromUtf8(sqlite.readAllStandardOutput()).trimmed();
+}
+
+void checkCitations(const QJsonObject& answer) {
+    QVERIFY(answer.value(QStringLiteral("citations")).isArray());
+    for (const QJsonValue value : answer.value(QStringLiteral("citations")).toArray()) {
+        const QJsonObject citation = value.toObject();
+        QVERIFY(citation.contains(QStringLiteral("n")) && citation.contains(QStringLiteral("quote")));
+        QVERIFY(citation.value(QStringLiteral("verified")).isBool());
+    }
+}
+
+} // namespace
+
+class CliAskTinyV4Test : public QObject {
+    Q_OBJECT
+private slots:
+    void asksTwiceAndReusesTheCorpusCache() {
+        const QString model = QString::fromStdString(lectern::test::tiny_v4_folder());
+        if (!QFile::exists(model + QStringLiteral("/tokenizer.json")))
+            QSKIP(
+                "the tiny checkpoint has no tokenizer: DeepSeek-V4's is not fetched (scripts/fetch-models)");
+        QTemporaryDir profile, documents;
+        QFile minutes(documents.filePath(QStringLiteral("minutes.txt")));
+        QVERIFY(minutes.open(QIODevice::WriteOnly));
+        minutes.write("Minutes of the harbour board.\n\nThe board met on 3 May in the old customs house.\n\n"
+                      "The harbour project was delayed by storms in April.\n");
+        minutes.close();
+        const QStringList common = {QStringLiteral("--profile"), profile.path(), QStringLiteral("--json")};
+        Run imported = cli(common + QStringList{QStringLiteral("import"), QStringLiteral("--session"),
+                                                QStringLiteral("s"), documents.path()});
+        QVERIFY2(imported.code == 0, qPrintable(imported.err));
+
+        const QStringList ask = common + QStringList{QStringLiteral("ask"),
+                                                     QStringLiteral("--session"),
+                                                     QStringLiteral("s"),
+                                                     QStringLiteral("--model"),
+                                                     model,
+                                                     QStringLiteral("--max-tokens"),
+                                                     QStringLiteral("16")};
+        QElapsedTimer timer;
+        timer.start();
+        Run first = cli(ask + QStringList{QStringLiteral("Why was the harbour project delayed?")});
+        QVERIFY2(first.code == 0, qPrintable(first.err));
+        checkCitations(first.json);
+        const qint64 firstPrompt = first.json.value(QStringLiteral("prompt_tokens")).toInteger();
+        QCOMPARE(first.json.value(QStringLiteral("cached_tokens")).toInteger(), 0);
+        QCOMPARE(first.json.value(QStringLiteral("prefill_tokens")).toInteger(), firstPrompt);
+        QVERIFY(first.json.value(QStringLiteral("answer_tokens")).toInteger() > 0);
+        qInfo("first ask: %lld prompt tokens in %lld ms", firstPrompt, timer.elapsed());
+
+        // The cache the first ask saved: its corpus prefix, as the worker counted it.
+        const QString database = profile.filePath(QStringLiteral("lectern.sqlite3"));
+        const qint64 corpusTokens =
+            sql(database, QStringLiteral("SELECT tokens FROM corpus_caches")).toLongLong();
+        QVERIFY(corpusTokens > 0 && corpusTokens < firstPrompt);
+        QVERIFY(QFile::exists(sql(database, QStringLiteral("SELECT file_path FROM corpus_caches"))));
+
+        timer.restart();
+        const QString question = QStringLiteral("When did the board meet?");
+        Run second = cli(ask + QStringList{question});
+        QVERIFY2(second.code == 0, qPrintable(second.err));
+        checkCitations(second.json);
+        const qint64 cached = second.json.value(QStringLiteral("cached_tokens")).toInteger();
+        const qint64 prefilled = second.json.value(QStringLiteral("prefill_tokens")).toInteger();
+        const qint64 secondPrompt = second.json.value(QStringLiteral("prompt_tokens")).toInteger();
+        qInfo("second ask: %lld cached, %lld prefilled in %lld ms", cached, prefilled, timer.elapsed());
+        QCOMPARE(cached, corpusTokens); // zero corpus tokens prefilled
+        QCOMPARE(prefilled, secondPrompt - corpusTokens);
+        // Only the question and its template: the two prompts differ by the questions alone.
+        QCOMPARE(firstPrompt - corpusTokens - prefilled, firstPrompt - secondPrompt);
+        QVERIFY(prefilled < 64);
+
+        // Both answers were kept in the store with the counts the engine reported.
+        QCOMPARE(sql(database, QStringLiteral("SELECT group_concat(cached_tokens) FROM (SELECT cached_tokens "
+                                              "FROM messages ORDER BY id)")),
+                 QStringLiteral("0,%1").arg(corpusTokens));
+        QCOMPARE(sql(database, QStringLiteral("SELECT question FROM messages ORDER BY id DESC LIMIT 1")),
+                 question);
+        QCOMPARE(sql(database, QStringLiteral("SELECT count(*) FROM citations")),
+                 QString::number(first.json.value(QStringLiteral("citations")).toArray().size() +
+                                 second.json.value(QStringLiteral("citations")).toArray().size()));
+    }
+};
+
+QTEST_GUILESS_MAIN(CliAskTinyV4Test)
+#include "cli_ask_tiny_v4_test.moc"

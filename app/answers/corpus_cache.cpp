@@ -116,4 +116,10 @@ int CorpusCache::evict() {
     return removed;
 }
 
+int CorpusCache::clear() {
+    int removed = 0;
+    for (const QFileInfo& file : snapshotFiles(directory_)) removed += QFile::remove(file.filePath()) ? 1 : 0;
+    return removed;
+}
+
 } // namespace lectern::answers

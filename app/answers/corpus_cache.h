@@ -45,6 +45,9 @@ public:
     Result<void> remove(qint64 corpus, const CorpusCacheKey& key);
     // Removes least recently used files until the total is under the limit; returns how many.
     int evict();
+    // Removes every snapshot file (the store forgets an entry when find() next meets its missing file);
+    // returns how many.
+    int clear();
 
 private:
     store::Store& store_;

@@ -1,6 +1,6 @@
 // The corpus cache's bookkeeping with a real store and files (the engine's side, snapshot and restore,
 // is tested with the worker): keys, lookup, a vanished file forgotten, re-adding a key, a corpus change
-// dropping its caches, and least-recently-used eviction under the size limit.
+// dropping its caches, least-recently-used eviction under the size limit, and clearing.
 
 #include "app/answers/corpus_cache.h"
 #include "tests/answers/corpus_fixture.h"
@@ -93,5 +93,14 @@ int main() {
     CHECK((*store)->storeDocument(corpus, doc).ok());
     CHECK(!QFile::exists(cache.pathFor(key)));
     CHECK(cache.find(corpus, key).ok() && !cache.find(corpus, key)->has_value());
+
+    // Clearing removes every snapshot file; the registry forgets each entry when it is next looked up.
+    writeFile(cache.pathFor(key), 100, 0);
+    CHECK(cache.add(corpus, key, 1000).ok());
+    writeFile(cache.pathFor(other_prompt), 100, 0);
+    CHECK(cache.add(corpus, other_prompt, 1000).ok());
+    CHECK(cache.clear() == 2 && cache.totalBytes() == 0);
+    CHECK(cache.find(corpus, key).ok() && !cache.find(corpus, key)->has_value());
+    CHECK((*store)->caches(corpus)->size() == 1); // other_prompt's entry: forgotten when next looked up
     return lectern::test::finish("answers_corpus_cache");
 }

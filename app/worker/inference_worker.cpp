@@ -319,6 +319,7 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
         deliver(stream.feed(*text));
         return true;
     };
+    engine->set_record_attention_evidence(!request.passages.empty() && request.corpus);
     auto generated = engine->generate(request.generate, on_token);
     if (generated && generated->reason == inference::StopReason::Cancelled && generated->tokens.empty() &&
         !cancelled(sequence))
@@ -330,6 +331,13 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
     if (!generated) {
         outcome.error = QString::fromStdString(generated.error());
         return finish(false);
+    }
+    if (const inference::AttentionEvidence evidence = engine->attention_evidence();
+        evidence.available && !request.passages.empty() && request.corpus) {
+        std::vector<int> cited;
+        for (const answers::VerifiedCitation& c : outcome.citations) cited.push_back(c.citation.marker);
+        outcome.looked_at = answers::lookedAtPassages(evidence, request.passages, *request.corpus, cited);
+        emit lookedAt(outcome.looked_at);
     }
     if (!decode_error.isEmpty()) outcome.error = decode_error;
     outcome.stop_reason = stopReasonName(generated->reason);

@@ -9,6 +9,7 @@
 
 #include "app/answers/citation_verifier.h"
 #include "app/answers/corpus.h"
+#include "app/answers/looked_at.h"
 #include "inference/engine/engine.h"
 #include "inference/tokenizer/bpe_tokenizer.h"
 
@@ -43,6 +44,9 @@ struct AskRequest {
     inference::GenerateOptions generate;
     std::shared_ptr<const answers::Corpus> corpus;            // citations are verified against it
     std::shared_ptr<const tokenizer::BpeTokenizer> tokenizer; // null: the model's own
+    // Where each passage lies in `tokens` (RenderedPrompt::passages): with a model that has a sparse
+    // attention indexer (DeepSeek-V4), the answer then reports the passages it looked at.
+    std::vector<answers::PassageTokens> passages;
 };
 
 struct AnswerOutcome {
@@ -59,6 +63,7 @@ struct AnswerOutcome {
     QString answer;         // the answer's text (citations taken out; see answers::Citation::answer_offset)
     QString thinking;       // the thinking, when the model thought
     QList<answers::VerifiedCitation> citations;
+    QList<answers::LookedAtPassage> looked_at; // best first; empty without evidence (answers/looked_at.h)
 };
 
 class InferenceWorker : public QObject {
@@ -97,6 +102,8 @@ signals:
     void thinkingText(const QString& text);
     void answerText(const QString& text);
     void citation(const lectern::answers::VerifiedCitation& citation);
+    // After the answer, before answered(): the passages the model's indexer looked at most (V4 only).
+    void lookedAt(const QList<lectern::answers::LookedAtPassage>& passages);
     void answered(const lectern::worker::AnswerOutcome& outcome);
 
 private:

@@ -24,6 +24,8 @@ struct LookedAtPassage {
     QString documentTitle;
     QString excerpt; // the passage's first words
     Location location;
+    double weight = 0.0; // its share of the model's sparse attention over the answer, 0..1
+    bool cited = false;  // the answer cites it as well
 };
 
 struct AnswerViewModel {

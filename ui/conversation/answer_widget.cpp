@@ -222,8 +222,11 @@ void AnswerWidget::setModel(const AnswerViewModel& model) {
 
     lookedAt_->clear();
     for (const LookedAtPassage& passage : model.lookedAt) {
-        auto* item = new QListWidgetItem(QStringLiteral("%1 — %2").arg(
-            describeLocation(passage.documentTitle, passage.location), passage.excerpt.simplified()));
+        auto* item = new QListWidgetItem(QStringLiteral("%1% · %2%3 — %4")
+                                             .arg(passage.weight * 100.0, 0, 'f', 1)
+                                             .arg(describeLocation(passage.documentTitle, passage.location),
+                                                  passage.cited ? QStringLiteral(" (cited)") : QString(),
+                                                  passage.excerpt.simplified()));
         item->setToolTip(passage.excerpt);
         lookedAt_->addItem(item);
     }

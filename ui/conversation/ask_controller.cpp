@@ -51,6 +51,14 @@ AskController::AskController(ConversationView* conversation, StatusPanel* status
                 if (corpus_) answer_.citations.append(chipFor(citation, *corpus_));
                 show();
             });
+    connect(&worker_, &worker::InferenceWorker::lookedAt, this,
+            [this](const QList<answers::LookedAtPassage>& passages) {
+                answer_.lookedAt.clear();
+                for (const answers::LookedAtPassage& passage : passages)
+                    if (corpus_)
+                        if (auto item = lookedAtFor(passage, *corpus_)) answer_.lookedAt.append(*item);
+                show();
+            });
     connect(&worker_, &worker::InferenceWorker::answered, this, [this](const worker::AnswerOutcome& outcome) {
         answering_ = false;
         status_->clearPrefill();
@@ -171,6 +179,7 @@ void AskController::ask(const QString& question) {
     worker::AskRequest request;
     request.tokens = rendered.tokens;
     request.prefix_tokens = rendered.prefix_tokens;
+    request.passages = rendered.passages;
     request.thinking = rendered.thinking;
     request.generate.max_tokens = kMaxAnswerTokens;
     request.corpus = corpus_;

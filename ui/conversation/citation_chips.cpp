@@ -47,4 +47,21 @@ CitationChip chipFor(const answers::VerifiedCitation& citation, const answers::C
     return chip;
 }
 
+std::optional<LookedAtPassage> lookedAtFor(const answers::LookedAtPassage& looked,
+                                           const answers::Corpus& corpus) {
+    const answers::MarkedPassage* marked = corpus.find(looked.marker);
+    if (!marked) return std::nullopt;
+    const importers::Passage& passage = corpus.passage(*marked);
+    LookedAtPassage item;
+    item.documentTitle = corpus.documentName(marked->document);
+    item.excerpt = passage.text;
+    item.location.documentPath = corpus.document(*marked).path;
+    item.location.page = passage.page;
+    item.location.rects = passage.boxes;
+    item.location.range = passage.range;
+    item.weight = looked.weight;
+    item.cited = looked.cited;
+    return item;
+}
+
 } // namespace lectern::ui

@@ -122,6 +122,22 @@ void indexer_scores(const float* queries, const float* weights, const float* key
     }
 }
 
+void hc_coefficients(const float* projections, const float* streams, std::int64_t hc, std::int64_t dim,
+                     float norm_eps, const float* scale, const float* base, float hc_eps, float* pre,
+                     float* post, float* comb) {
+    const std::int64_t n = hc * dim;
+    const float inverse_rms =
+        1.0f / std::sqrt(dot_reference(streams, streams, n) / static_cast<float>(n) + norm_eps);
+    const auto sigmoid = [](float v) {
+        return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(v))));
+    };
+    const auto m = [&](std::int64_t r) { return projections[r] * inverse_rms; };
+    for (std::int64_t j = 0; j < hc; ++j) pre[j] = sigmoid(scale[0] * m(j) + base[j]) + hc_eps;
+    if (!post) return;
+    for (std::int64_t j = 0; j < hc; ++j) post[j] = 2.0f * sigmoid(scale[1] * m(hc + j) + base[hc + j]);
+    for (std::int64_t i = 0; i < hc * hc; ++i) comb[i] = scale[2] * m(2 * hc + i) + base[2 * hc + i];
+}
+
 void hc_pre_mix(const float* weights, const float* streams, std::int64_t count, std::int64_t dim, float* u) {
     for (std::int64_t i = 0; i < dim; ++i) {
         double sum = 0.0;

@@ -65,6 +65,16 @@ void compressor_pool(const float* kv, const float* score, std::int64_t ratio, st
 void indexer_scores(const float* queries, const float* weights, const float* keys, std::int64_t heads,
                     std::int64_t count, std::int64_t dim, float* scores);
 
+// mHC: one token's mixing coefficients from its hc streams [hc, dim] and the raw projections p = fn . streams
+// (one per row of the hc fn weight: hc for a head's pre mix alone, else (2 + hc) * hc). With m = p *
+// inverse_rms, inverse_rms = 1 / sqrt(mean square of the streams (a double sum, rounded) + norm_eps) in fp32:
+// pre[j] = sigmoid(scale[0] m[j] + base[j]) + hc_eps; unless post is null, post[j] = 2 sigmoid(scale[1]
+// m[hc + j] + base[hc + j]) and comb[i] = scale[2] m[2 hc + i] + base[2 hc + i] (hc x hc, row-major; the
+// layer then runs sinkhorn on it). sigmoid runs in double and rounds to fp32; the rest is fp32.
+void hc_coefficients(const float* projections, const float* streams, std::int64_t hc, std::int64_t dim,
+                     float norm_eps, const float* scale, const float* base, float hc_eps, float* pre,
+                     float* post, float* comb);
+
 // mHC: the pre mix of `count` residual streams [count, dim] into one: u[i] = sum_j weights[j] s_j[i].
 void hc_pre_mix(const float* weights, const float* streams, std::int64_t count, std::int64_t dim, float* u);
 

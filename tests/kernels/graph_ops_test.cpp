@@ -235,6 +235,43 @@ void hc_mixes(std::mt19937& rng) {
     }
 }
 
+void hc_coefficient_values(std::mt19937& rng) {
+    const std::int64_t hc = 4, dim = 64, count = (2 + hc) * hc;
+    const auto streams = random_floats(static_cast<std::size_t>(hc * dim), rng, 3.0f);
+    const auto projections = random_floats(static_cast<std::size_t>(count), rng, 20.0f);
+    const auto base = random_floats(static_cast<std::size_t>(count), rng);
+    const std::vector<float> scale{0.7f, -1.3f, 0.4f};
+    const float norm_eps = 1e-6f, hc_eps = 1e-6f;
+    std::vector<float> pre(static_cast<std::size_t>(hc)), post(pre.size()),
+        comb(static_cast<std::size_t>(hc * hc));
+    hc_coefficients(projections.data(), streams.data(), hc, dim, norm_eps, scale.data(), base.data(), hc_eps,
+                    pre.data(), post.data(), comb.data());
+    long double squares = 0;
+    for (const float v : streams) squares += static_cast<long double>(v) * v;
+    const long double inverse_rms = 1.0L / std::sqrt(squares / (hc * dim) + norm_eps);
+    const auto sigmoid = [](long double v) { return 1.0L / (1.0L + std::exp(-v)); };
+    const auto m = [&](std::int64_t r) { return projections[static_cast<std::size_t>(r)] * inverse_rms; };
+    for (std::int64_t j = 0; j < hc; ++j) {
+        CHECK_CLOSE(
+            pre[static_cast<std::size_t>(j)],
+            static_cast<double>(sigmoid(scale[0] * m(j) + base[static_cast<std::size_t>(j)]) + hc_eps), 1e-6);
+        CHECK_CLOSE(
+            post[static_cast<std::size_t>(j)],
+            static_cast<double>(2 * sigmoid(scale[1] * m(hc + j) + base[static_cast<std::size_t>(hc + j)])),
+            1e-6);
+    }
+    for (std::int64_t i = 0; i < hc * hc; ++i) {
+        const long double expected = scale[2] * m(2 * hc + i) + base[static_cast<std::size_t>(2 * hc + i)];
+        CHECK_CLOSE(comb[static_cast<std::size_t>(i)], static_cast<double>(expected),
+                    1e-6 * (1 + std::fabs(static_cast<double>(expected))));
+    }
+    // The head's pre mix alone: the same pre values, nothing else read or written.
+    std::vector<float> head_pre(static_cast<std::size_t>(hc));
+    hc_coefficients(projections.data(), streams.data(), hc, dim, norm_eps, scale.data(), base.data(), hc_eps,
+                    head_pre.data(), nullptr, nullptr);
+    CHECK(head_pre == pre);
+}
+
 } // namespace
 
 int main() {
@@ -247,5 +284,6 @@ int main() {
     pooling(rng);
     indexer(rng);
     hc_mixes(rng);
+    hc_coefficient_values(rng);
     return lectern::test::finish("kernels_graph_ops");
 }

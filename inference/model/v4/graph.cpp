@@ -15,11 +15,6 @@ namespace {
 namespace k = kernels::cpu;
 using k::WeightFormat;
 
-// Transcendentals and short sums run in double and round once, like the kernels (ops.h).
-float sigmoid(float v) {
-    return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(v))));
-}
-
 // A linear as the reference runs it: FP8/FP4 weights see FP8-quantised activations (1x128 blocks,
 // power-of-two scales); the output is bf16.
 std::vector<float> linear_bf16_out(const float* x, std::int64_t rows, const k::WeightMatrix& w) {
@@ -131,18 +126,14 @@ void Graph::head(const HyperConnection& mix, const std::vector<float>& norm, con
                  std::int64_t rows, float* out) const {
     const std::int64_t dim = config_.dim, hc = config_.hc_mult;
     std::vector<float> mixed(static_cast<std::size_t>(rows * dim), 0.0f);
-    std::vector<float> pre(static_cast<std::size_t>(hc));
+    std::vector<float> pre(static_cast<std::size_t>(hc)), projections(pre.size());
     for (std::int64_t t = 0; t < rows; ++t) {
         const float* v = residual + t * hc * dim;
-        const float inverse_rms =
-            1.0f / std::sqrt(k::dot_reference(v, v, hc * dim) / static_cast<float>(hc * dim) +
-                             static_cast<float>(config_.norm_eps));
-        for (std::int64_t j = 0; j < hc; ++j) {
-            const float m = k::dot(mix.fn.data() + j * hc * dim, v, hc * dim) * inverse_rms;
-            pre[static_cast<std::size_t>(j)] =
-                sigmoid(m * mix.scale[0] + mix.base[static_cast<std::size_t>(j)]) +
-                static_cast<float>(config_.hc_eps);
-        }
+        for (std::int64_t j = 0; j < hc; ++j)
+            projections[static_cast<std::size_t>(j)] = k::dot(mix.fn.data() + j * hc * dim, v, hc * dim);
+        k::hc_coefficients(projections.data(), v, hc, dim, static_cast<float>(config_.norm_eps),
+                           mix.scale.data(), mix.base.data(), static_cast<float>(config_.hc_eps), pre.data(),
+                           nullptr, nullptr);
         k::hc_pre_mix(pre.data(), v, hc, dim, mixed.data() + t * dim);
     }
     k::round_to_bf16(mixed.data(), rows * dim);
@@ -184,26 +175,17 @@ Graph::HcMix Graph::hc_pre(const HyperConnection& hc_weights, const std::vector<
     mix.post.resize(static_cast<std::size_t>(rows * hc));
     mix.comb.resize(static_cast<std::size_t>(rows * hc * hc));
     mixed.assign(static_cast<std::size_t>(rows * dim), 0.0f);
-    std::vector<float> m(static_cast<std::size_t>((2 + hc) * hc));
+    std::vector<float> projections(static_cast<std::size_t>((2 + hc) * hc));
     for (std::int64_t t = 0; t < rows; ++t) {
         const float* v = residual.data() + t * hc * dim;
-        const float inverse_rms =
-            1.0f / std::sqrt(k::dot_reference(v, v, hc * dim) / static_cast<float>(hc * dim) +
-                             static_cast<float>(config_.norm_eps));
-        for (std::size_t r = 0; r < m.size(); ++r)
-            m[r] = k::dot(hc_weights.fn.data() + static_cast<std::int64_t>(r) * hc * dim, v, hc * dim) *
-                   inverse_rms;
-        const float* s = hc_weights.scale.data();
-        const float* b = hc_weights.base.data();
+        for (std::size_t r = 0; r < projections.size(); ++r)
+            projections[r] =
+                k::dot(hc_weights.fn.data() + static_cast<std::int64_t>(r) * hc * dim, v, hc * dim);
         float* pre = mix.pre.data() + t * hc;
         float* post = mix.post.data() + t * hc;
         float* comb = mix.comb.data() + t * hc * hc;
-        for (std::int64_t j = 0; j < hc; ++j) {
-            pre[j] = sigmoid(s[0] * m[static_cast<std::size_t>(j)] + b[j]) + eps;
-            post[j] = 2.0f * sigmoid(s[1] * m[static_cast<std::size_t>(hc + j)] + b[hc + j]);
-        }
-        for (std::int64_t i = 0; i < hc * hc; ++i)
-            comb[i] = s[2] * m[static_cast<std::size_t>(2 * hc + i)] + b[2 * hc + i];
+        k::hc_coefficients(projections.data(), v, hc, dim, static_cast<float>(config_.norm_eps),
+                           hc_weights.scale.data(), hc_weights.base.data(), eps, pre, post, comb);
         k::sinkhorn(comb, hc, config_.hc_sinkhorn_iters, eps);
         k::hc_pre_mix(pre, v, hc, dim, mixed.data() + t * dim);
     }

@@ -11,11 +11,13 @@
 // with ratios against the SWA layer at the first context, measured in the same run; nothing is asserted.
 //
 // usage: engine_layers [CONTEXT...]
+#include "inference/engine/attention_evidence.h"
 #include "inference/model/v4/graph.h"
 #include "inference/model/v4/state.h"
 #include "inference/model/v4/weights.h"
 #include "kernels/cpu/numerics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -182,6 +184,31 @@ double seconds(const std::function<void()>& work) {
     return cpu_seconds() - start;
 }
 
+// Evidence from attention (inference/engine/attention_evidence.h): one CSA decode step with the recorder
+// attached against one without, alternating which goes first, median of 9 each.
+void evidence_overhead(const Graph& graph, const V4State& state) {
+    const std::vector<model::Token> one = {5};
+    std::vector<double> off, on;
+    inference::EvidenceRecorder recorder;
+    for (int round = 0; round < 9; ++round) {
+        V4State plain = state, recorded = state;
+        const auto without = [&] { off.push_back(seconds([&] { graph.run(plain, one); })); };
+        const auto with = [&] { on.push_back(seconds([&] { graph.run(recorded, one, &recorder); })); };
+        if (round % 2) {
+            with();
+            without();
+        } else {
+            without();
+            with();
+        }
+    }
+    std::sort(off.begin(), off.end());
+    std::sort(on.begin(), on.end());
+    std::printf(
+        "     CSA decode with evidence recording: %.2f ms vs %.2f ms, overhead %+.2f%% (median of 9)\n",
+        on[4] * 1e3, off[4] * 1e3, (on[4] / off[4] - 1.0) * 100.0);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -225,6 +252,7 @@ int main(int argc, char** argv) {
             std::printf("%-4s %8lld %12.2f %8.2f %16.2f %8.2f\n", names[type],
                         static_cast<long long>(context), decode * 1e3, decode / baseline_decode,
                         prefill * 1e3, prefill / baseline_prefill);
+            if (ratios[type] == 4) evidence_overhead(graph, state);
         }
         // Growing cache bytes per token, from the state's own accounting over 4096 more tokens.
         V4State small(config), large(config);

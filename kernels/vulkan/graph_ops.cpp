@@ -193,6 +193,42 @@ Result<void> indexer_scores(Stream& stream, BufferSpan queries, BufferSpan weigh
                            grid_for(rows * count, 64));
 }
 
+Result<void> hc_coefficients(Stream& stream, BufferSpan projections, BufferSpan streams, std::int64_t rows,
+                             std::int64_t hc, std::int64_t dim, float norm_eps, BufferSpan scale,
+                             BufferSpan base, float hc_eps, BufferSpan pre, std::optional<BufferSpan> post,
+                             std::optional<BufferSpan> comb) {
+    constexpr std::int64_t kWorkgroup =
+        256; // WG_SIZE in hc_coefficients.comp: one invocation per coefficient
+    if (Result<void> ok = check_counts("hc_coefficients", {rows, hc, dim, rows * hc * dim}); !ok) return ok;
+    if (post.has_value() != comb.has_value())
+        return Error{"hc_coefficients: post and comb go together (both for a layer, neither for a head)"};
+    const std::int64_t count = (post ? 2 + hc : 1) * hc;
+    if (count > kWorkgroup)
+        return Error{"hc_coefficients: " + std::to_string(count) + " coefficients per token; at most 256"};
+    if (Result<void> ok = check_spans("hc_coefficients", {{"projections", projections, rows * count},
+                                                          {"streams", streams, rows * hc * dim},
+                                                          {"scale", scale, post ? 3 : 1},
+                                                          {"base", base, count},
+                                                          {"pre", pre, rows * hc}});
+        !ok)
+        return ok;
+    if (post)
+        if (Result<void> ok =
+                check_spans("hc_coefficients", {{"post", *post, rows * hc}, {"comb", *comb, rows * hc * hc}});
+            !ok)
+            return ok;
+    const struct {
+        std::uint32_t rows, hc, dim, with_post;
+        float norm_eps, hc_eps;
+    } push{u32(rows), u32(hc), u32(dim), post ? 1u : 0u, norm_eps, hc_eps};
+    // A head writes pre only; pre stands in for the other two bindings.
+    const std::string shader =
+        stream.context().features().subgroup_arithmetic ? "hc_coefficients_sg" : "hc_coefficients";
+    return stream.dispatch(shader,
+                           {projections, streams, scale, base, pre, post.value_or(pre), comb.value_or(pre)},
+                           &push, sizeof(push), grid(static_cast<std::uint64_t>(rows)));
+}
+
 Result<void> hc_pre_mix(Stream& stream, BufferSpan pre, BufferSpan streams, std::int64_t rows,
                         std::int64_t hc, std::int64_t dim, BufferSpan u) {
     if (Result<void> ok = check_counts("hc_pre_mix", {rows, hc, dim, rows * hc * dim}); !ok) return ok;

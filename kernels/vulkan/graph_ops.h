@@ -57,6 +57,14 @@ Result<void> indexer_scores(Stream& stream, BufferSpan queries, BufferSpan weigh
                             std::int64_t rows, std::int64_t heads, std::int64_t count, std::int64_t dim,
                             BufferSpan scores);
 
+// cpu::hc_coefficients for `rows` tokens: projections [rows, P] (P = (2 + hc) hc, or hc without post),
+// streams [rows, hc, dim], scale [3] (or [1]), base [P] -> pre [rows, hc], and when `post` is given post
+// [rows, hc] and comb [rows, hc, hc] (then sinkhorn). (2 + hc) hc must be at most 256.
+Result<void> hc_coefficients(Stream& stream, BufferSpan projections, BufferSpan streams, std::int64_t rows,
+                             std::int64_t hc, std::int64_t dim, float norm_eps, BufferSpan scale,
+                             BufferSpan base, float hc_eps, BufferSpan pre, std::optional<BufferSpan> post,
+                             std::optional<BufferSpan> comb);
+
 // cpu::hc_pre_mix for `rows` tokens: pre [rows, hc], streams [rows, hc, dim] -> u [rows, dim].
 Result<void> hc_pre_mix(Stream& stream, BufferSpan pre, BufferSpan streams, std::int64_t rows,
                         std::int64_t hc, std::int64_t dim, BufferSpan u);

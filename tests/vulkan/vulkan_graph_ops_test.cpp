@@ -431,6 +431,52 @@ void hc_mix_parity(vulkan::Context& context, std::mt19937& rng) {
                       tolerance_out);
 }
 
+void hc_coefficients_parity(vulkan::Context& context, std::mt19937& rng) {
+    const std::int64_t rows = 6, hc = 4, dim = 1024, count = (2 + hc) * hc;
+    const float norm_eps = 1e-6f, hc_eps = 1e-6f;
+    const auto streams = random_floats(static_cast<std::size_t>(rows * hc * dim), rng);
+    const auto projections = random_floats(static_cast<std::size_t>(rows * count), rng, 3.0f);
+    const auto base = random_floats(static_cast<std::size_t>(count), rng);
+    const std::vector<float> scale{0.8f, -1.1f, 0.5f};
+    for (const bool layer : {true, false}) {
+        const std::int64_t per_token = layer ? count : hc;
+        std::vector<float> head_projections;
+        for (std::int64_t r = 0; r < rows; ++r)
+            head_projections.insert(head_projections.end(), projections.begin() + r * count,
+                                    projections.begin() + r * count + per_token);
+        const std::vector<float>& used = layer ? projections : head_projections;
+        std::vector<float> pre(static_cast<std::size_t>(rows * hc)), post(pre.size()),
+            comb(static_cast<std::size_t>(rows * hc * hc));
+        for (std::int64_t r = 0; r < rows; ++r)
+            cpu::hc_coefficients(used.data() + r * per_token, streams.data() + r * hc * dim, hc, dim,
+                                 norm_eps, scale.data(), base.data(), hc_eps, pre.data() + r * hc,
+                                 layer ? post.data() + r * hc : nullptr,
+                                 layer ? comb.data() + r * hc * hc : nullptr);
+        vulkan::Buffer dp = to_device(context, used), ds = to_device(context, streams),
+                       dscale = to_device(context, scale), dbase = to_device(context, base);
+        vulkan::Buffer dpre = device_zeros<float>(context, pre.size()),
+                       dpost = device_zeros<float>(context, post.size()),
+                       dcomb = device_zeros<float>(context, comb.size());
+        const std::string name =
+            layer ? "hc_coefficients layer (6 x 4 x 1024)" : "hc_coefficients head (6 x 4 x 1024)";
+        if (!run(context, name, [&](vulkan::Stream& s) {
+                return vulkan::hc_coefficients(s, dp.span(), ds.span(), rows, hc, dim, norm_eps,
+                                               dscale.span(), dbase.span(), hc_eps, dpre.span(),
+                                               layer ? std::optional(dpost.span()) : std::nullopt,
+                                               layer ? std::optional(dcomb.span()) : std::nullopt);
+            }))
+            continue;
+        // The mean square summed in fp32 (relative error ~1e-6, halved by the square root), then fp32
+        // exp: sigmoids within 2e-6, comb within 2e-6 of its size.
+        expect_within(name + " pre", from_device<float>(context, dpre, pre.size()), pre, bound(pre, 2e-6, 0));
+        if (!layer) continue;
+        expect_within(name + " post", from_device<float>(context, dpost, post.size()), post,
+                      bound(post, 4e-6, 0));
+        expect_within(name + " comb", from_device<float>(context, dcomb, comb.size()), comb,
+                      bound(comb, 2e-6, 2e-6));
+    }
+}
+
 void errors(vulkan::Context& context) {
     vulkan::Buffer small = device_zeros<float>(context, 8);
     auto stream = context.create_stream();
@@ -456,6 +502,7 @@ void all_ops(vulkan::Context& context, std::mt19937& rng) {
     compressor_pool_parity(context, rng);
     indexer_scores_parity(context, rng);
     hc_mix_parity(context, rng);
+    hc_coefficients_parity(context, rng);
     errors(context);
 }
 

@@ -66,6 +66,18 @@ std::int64_t argmax(const float* values, std::int64_t n) {
     return best;
 }
 
+void gather_rows(const float* src, const std::int64_t* rows, std::int64_t count, std::int64_t dim,
+                 float* dst) {
+    for (std::int64_t i = 0; i < count; ++i)
+        std::copy(src + rows[i] * dim, src + (rows[i] + 1) * dim, dst + i * dim);
+}
+
+void scatter_add_rows(const float* src, const std::int64_t* rows, std::int64_t count, std::int64_t dim,
+                      float* dst) {
+    for (std::int64_t i = 0; i < count; ++i)
+        add(dst + rows[i] * dim, src + i * dim, dst + rows[i] * dim, dim);
+}
+
 void moe_route(const float* scores, const float* bias, std::int64_t rows, std::int64_t experts,
                std::int64_t active, float route_scale, std::int64_t* chosen, float* weights) {
     std::vector<float> keys(static_cast<std::size_t>(experts));

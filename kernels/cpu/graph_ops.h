@@ -38,6 +38,14 @@ void top_k(const float* values, std::int64_t n, std::int64_t k, TopKOrder order,
 // The greedy choice: top_k with k = 1.
 std::int64_t argmax(const float* values, std::int64_t n);
 
+// Expert dispatch: dst[i] = src[rows[i]] for `count` rows of `dim` values (the tokens routed to one expert).
+void gather_rows(const float* src, const std::int64_t* rows, std::int64_t count, std::int64_t dim,
+                 float* dst);
+
+// The way back: dst[rows[i]] += src[i] (fp32) for `count` rows of `dim` values; the rows are distinct.
+void scatter_add_rows(const float* src, const std::int64_t* rows, std::int64_t count, std::int64_t dim,
+                      float* dst);
+
 // MoE routing for `rows` rows of `experts` scores (from sqrt_softplus): each row chooses the `active` best
 // experts by score + bias (bias may be null; it steers the choice only), in top_k's ByValue order, into
 // chosen [rows, active]; then moe_route_weights.

@@ -107,6 +107,17 @@ void top_k_and_ties(std::mt19937& rng) {
     CHECK(all == (std::vector<std::int64_t>{1, 0, 2}));
 }
 
+void dispatch_rows() {
+    const std::vector<float> x{0, 1, 10, 11, 20, 21, 30, 31}; // 4 rows of 2
+    const std::vector<std::int64_t> rows{2, 0, 3};
+    std::vector<float> gathered(6);
+    gather_rows(x.data(), rows.data(), 3, 2, gathered.data());
+    CHECK(gathered == (std::vector<float>{20, 21, 0, 1, 30, 31}));
+    std::vector<float> accumulate(8, 0.5f);
+    scatter_add_rows(gathered.data(), rows.data(), 3, 2, accumulate.data());
+    CHECK(accumulate == (std::vector<float>{0.5f, 1.5f, 0.5f, 0.5f, 20.5f, 21.5f, 30.5f, 31.5f}));
+}
+
 void routing(std::mt19937& rng) {
     const std::int64_t rows = 5, experts = 64, active = 6;
     const float route_scale = 2.5f;
@@ -281,6 +292,7 @@ int main() {
     router_scores();
     top_k_and_ties(rng);
     routing(rng);
+    dispatch_rows();
     pooling(rng);
     indexer(rng);
     hc_mixes(rng);

@@ -395,10 +395,7 @@ void Graph::expert(const Expert& e, const float* x, std::int64_t rows, const std
     k::swiglu(h1.data(), h3.data(), gates.data(), h1.data(), rows, inter, limit);
     k::round_to_bf16(h1.data(), rows * inter);
     const std::vector<float> y = linear_bf16_out(h1.data(), rows, e.w2);
-    for (std::int64_t r = 0; r < rows; ++r) {
-        float* out = accumulate.data() + row_of[static_cast<std::size_t>(r)] * dim;
-        k::add(out, y.data() + r * dim, out, dim);
-    }
+    k::scatter_add_rows(y.data(), row_of.data(), rows, dim, accumulate.data());
 }
 
 std::vector<float> Graph::moe(const Layer& layer, const std::vector<float>& x,
@@ -442,9 +439,7 @@ std::vector<float> Graph::moe(const Layer& layer, const std::vector<float>& x,
         const auto& which = routed_rows[static_cast<std::size_t>(e)];
         if (which.empty()) continue;
         gathered.resize(which.size() * static_cast<std::size_t>(dim));
-        for (std::size_t i = 0; i < which.size(); ++i)
-            std::copy(x.begin() + which[i] * dim, x.begin() + (which[i] + 1) * dim,
-                      gathered.begin() + static_cast<std::ptrdiff_t>(i) * dim);
+        k::gather_rows(x.data(), which.data(), static_cast<std::int64_t>(which.size()), dim, gathered.data());
         expert(layer.experts[static_cast<std::size_t>(e)], gathered.data(),
                static_cast<std::int64_t>(which.size()), routed_gates[static_cast<std::size_t>(e)], routed,
                which);

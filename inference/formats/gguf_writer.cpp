@@ -3,6 +3,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 namespace lectern::formats {
 namespace {
@@ -144,7 +145,14 @@ void GgufWriter::put_value(const GgufValue& value, GgufType type) {
 
 void GgufWriter::add_tensor(std::string name, kernels::DType dtype, std::vector<std::int64_t> shape,
                             std::vector<std::byte> bytes) {
-    tensors_.push_back({std::move(name), dtype, std::move(shape), std::move(bytes)});
+    auto shared = std::make_shared<std::vector<std::byte>>(std::move(bytes));
+    add_tensor(std::move(name), dtype, std::move(shape),
+               [shared]() -> Result<std::vector<std::byte>> { return *shared; });
+}
+
+void GgufWriter::add_tensor(std::string name, kernels::DType dtype, std::vector<std::int64_t> shape,
+                            TensorBytes produce) {
+    tensors_.push_back({std::move(name), dtype, std::move(shape), std::move(produce)});
 }
 
 Result<void> GgufWriter::write(const std::string& path) const {
@@ -155,6 +163,7 @@ Result<void> GgufWriter::write(const std::string& path) const {
         std::memcpy(table.data() + at, data, size);
     };
     std::uint64_t offset = 0;
+    std::vector<std::uint64_t> sizes;
     for (const Tensor& tensor : tensors_) {
         std::int64_t elements = 1;
         for (const std::int64_t extent : tensor.shape) elements *= extent;
@@ -164,10 +173,10 @@ Result<void> GgufWriter::write(const std::string& path) const {
             return Error{"cannot write " + path + ": tensor " + tensor.name + " is " +
                          std::string(kernels::dtype_info(tensor.dtype).name) +
                          ", which GGUF has no type for"};
-        if (!expected || static_cast<std::size_t>(*expected) != tensor.bytes.size())
-            return Error{"cannot write " + path + ": tensor " + tensor.name + " has " +
-                         std::to_string(tensor.bytes.size()) +
-                         " bytes, which does not match its type and shape"};
+        if (!expected)
+            return Error{"cannot write " + path + ": tensor " + tensor.name + "'s rows are not whole " +
+                         std::string(kernels::dtype_info(tensor.dtype).name) + " blocks"};
+        sizes.push_back(static_cast<std::uint64_t>(*expected));
         const std::uint64_t name_length = tensor.name.size();
         append(&name_length, 8);
         append(tensor.name.data(), tensor.name.size());
@@ -179,7 +188,7 @@ Result<void> GgufWriter::write(const std::string& path) const {
         }
         append(&*type_number, 4);
         append(&offset, 8);
-        offset = aligned(offset + tensor.bytes.size());
+        offset = aligned(offset + sizes.back());
     }
 
     const std::string partial = path + ".partial";
@@ -197,14 +206,21 @@ Result<void> GgufWriter::write(const std::string& path) const {
     const std::uint64_t header = 24 + metadata_.size() + table.size();
     const std::vector<char> padding(kAlignment, 0);
     out.write(padding.data(), static_cast<std::streamsize>(aligned(header) - header));
-    for (const Tensor& tensor : tensors_) {
-        out.write(reinterpret_cast<const char*>(tensor.bytes.data()),
-                  static_cast<std::streamsize>(tensor.bytes.size()));
-        const std::uint64_t size = tensor.bytes.size();
-        out.write(padding.data(), static_cast<std::streamsize>(aligned(size) - size));
+    std::error_code error;
+    for (std::size_t i = 0; i < tensors_.size(); ++i) {
+        auto bytes = tensors_[i].produce();
+        if (bytes && bytes->size() != sizes[i])
+            bytes = Error{"cannot write " + path + ": tensor " + tensors_[i].name + " has " +
+                          std::to_string(bytes->size()) + " bytes, which does not match its type and shape"};
+        if (!bytes) {
+            out.close();
+            std::filesystem::remove(partial, error);
+            return std::move(bytes).take_error();
+        }
+        out.write(reinterpret_cast<const char*>(bytes->data()), static_cast<std::streamsize>(bytes->size()));
+        out.write(padding.data(), static_cast<std::streamsize>(aligned(sizes[i]) - sizes[i]));
     }
     out.close();
-    std::error_code error;
     if (!out) {
         std::filesystem::remove(partial, error);
         return Error{"failed writing " + path + " (disk full?)"};

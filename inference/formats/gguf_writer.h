@@ -1,7 +1,8 @@
 #pragma once
 // Writes GGUF v3 files (little-endian, 32-byte alignment), the format gguf.h reads: metadata in the
 // order it was added, then the tensor table and the tensor data. Shapes are given outermost first, like
-// everywhere else in Lectern, and stored innermost first as GGUF wants. Used by converters and tests.
+// everywhere else in Lectern, and stored innermost first as GGUF wants. A tensor's bytes may be produced
+// only when write() reaches it, so a converter holds one tensor in memory at a time.
 
 #include "inference/formats/gguf.h"
 #include "kernels/dtype.h"
@@ -9,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,11 +30,15 @@ public:
     // Any value as read from a GGUF file, in its declared type (copying metadata between files).
     void add_value(const std::string& key, const GgufValue& value);
 
-    // `bytes` must hold exactly the encoding of `shape` elements of `dtype` (checked by write()).
+    // The bytes must be exactly the encoding of `shape` elements of `dtype` (checked by write()).
+    using TensorBytes = std::function<Result<std::vector<std::byte>>()>;
     void add_tensor(std::string name, kernels::DType dtype, std::vector<std::int64_t> shape,
                     std::vector<std::byte> bytes);
+    void add_tensor(std::string name, kernels::DType dtype, std::vector<std::int64_t> shape,
+                    TensorBytes produce);
 
-    // Writes the file; an error names the path or the offending tensor. Nothing is left on failure.
+    // Writes the file; an error names the path or the offending tensor (or is a producer's error). Nothing
+    // is left at `path` on failure.
     Result<void> write(const std::string& path) const;
 
 private:
@@ -40,7 +46,7 @@ private:
         std::string name;
         kernels::DType dtype;
         std::vector<std::int64_t> shape;
-        std::vector<std::byte> bytes;
+        TensorBytes produce;
     };
     void key(const std::string& name, std::uint32_t type);
     template <typename T>

@@ -191,8 +191,7 @@ Result<V4GgufSummary> convert_v4_to_gguf(const std::string& folder, const std::s
                                        ? "layers." + std::to_string(block) + "."
                                        : "mtp." + std::to_string(block - config->n_layers) + ".";
         for (const char* matrix : {"w1", "w3", "w2"}) {
-            std::vector<std::byte> merged;
-            std::vector<std::int64_t> shape;
+            std::vector<std::pair<const TensorView*, const TensorView*>> experts;
             for (std::int64_t e = 0; e < config->n_routed_experts; ++e) {
                 const std::string name = prefix + "ffn.experts." + std::to_string(e) + "." + matrix;
                 const TensorView* weight = tensors.find(name + ".weight");
@@ -201,14 +200,21 @@ Result<V4GgufSummary> convert_v4_to_gguf(const std::string& folder, const std::s
                     return Error{"tensor " + name +
                                  ".weight is not packed FP4 with E8M0 scales; the converter "
                                  "writes FP4 routed experts (as MXFP4) only"};
-                shape = {config->n_routed_experts, weight->shape[0], weight->shape[1] * 2};
-                append_mxfp4(*weight, *scale, merged);
+                experts.emplace_back(weight, scale);
                 written.insert(weight->name);
                 written.insert(scale->name);
             }
+            const std::vector<std::int64_t> shape = {config->n_routed_experts, experts[0].first->shape[0],
+                                                     experts[0].first->shape[1] * 2};
             const auto slice =
                 gguf::expert_slice(prefix + "ffn.experts.0." + matrix + ".weight", config->n_layers);
-            w.add_tensor(slice->merged_name, DType::MXFP4, shape, std::move(merged));
+            w.add_tensor(slice->merged_name, DType::MXFP4, shape,
+                         [experts]() -> Result<std::vector<std::byte>> {
+                             std::vector<std::byte> merged;
+                             for (const auto& [weight, scale] : experts)
+                                 append_mxfp4(*weight, *scale, merged);
+                             return merged;
+                         });
             ++summary.expert_tensors;
             ++summary.tensors;
         }
@@ -225,30 +231,38 @@ Result<V4GgufSummary> convert_v4_to_gguf(const std::string& folder, const std::s
             if (!scale || !gguf::is_fp8_linear(name))
                 return Error{"tensor " + name + " in " + view.file +
                              " is FP8 without its E8M0 .scale tensor"};
-            auto bf16 = fp8_to_bf16(view, *scale);
-            if (!bf16) return std::move(bf16).take_error();
-            w.add_tensor(*gguf_name, DType::BF16, view.shape, std::move(*bf16));
+            w.add_tensor(*gguf_name, DType::BF16, view.shape,
+                         [weight = &view, scale] { return fp8_to_bf16(*weight, *scale); });
             written.insert(scale->name);
             ++summary.fp8_linears;
         } else if (view.dtype == DType::BF16 && view.shape.size() == 1) {
-            std::vector<float> values(static_cast<std::size_t>(view.elements()));
-            for (std::size_t i = 0; i < values.size(); ++i) {
-                std::uint16_t bits = 0;
-                std::memcpy(&bits, view.data.data() + 2 * i, 2);
-                values[i] = k::bf16_to_f32(bits);
-            }
-            w.add_tensor(*gguf_name, DType::F32, view.shape, floats_as_bytes(values));
+            w.add_tensor(*gguf_name, DType::F32, view.shape,
+                         [source = &view]() -> Result<std::vector<std::byte>> {
+                             std::vector<float> values(static_cast<std::size_t>(source->elements()));
+                             for (std::size_t i = 0; i < values.size(); ++i) {
+                                 std::uint16_t bits = 0;
+                                 std::memcpy(&bits, source->data.data() + 2 * i, 2);
+                                 values[i] = k::bf16_to_f32(bits);
+                             }
+                             return floats_as_bytes(values);
+                         });
         } else if (view.dtype == DType::I64) {
-            std::vector<std::byte> bytes(static_cast<std::size_t>(view.elements()) * 4);
-            for (std::int64_t i = 0; i < view.elements(); ++i) {
-                std::int64_t value = 0;
-                std::memcpy(&value, view.data.data() + 8 * i, 8);
-                const auto narrow = static_cast<std::int32_t>(value);
-                std::memcpy(bytes.data() + 4 * i, &narrow, 4);
-            }
-            w.add_tensor(*gguf_name, DType::I32, view.shape, std::move(bytes));
+            w.add_tensor(*gguf_name, DType::I32, view.shape,
+                         [source = &view]() -> Result<std::vector<std::byte>> {
+                             std::vector<std::byte> bytes(static_cast<std::size_t>(source->elements()) * 4);
+                             for (std::int64_t i = 0; i < source->elements(); ++i) {
+                                 std::int64_t value = 0;
+                                 std::memcpy(&value, source->data.data() + 8 * i, 8);
+                                 const auto narrow = static_cast<std::int32_t>(value);
+                                 std::memcpy(bytes.data() + 4 * i, &narrow, 4);
+                             }
+                             return bytes;
+                         });
         } else if (view.dtype == DType::BF16 || view.dtype == DType::F32) {
-            w.add_tensor(*gguf_name, view.dtype, view.shape, {view.data.begin(), view.data.end()});
+            w.add_tensor(*gguf_name, view.dtype, view.shape,
+                         [source = &view]() -> Result<std::vector<std::byte>> {
+                             return std::vector<std::byte>(source->data.begin(), source->data.end());
+                         });
         } else {
             return Error{"tensor " + name + " in " + view.file + " is " + view.describe() +
                          ", a type the converter does not handle"};

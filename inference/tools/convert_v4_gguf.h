@@ -6,7 +6,8 @@
 //   - packed FP4 routed experts -> MXFP4, merged per layer and matrix as llama.cpp does (lossless);
 //   - BF16 matrices as BF16, vectors as F32 (exact), F32 as F32, the I64 hash table as I32;
 //   - tokenizer.json -> tokenizer.ggml.* (byte-level BPE, pre-tokenizer "deepseek-v3").
-// The whole output is assembled in memory before it is written, which suits checkpoints that fit in RAM.
+// Tensors are converted one at a time as the file is written (the most in memory at once: one layer's
+// merged experts), reading the shards through their memory maps.
 
 #include "kernels/result.h"
 

@@ -9,6 +9,7 @@
 #include "inference/model/v4/gguf_layout.h"
 #include "inference/tokenizer/bpe_tokenizer.h"
 #include "inference/tools/convert_v4_gguf.h"
+#include "kernels/cpu/quant/half.h"
 #include "tests/engine/tiny_fixture.h"
 #include "tests/kernels/check.h"
 
@@ -16,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <unistd.h>
 
 namespace {
@@ -58,11 +60,45 @@ std::string rewrite(const formats::GgufFile& source, const std::string& path, co
         kernels::DType dtype = view.dtype;
         std::vector<std::int64_t> shape = view.shape;
         std::vector<std::byte> bytes(view.data.begin(), view.data.end());
-        if (edit(name, dtype, shape, bytes)) writer.add_tensor(name, dtype, shape, std::move(bytes));
+        if (!edit(name, dtype, shape, bytes)) continue;
+        writer.add_tensor(name, dtype, shape,
+                          [kept = std::make_shared<std::vector<std::byte>>(std::move(
+                               bytes))]() -> Result<std::vector<std::byte>> { return std::move(*kept); });
     }
     auto written = writer.write(path);
     CHECK(written.ok());
     return path;
+}
+
+// ggml's MXFP4 codes (e2m1 doubled) and block scale 2^(e - 128).
+constexpr std::int8_t kMxfp4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+// Merged MXFP4 experts re-encoded the way llama.cpp's other types would hold them, exactly: as F32, or as
+// Q8_0 whose block scale is the MXFP4 block's power of two and whose int8 values are its codes.
+std::vector<std::byte> mxfp4_as(kernels::DType type, const std::vector<std::byte>& mxfp4) {
+    const std::size_t blocks = mxfp4.size() / 17;
+    std::vector<std::byte> out(type == kernels::DType::F32 ? blocks * 32 * 4 : blocks * 34);
+    for (std::size_t b = 0; b < blocks; ++b) {
+        const auto* block = reinterpret_cast<const std::uint8_t*>(mxfp4.data()) + b * 17;
+        const float scale = std::ldexp(1.0f, static_cast<int>(block[0]) - 128);
+        std::int8_t codes[32];
+        for (int j = 0; j < 16; ++j) {
+            codes[j] = kMxfp4Values[block[1 + j] & 15];
+            codes[j + 16] = kMxfp4Values[block[1 + j] >> 4];
+        }
+        if (type == kernels::DType::F32) {
+            for (int j = 0; j < 32; ++j) {
+                const float value = static_cast<float>(codes[j]) * scale;
+                std::memcpy(out.data() + (b * 32 + static_cast<std::size_t>(j)) * 4, &value, 4);
+            }
+        } else {
+            const std::uint16_t d = kernels::quant::float_to_half(scale);
+            CHECK(kernels::quant::half_to_float(d) == scale);
+            std::memcpy(out.data() + b * 34, &d, 2);
+            std::memcpy(out.data() + b * 34 + 2, codes, 32);
+        }
+    }
+    return out;
 }
 
 void expect_load_error(const std::string& path, std::initializer_list<const char*> words) {
@@ -214,6 +250,52 @@ int main() {
             std::printf(
                 "without the FP8 marker (BF16 linears, llama.cpp's way): max |diff| %g of max |logit| %g\n",
                 worst, scale);
+        }
+    }
+    // Other llama.cpp types load exactly: experts as Q8_0 give the logits the same experts give as F32,
+    // and an F16 tensor the logits of its values as F32.
+    {
+        auto reencode = [&](kernels::DType experts, bool half, const std::string& path) {
+            return rewrite(
+                *source, path,
+                [&](std::string& name, kernels::DType& dtype, auto&, std::vector<std::byte>& bytes) {
+                    if (dtype == kernels::DType::MXFP4) {
+                        bytes = mxfp4_as(experts, bytes);
+                        dtype = experts;
+                    } else if (name == "blk.0.hc_attn_fn.weight") {
+                        std::vector<std::byte> halves(bytes.size() / 2);
+                        for (std::size_t i = 0; i < bytes.size() / 4; ++i) {
+                            float value = 0.0f;
+                            std::memcpy(&value, bytes.data() + 4 * i, 4);
+                            const std::uint16_t bits = kernels::quant::float_to_half(value);
+                            const float rounded = kernels::quant::half_to_float(bits);
+                            std::memcpy(halves.data() + 2 * i, &bits, 2);
+                            std::memcpy(bytes.data() + 4 * i, &rounded, 4);
+                        }
+                        if (half) {
+                            bytes = std::move(halves);
+                            dtype = kernels::DType::F16;
+                        }
+                    }
+                    return true;
+                });
+        };
+        auto as_f32 = model::load_model(reencode(kernels::DType::F32, false, work + "/experts-f32.gguf"));
+        auto as_q8 = model::load_model(reencode(kernels::DType::Q8_0, true, work + "/experts-q8_0.gguf"));
+        if (CHECK(as_f32.ok()) && CHECK(as_q8.ok())) {
+            const std::vector<float> f32 = all_logits(**as_f32, prompt);
+            const std::vector<float> q8 = all_logits(**as_q8, prompt);
+            CHECK(!f32.empty() && f32.size() == q8.size() &&
+                  std::memcmp(f32.data(), q8.data(), f32.size() * sizeof(float)) == 0);
+            double worst = 0.0;
+            for (std::size_t i = 0; i < f32.size() && i < expected.size(); ++i)
+                worst = std::max(worst, static_cast<double>(std::fabs(f32[i] - expected[i])));
+            std::printf("Q8_0 experts + an F16 tensor: bit-identical to their F32 values; vs the checkpoint "
+                        "(experts without FP8 activations) max |diff| %g\n",
+                        worst);
+        } else {
+            std::fprintf(stderr, "%s\n%s\n", as_f32.ok() ? "" : as_f32.error().c_str(),
+                         as_q8.ok() ? "" : as_q8.error().c_str());
         }
     }
     // The converter refuses what it cannot convert, plainly.

@@ -146,6 +146,35 @@ Result<void> top_k(Stream& stream, BufferSpan values, std::int64_t rows, std::in
                            grid(static_cast<std::uint64_t>(rows)));
 }
 
+Result<void> gather_rows(Stream& stream, BufferSpan src, std::int64_t src_rows, BufferSpan rows,
+                         std::int64_t count, std::int64_t dim, BufferSpan dst) {
+    if (Result<void> ok = check_counts("gather_rows", {src_rows, count, dim, src_rows * dim, count * dim});
+        !ok)
+        return ok;
+    if (Result<void> ok = check_spans(
+            "gather_rows", {{"src", src, src_rows * dim}, {"rows", rows, count}, {"dst", dst, count * dim}});
+        !ok)
+        return ok;
+    const struct { std::uint32_t count, dim, bound; } push{u32(count), u32(dim), u32(src_rows)};
+    return stream.dispatch("gather_rows", {src, rows, dst}, &push, sizeof(push), grid_for(count * dim, 256));
+}
+
+Result<void> scatter_add_rows(Stream& stream, BufferSpan src, BufferSpan rows, std::int64_t count,
+                              std::int64_t dim, BufferSpan dst, std::int64_t dst_rows) {
+    if (Result<void> ok =
+            check_counts("scatter_add_rows", {dst_rows, count, dim, dst_rows * dim, count * dim});
+        !ok)
+        return ok;
+    if (Result<void> ok =
+            check_spans("scatter_add_rows",
+                        {{"src", src, count * dim}, {"rows", rows, count}, {"dst", dst, dst_rows * dim}});
+        !ok)
+        return ok;
+    const struct { std::uint32_t count, dim, bound; } push{u32(count), u32(dim), u32(dst_rows)};
+    return stream.dispatch("scatter_add_rows", {src, rows, dst}, &push, sizeof(push),
+                           grid_for(count * dim, 256));
+}
+
 Result<void> moe_route(Stream& stream, BufferSpan scores, std::optional<BufferSpan> bias, std::int64_t rows,
                        std::int64_t experts, std::int64_t active, float route_scale, BufferSpan chosen,
                        BufferSpan weights) {

@@ -35,6 +35,14 @@ Result<void> sqrt_softplus(Stream& stream, BufferSpan logits, BufferSpan scores,
 Result<void> top_k(Stream& stream, BufferSpan values, std::int64_t rows, std::int64_t n, std::int64_t k,
                    cpu::TopKOrder order, BufferSpan indices);
 
+// cpu::gather_rows / cpu::scatter_add_rows with uint32 row indices [count]: dst [count, dim] from src rows,
+// and dst rows += src [count, dim] (rows distinct). An index at or past `src_rows` / `dst_rows` is not
+// followed (gather writes NaN for it, scatter skips it), so a bad index cannot reach other memory.
+Result<void> gather_rows(Stream& stream, BufferSpan src, std::int64_t src_rows, BufferSpan rows,
+                         std::int64_t count, std::int64_t dim, BufferSpan dst);
+Result<void> scatter_add_rows(Stream& stream, BufferSpan src, BufferSpan rows, std::int64_t count,
+                              std::int64_t dim, BufferSpan dst, std::int64_t dst_rows);
+
 // cpu::moe_route: scores [rows, experts], bias [experts] (optional) -> chosen [rows, active] (uint32) and
 // weights [rows, active].
 Result<void> moe_route(Stream& stream, BufferSpan scores, std::optional<BufferSpan> bias, std::int64_t rows,

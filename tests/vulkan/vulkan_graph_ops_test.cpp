@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -321,6 +322,44 @@ void moe_route_parity(vulkan::Context& context, std::mt19937& rng) {
                   bound(weights, 0, 4e-7));
 }
 
+void dispatch_rows_parity(vulkan::Context& context, std::mt19937& rng) {
+    const std::int64_t tokens = 40, dim = 700, count = 13;
+    const auto x = random_floats(static_cast<std::size_t>(tokens * dim), rng);
+    const auto y = random_floats(static_cast<std::size_t>(count * dim), rng);
+    std::vector<std::int64_t> rows(static_cast<std::size_t>(tokens));
+    std::iota(rows.begin(), rows.end(), 0);
+    std::shuffle(rows.begin(), rows.end(), rng);
+    rows.resize(static_cast<std::size_t>(count));
+    const std::vector<std::uint32_t> rows32(rows.begin(), rows.end());
+    std::vector<float> gathered(y.size()), accumulated = x;
+    cpu::gather_rows(x.data(), rows.data(), count, dim, gathered.data());
+    cpu::scatter_add_rows(y.data(), rows.data(), count, dim, accumulated.data());
+    vulkan::Buffer dx = to_device(context, x), dy = to_device(context, y), dr = to_device(context, rows32);
+    vulkan::Buffer dg = device_zeros<float>(context, gathered.size());
+    // Copies and one fp32 add per value: exact.
+    if (run(context, "gather_rows (13 of 40 x 700)", [&](vulkan::Stream& s) {
+            return vulkan::gather_rows(s, dx.span(), tokens, dr.span(), count, dim, dg.span());
+        }))
+        expect_within("gather_rows", from_device<float>(context, dg, gathered.size()), gathered,
+                      bound(gathered, 0, 0));
+    if (run(context, "scatter_add_rows (13 into 40 x 700)", [&](vulkan::Stream& s) {
+            return vulkan::scatter_add_rows(s, dy.span(), dr.span(), count, dim, dx.span(), tokens);
+        }))
+        expect_within("scatter_add_rows", from_device<float>(context, dx, x.size()), accumulated,
+                      bound(accumulated, 0, 0));
+    // An index past the source is not followed: its gathered row is NaN, the others are intact.
+    const std::vector<std::uint32_t> bad{3, static_cast<std::uint32_t>(tokens)};
+    vulkan::Buffer dbad = to_device(context, bad),
+                   dtwo = device_zeros<float>(context, static_cast<std::size_t>(2 * dim));
+    if (run(context, "gather_rows, an index out of range", [&](vulkan::Stream& s) {
+            return vulkan::gather_rows(s, dy.span(), count, dbad.span(), 2, dim, dtwo.span());
+        })) {
+        const auto two = from_device<float>(context, dtwo, static_cast<std::size_t>(2 * dim));
+        CHECK(two[0] == y[static_cast<std::size_t>(3 * dim)] &&
+              std::isnan(two[static_cast<std::size_t>(dim)]));
+    }
+}
+
 void compressor_pool_parity(vulkan::Context& context, std::mt19937& rng) {
     for (const bool overlap : {true, false}) {
         const std::int64_t count = 3, ratio = overlap ? 4 : 128, width = overlap ? 128 : 512;
@@ -499,6 +538,7 @@ void all_ops(vulkan::Context& context, std::mt19937& rng) {
     sqrt_softplus_parity(context, rng);
     top_k_parity(context, rng);
     moe_route_parity(context, rng);
+    dispatch_rows_parity(context, rng);
     compressor_pool_parity(context, rng);
     indexer_scores_parity(context, rng);
     hc_mix_parity(context, rng);

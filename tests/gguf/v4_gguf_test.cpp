@@ -223,7 +223,7 @@ int main() {
                                       shape = {8, 128, 64}; // is [8, 64, 128]
                                   return true;
                               }),
-                      {"blk.2.ffn_up_exps.weight", "shape"});
+                      {"blk.2.ffn_up_exps.weight", "shape [8, 128, 64]", "[8, 64, 128]"});
     expect_load_error(rewrite(*source, work + "/not-fp8.gguf",
                               [](std::string& name, auto&, auto&, std::vector<std::byte>& bytes) {
                                   if (name == "blk.3.attn_output_b.weight") {

@@ -155,9 +155,19 @@ private:
     const formats::TensorView* expert(const std::string& name, const gguf::ExpertSlice& slice) {
         const formats::TensorView* merged = file_.find_tensor(slice.merged_name);
         if (!merged) return nullptr;
-        if (merged->shape.size() != 3 || merged->shape[0] != config_.n_routed_experts ||
-            slice.expert >= merged->shape[0])
-            return merged; // the binder reports the shape against the one it expects
+        const bool down = name.ends_with(".w2.weight");
+        const std::vector<std::int64_t> expected = {config_.n_routed_experts,
+                                                    down ? config_.dim : config_.moe_inter_dim,
+                                                    down ? config_.moe_inter_dim : config_.dim};
+        if (merged->shape != expected) {
+            std::string shape, wanted;
+            for (std::size_t i = 0; i < merged->shape.size(); ++i)
+                shape += (i ? ", " : "") + std::to_string(merged->shape[i]);
+            for (std::size_t i = 0; i < expected.size(); ++i)
+                wanted += (i ? ", " : "") + std::to_string(expected[i]);
+            return fail("tensor " + slice.merged_name + " in " + file_.path() + " has shape [" + shape +
+                        "]; the config implies [" + wanted + "] (experts, rows, columns)");
+        }
         const std::size_t part = merged->data.size() / static_cast<std::size_t>(merged->shape[0]);
         return convert(name, *merged,
                        merged->data.subspan(static_cast<std::size_t>(slice.expert) * part, part),

@@ -5,10 +5,12 @@
 //   vulkan_ops [--quick]     (LECTERN_VULKAN_DEVICE picks the device, LECTERN_VULKAN_FALLBACK=1 the
 //                             portable shaders)
 
+#include "kernels/cpu/graph_ops.h"
 #include "kernels/cpu/numerics.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/quant/half.h"
 #include "kernels/cpu/quant/matmul.h"
+#include "kernels/vulkan/graph_ops.h"
 #include "kernels/vulkan/ops.h"
 
 #include <algorithm>
@@ -299,6 +301,162 @@ int main(int argc, char** argv) {
                    },
                    reps),
                static_cast<double>(m.size()) * 8);
+    }
+
+    // The graph-level ops (graph_ops.h) at DeepSeek-V4-Flash sizes (smaller with --quick).
+    {
+        const std::int64_t vocab = quick ? 32768 : 129280;
+        auto logits = random_floats(static_cast<std::size_t>(vocab), rng);
+        std::vector<std::int64_t> best(64);
+        vulkan::Buffer dl = upload(context, logits), di = scratch(context, 64);
+        for (const std::int64_t k : {std::int64_t{1}, std::int64_t{64}})
+            report(k == 1 ? "top_k argmax" : "top_k 64 best-first", "vocab " + std::to_string(vocab),
+                   vulkan_ms(
+                       context,
+                       [&](vulkan::Stream& s) {
+                           return vulkan::top_k(s, dl.span(), 1, vocab, k, cpu::TopKOrder::ByValue,
+                                                di.span());
+                       },
+                       reps),
+                   cpu_ms([&] { cpu::top_k(logits.data(), vocab, k, cpu::TopKOrder::ByValue, best.data()); },
+                          reps),
+                   static_cast<double>(vocab) * 4);
+    }
+    {
+        const std::int64_t heads = 64, key_dim = 128, keys = quick ? 2048 : 16384, keep = 512;
+        auto q = random_floats(static_cast<std::size_t>(heads * key_dim), rng);
+        auto w = random_floats(static_cast<std::size_t>(heads), rng, 0.1f);
+        auto k = random_floats(static_cast<std::size_t>(keys * key_dim), rng);
+        std::vector<float> scores(static_cast<std::size_t>(keys));
+        std::vector<std::int64_t> chosen(static_cast<std::size_t>(keep));
+        vulkan::Buffer dq = upload(context, q), dw = upload(context, w), dk = upload(context, k),
+                       dscores = scratch(context, scores.size()), dchosen = scratch(context, chosen.size());
+        report("indexer_scores", "64h x " + std::to_string(keys) + " keys",
+               vulkan_ms(
+                   context,
+                   [&](vulkan::Stream& s) {
+                       return vulkan::indexer_scores(s, dq.span(), dw.span(), dk.span(), 1, heads, keys,
+                                                     key_dim, dscores.span());
+                   },
+                   reps),
+               cpu_ms(
+                   [&] {
+                       cpu::indexer_scores(q.data(), w.data(), k.data(), heads, keys, key_dim, scores.data());
+                   },
+                   reps),
+               static_cast<double>(k.size()) * 4);
+        report("top_k indexer 512", std::to_string(keys) + " scores",
+               vulkan_ms(
+                   context,
+                   [&](vulkan::Stream& s) {
+                       return vulkan::top_k(s, dscores.span(), 1, keys, keep, cpu::TopKOrder::ByIndex,
+                                            dchosen.span());
+                   },
+                   reps),
+               cpu_ms([&] { cpu::top_k(scores.data(), keys, keep, cpu::TopKOrder::ByIndex, chosen.data()); },
+                      reps),
+               static_cast<double>(keys) * 4);
+    }
+    {
+        const std::int64_t rows = 32, experts = 256, active = 6, inter = 2048;
+        auto scores = random_floats(static_cast<std::size_t>(rows * experts), rng);
+        for (float& v : scores) v = std::fabs(v);
+        auto bias = random_floats(static_cast<std::size_t>(experts), rng, 0.1f);
+        std::vector<std::int64_t> chosen(static_cast<std::size_t>(rows * active));
+        std::vector<float> weights(chosen.size());
+        vulkan::Buffer ds = upload(context, scores), db = upload(context, bias),
+                       dc = scratch(context, chosen.size()), dw = scratch(context, weights.size());
+        report("moe_route", std::to_string(rows) + "x256, 6 active",
+               vulkan_ms(
+                   context,
+                   [&](vulkan::Stream& s) {
+                       return vulkan::moe_route(s, ds.span(), db.span(), rows, experts, active, 1.5f,
+                                                dc.span(), dw.span());
+                   },
+                   reps),
+               cpu_ms(
+                   [&] {
+                       cpu::moe_route(scores.data(), bias.data(), rows, experts, active, 1.5f, chosen.data(),
+                                      weights.data());
+                   },
+                   reps),
+               static_cast<double>(scores.size()) * 4);
+        auto gate = random_floats(static_cast<std::size_t>(rows * inter), rng, 4.0f);
+        auto up = random_floats(gate.size(), rng, 4.0f);
+        std::vector<float> y(gate.size());
+        vulkan::Buffer dg = upload(context, gate), du = upload(context, up), dy = scratch(context, y.size());
+        report(
+            "swiglu (limit 10)", std::to_string(rows) + "x" + std::to_string(inter),
+            vulkan_ms(
+                context,
+                [&](vulkan::Stream& s) {
+                    return vulkan::swiglu(s, dg.span(), du.span(), std::nullopt, dy.span(), rows, inter,
+                                          10.0f);
+                },
+                reps),
+            cpu_ms([&] { cpu::swiglu(gate.data(), up.data(), nullptr, y.data(), rows, inter, 10.0f); }, reps),
+            static_cast<double>(gate.size()) * 12);
+    }
+    {
+        const std::int64_t rows = 32, width = 4096;
+        auto x = random_floats(static_cast<std::size_t>(rows * width), rng);
+        vulkan::Buffer dx = upload(context, x);
+        report("qat FP8 block 128", std::to_string(rows) + "x" + std::to_string(width),
+               vulkan_ms(
+                   context,
+                   [&](vulkan::Stream& s) {
+                       return vulkan::qat(s, dx.span(), rows, width, width, 128, vulkan::QatFormat::Fp8E4M3);
+                   },
+                   reps),
+               cpu_ms([&] { cpu::fp8_qat(x.data(), rows * width, 128); }, reps),
+               static_cast<double>(x.size()) * 8);
+    }
+    {
+        const std::int64_t ratio = 128, width = 512;
+        auto kv = random_floats(static_cast<std::size_t>(ratio * width), rng);
+        auto score = random_floats(kv.size(), rng, 3.0f);
+        std::vector<float> pooled(static_cast<std::size_t>(width));
+        vulkan::Buffer dk = upload(context, kv), ds = upload(context, score),
+                       dp = scratch(context, pooled.size());
+        report(
+            "compressor_pool HCA", "ratio 128, width 512",
+            vulkan_ms(
+                context,
+                [&](vulkan::Stream& s) {
+                    return vulkan::compressor_pool(s, dk.span(), ds.span(), 1, ratio, width, false,
+                                                   dp.span());
+                },
+                reps),
+            cpu_ms([&] { cpu::compressor_pool(kv.data(), score.data(), ratio, width, false, pooled.data()); },
+                   reps),
+            static_cast<double>(kv.size()) * 8);
+    }
+    {
+        const std::int64_t rows = 32, hc = 4, width = quick ? 1024 : 4096;
+        auto streams = random_floats(static_cast<std::size_t>(rows * hc * width), rng);
+        auto y = random_floats(static_cast<std::size_t>(rows * width), rng);
+        auto post = random_floats(static_cast<std::size_t>(rows * hc), rng);
+        auto comb = random_floats(static_cast<std::size_t>(rows * hc * hc), rng);
+        std::vector<float> out(streams.size());
+        vulkan::Buffer ds = upload(context, streams), dy = upload(context, y), dp = upload(context, post),
+                       dc = upload(context, comb), dout = scratch(context, out.size());
+        report("hc_post_mix", std::to_string(rows) + "x4x" + std::to_string(width),
+               vulkan_ms(
+                   context,
+                   [&](vulkan::Stream& s) {
+                       return vulkan::hc_post_mix(s, dp.span(), dc.span(), dy.span(), ds.span(), rows, hc,
+                                                  width, dout.span());
+                   },
+                   reps),
+               cpu_ms(
+                   [&] {
+                       for (std::int64_t r = 0; r < rows; ++r)
+                           cpu::hc_post_mix(post.data() + r * hc, comb.data() + r * hc * hc,
+                                            y.data() + r * width, streams.data() + r * hc * width, hc, width,
+                                            out.data() + r * hc * width);
+                   },
+                   reps),
+               static_cast<double>(streams.size()) * 8);
     }
     return 0;
 }

@@ -11,7 +11,7 @@ namespace {
 using nlohmann::json;
 
 // Official name (after `layers.N.` / `mtp.N.`) -> GGUF name (after `blk.N.`).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 38> kBlockNames{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 32> kBlockNames{{
     {"attn_norm.weight", "attn_norm.weight"},
     {"ffn_norm.weight", "ffn_norm.weight"},
     {"hc_attn_fn", "hc_attn_fn.weight"},
@@ -44,17 +44,17 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 38> kBlockNa
     {"ffn.shared_experts.w1.weight", "ffn_gate_shexp.weight"},
     {"ffn.shared_experts.w3.weight", "ffn_up_shexp.weight"},
     {"ffn.shared_experts.w2.weight", "ffn_down_shexp.weight"},
-    // The MTP block's own tensors: llama.cpp's `nextn.*` names (DeepSeek-V3), extended for V4's separate
-    // e/h projections and its mHC head (Lectern's names; llama.cpp's converter does not export MTP yet).
+}};
+
+// The MTP block's own tensors: llama.cpp's `nextn.*` names (DeepSeek-V3), extended for V4's separate e/h
+// projections and its mHC head (Lectern's names; llama.cpp's converter does not export MTP yet).
+constexpr std::array<std::pair<std::string_view, std::string_view>, 8> kMtpNames{{
     {"e_proj.weight", "nextn.e_proj.weight"},
     {"h_proj.weight", "nextn.h_proj.weight"},
     {"enorm.weight", "nextn.enorm.weight"},
     {"hnorm.weight", "nextn.hnorm.weight"},
     {"norm.weight", "nextn.shared_head_norm.weight"},
     {"hc_head_fn", "nextn.hc_head_fn.weight"},
-}};
-
-constexpr std::array<std::pair<std::string_view, std::string_view>, 2> kMtpHeadNames{{
     {"hc_head_base", "nextn.hc_head_base.weight"},
     {"hc_head_scale", "nextn.hc_head_scale.weight"},
 }};
@@ -185,9 +185,8 @@ std::optional<std::string> tensor_name(std::string_view official, std::int64_t n
     const auto block = split_block(official, n_layers);
     if (!block) return std::nullopt;
     auto mapped = lookup(kBlockNames, block->rest);
-    if (!mapped && block->mtp) mapped = lookup(kMtpHeadNames, block->rest);
+    if (!mapped && block->mtp) mapped = lookup(kMtpNames, block->rest);
     if (!mapped) return std::nullopt;
-    if (!block->mtp && mapped->starts_with("nextn.")) return std::nullopt;
     return "blk." + std::to_string(block->block) + "." + std::string(*mapped);
 }
 

@@ -4,16 +4,8 @@
 // the caches, equals the reference's (which recomputes the whole sequence each step).
 #include "inference/model/v4/graph.h"
 #include "inference/model/v4/v4_model.h"
+#include "tests/engine/golden_parity.h"
 #include "tests/engine/tiny_fixture.h"
-#include "tests/kernels/check.h"
-
-#include <xxhash.h>
-
-#include <algorithm>
-#include <cmath>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace {
 
@@ -25,33 +17,13 @@ namespace {
 // two sides differ by up to ~6 logits: that is why the kernels accumulate in double.)
 constexpr double kLogitTolerance = 1e-3;
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 } // namespace
 
 int main() {
     using namespace lectern;
     const std::string folder = test::tiny_v4_folder();
-    const auto golden =
-        nlohmann::json::parse(read_file(std::string(LECTERN_TEST_DATA) + "/golden/tiny_v4_golden.json"));
-    for (const auto& [file, hash] : golden.at("checkpoint_xxh64").items()) {
-        const std::string bytes = read_file(folder + "/" + file);
-        char hex[17];
-        std::snprintf(hex, sizeof hex, "%016llx",
-                      static_cast<unsigned long long>(XXH64(bytes.data(), bytes.size(), 0)));
-        if (!CHECK(hex == hash.get<std::string>())) {
-            std::fprintf(stderr,
-                         "%s differs from the checkpoint the golden file was made from: rerun "
-                         "inference/tools/golden/make_golden.py after changing the generator\n",
-                         file.c_str());
-            return test::finish("v4_golden");
-        }
-    }
+    const auto golden = test::read_golden("tiny_v4_golden.json");
+    if (!test::golden_matches_checkpoint(golden, folder, "make_golden.py")) return test::finish("v4_golden");
     auto loaded = model::v4::load_v4_model(folder);
     if (!CHECK(loaded.ok())) {
         std::fprintf(stderr, "%s\n", loaded.error().c_str());
@@ -59,40 +31,7 @@ int main() {
     }
     const model::Model& m = **loaded;
     const std::int64_t vocab = m.info().vocab_size;
-    double worst = 0.0;
-    for (const auto& prompt : golden.at("prompts")) {
-        const auto tokens = prompt.at("tokens").get<std::vector<model::Token>>();
-        auto state = m.new_state();
-        model::ForwardOptions all;
-        all.logits = model::LogitsWanted::All;
-        auto result = m.forward(*state, tokens, all);
-        if (!CHECK(result.ok() && result->rows == static_cast<std::int64_t>(tokens.size()))) continue;
-        const auto& positions = prompt.at("positions");
-        for (std::size_t t = 0; t < tokens.size(); ++t) {
-            const float* row = result->logits.data() + static_cast<std::int64_t>(t) * vocab;
-            const auto argmax = std::max_element(row, row + vocab) - row;
-            CHECK(argmax == positions[t].at("argmax").get<std::int64_t>());
-            const auto ids = positions[t].at("top_ids").get<std::vector<std::int64_t>>();
-            const auto values = positions[t].at("top_values").get<std::vector<double>>();
-            for (std::size_t i = 0; i < ids.size(); ++i) {
-                worst = std::max(worst, std::fabs(row[ids[i]] - values[i]));
-                CHECK_CLOSE(row[ids[i]], values[i], kLogitTolerance);
-            }
-        }
-        // Greedy continuation, one decode step at a time from the prefilled caches.
-        std::vector<model::Token> generated;
-        std::vector<float> last(result->logits.end() - vocab, result->logits.end());
-        const auto expected = prompt.at("greedy").get<std::vector<model::Token>>();
-        for (std::size_t step = 0; step < expected.size(); ++step) {
-            const auto next =
-                static_cast<model::Token>(std::max_element(last.begin(), last.end()) - last.begin());
-            generated.push_back(next);
-            auto decoded = m.forward(*state, std::span(&next, 1), {});
-            if (!CHECK(decoded.ok())) break;
-            last = decoded->logits;
-        }
-        CHECK(generated == expected);
-    }
+    double worst = test::check_prompts(m, golden, kLogitTolerance);
     // The MTP block: logits for the token after next at every position of each prompt, in one pass and
     // in two chunks through its own window cache.
     auto config = model::v4::load_config(folder + "/config.json");
@@ -119,16 +58,10 @@ int main() {
         graph.mtp_logits(mtp.data(), rows, logits.data());
         const auto& expected = prompt.at("mtp");
         if (!CHECK(static_cast<std::int64_t>(expected.size()) == rows)) continue;
-        for (std::int64_t t = 0; t < rows; ++t) {
-            const float* row = logits.data() + t * vocab;
-            CHECK(std::max_element(row, row + vocab) - row == expected[t].at("argmax").get<std::int64_t>());
-            const auto ids = expected[t].at("top_ids").get<std::vector<std::int64_t>>();
-            const auto values = expected[t].at("top_values").get<std::vector<double>>();
-            for (std::size_t i = 0; i < ids.size(); ++i) {
-                worst = std::max(worst, std::fabs(row[ids[i]] - values[i]));
-                CHECK_CLOSE(row[ids[i]], values[i], kLogitTolerance);
-            }
-        }
+        for (std::int64_t t = 0; t < rows; ++t)
+            worst =
+                std::max(worst, test::check_position(logits.data() + t * vocab, vocab,
+                                                     expected[static_cast<std::size_t>(t)], kLogitTolerance));
         const std::int64_t half = rows / 2;
         const std::int64_t stride = config->hc_mult * config->dim;
         model::v4::LayerCache chunked = fresh_cache();

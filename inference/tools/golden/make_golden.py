@@ -6,8 +6,7 @@ reference_v4.py. One-off: CI only reads the committed file.
 usage: make_golden.py BUILD_DIR      (BUILD_DIR/bin/lectern-make-tiny-v4 must exist)
 
 It makes its own venv (/tmp/lectern-golden-venv) with numpy, tokenizers and xxhash from PyPI.
-transformers 5.x ships models/deepseek_v4, but it needs PyTorch (not installable here) and loads the
-FP8/FP4 checkpoint through its own dequantisation; see README.md for how it differs from the note."""
+make_transformers_golden.py runs transformers' DeepSeek-V4 on the same token ids; see README.md."""
 
 import os
 import subprocess

@@ -218,8 +218,12 @@ Result<void> indexer_scores(Stream& stream, BufferSpan queries, BufferSpan weigh
         !ok)
         return ok;
     const struct { std::uint32_t rows, heads, count, dim; } push{u32(rows), u32(heads), u32(count), u32(dim)};
-    return stream.dispatch("indexer_scores", {queries, weights, keys, scores}, &push, sizeof(push),
-                           grid_for(rows * count, 64));
+    constexpr std::int64_t kKeys = 64; // KEYS in indexer_scores.comp: keys per workgroup
+    if (rows > 65535 || (count + kKeys - 1) / kKeys > 65535)
+        return Error{"indexer_scores: at most 65535 query rows and 4194240 keys in one call; split them"};
+    return stream.dispatch(
+        "indexer_scores", {queries, weights, keys, scores}, &push, sizeof(push),
+        {static_cast<std::uint32_t>((count + kKeys - 1) / kKeys), static_cast<std::uint32_t>(rows), 1});
 }
 
 Result<void> hc_coefficients(Stream& stream, BufferSpan projections, BufferSpan streams, std::int64_t rows,

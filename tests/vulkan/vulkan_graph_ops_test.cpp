@@ -386,8 +386,8 @@ void compressor_pool_parity(vulkan::Context& context, std::mt19937& rng) {
     }
 }
 
-void indexer_scores_parity(vulkan::Context& context, std::mt19937& rng) {
-    const std::int64_t rows = 3, heads = 16, count = 700, dim = 128;
+void indexer_scores_parity(vulkan::Context& context, std::mt19937& rng, std::int64_t rows, std::int64_t heads,
+                           std::int64_t count, std::int64_t dim) {
     const auto queries = random_floats(static_cast<std::size_t>(rows * heads * dim), rng);
     const auto weights = random_floats(static_cast<std::size_t>(rows * heads), rng, 0.1f);
     const auto keys = random_floats(static_cast<std::size_t>(count * dim), rng);
@@ -414,7 +414,9 @@ void indexer_scores_parity(vulkan::Context& context, std::mt19937& rng) {
     vulkan::Buffer dq = to_device(context, queries), dw = to_device(context, weights),
                    dk = to_device(context, keys);
     vulkan::Buffer out = device_zeros<float>(context, expected.size());
-    const std::string name = "indexer_scores (3 queries x 16 heads, 700 keys of 128)";
+    const std::string name = "indexer_scores (" + std::to_string(rows) + " queries x " +
+                             std::to_string(heads) + " heads, " + std::to_string(count) + " keys of " +
+                             std::to_string(dim) + ")";
     if (!run(context, name, [&](vulkan::Stream& s) {
             return vulkan::indexer_scores(s, dq.span(), dw.span(), dk.span(), rows, heads, count, dim,
                                           out.span());
@@ -540,7 +542,8 @@ void all_ops(vulkan::Context& context, std::mt19937& rng) {
     moe_route_parity(context, rng);
     dispatch_rows_parity(context, rng);
     compressor_pool_parity(context, rng);
-    indexer_scores_parity(context, rng);
+    indexer_scores_parity(context, rng, 3, 16, 700, 128);
+    indexer_scores_parity(context, rng, 2, 21, 130, 100); // partial head and dim tiles
     hc_mix_parity(context, rng);
     hc_coefficients_parity(context, rng);
     errors(context);

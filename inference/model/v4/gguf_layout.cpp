@@ -46,8 +46,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 32> kBlockNa
     {"ffn.shared_experts.w2.weight", "ffn_down_shexp.weight"},
 }};
 
-// The MTP block's own tensors: llama.cpp's `nextn.*` names (DeepSeek-V3), extended for V4's separate e/h
-// projections and its mHC head (Lectern's names; llama.cpp's converter does not export MTP yet).
+// The MTP block's own tensors, as llama.cpp's converter names them when it exports MTP.
 constexpr std::array<std::pair<std::string_view, std::string_view>, 8> kMtpNames{{
     {"e_proj.weight", "nextn.e_proj.weight"},
     {"h_proj.weight", "nextn.h_proj.weight"},
@@ -284,8 +283,8 @@ Result<Config> read_config(const formats::GgufFile& file) {
     const auto ratios = r.numbers("attention.compress_ratios");
     if (!r.error().empty()) return Error{r.error()};
 
-    // llama.cpp's convention (DeepSeek-V3): the MTP blocks are the last `nextn_predict_layers` blocks of
-    // block_count. Files without their tensors (llama.cpp's V4 converter drops them) run without MTP.
+    // llama.cpp's convention: the MTP blocks are the last `nextn_predict_layers` blocks of block_count.
+    // Files without their tensors (older converters wrote the key but dropped the blocks) run without MTP.
     std::int64_t mtp = 0;
     if (nextn > 0 && *blocks > nextn &&
         file.find_tensor("blk." + std::to_string(*blocks - 1) + ".nextn.e_proj.weight"))

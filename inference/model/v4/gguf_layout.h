@@ -38,7 +38,7 @@ std::optional<ExpertSlice> expert_slice(std::string_view official, std::int64_t 
 bool is_fp8_linear(std::string_view official);
 
 // The hyperparameters from `deepseek4.*` metadata, checked exactly as config.json is. The MTP block counts
-// only when the file holds its tensors (llama.cpp's converter leaves it out).
+// only when the file holds its tensors (llama.cpp's converter exports them only when asked).
 Result<Config> read_config(const formats::GgufFile& file);
 void write_config(const Config& config, formats::GgufWriter& writer);
 

@@ -1,9 +1,11 @@
-// The built-in default model (SmolLM2-135M-Instruct Q4_1) against llama.cpp on fixed prompts, teacher-forced
-// along llama.cpp's greedy continuation: at every step the logits of llama.cpp's top 8 tokens agree within
-// kLogitBound, and our greedy choice is llama.cpp's unless its own top two are within kTieMargin
-// (tests/data/gguf/make_smollm2_golden.py wrote the golden file). Also: feeding a prompt in one call, in
-// pieces, or after a snapshot round trip gives identical logits. Skipped (77) when the model has not been
-// fetched (scripts/fetch-models).
+// The built-in default model (SmolLM2-135M-Instruct Q4_1) against llama.cpp on fixed prompts (short ones
+// and two of about 170 tokens), along llama.cpp's greedy continuation: at every step our greedy choice is
+// llama.cpp's and the logits of llama.cpp's top 8 tokens agree within kLogitBound
+// (tests/data/gguf/make_smollm2_golden.py wrote the golden file; its settings are pinned there). Our
+// tokenizer turns each prompt's text into llama.cpp's ids. Also: a prompt fed in one call, or in two calls
+// around a snapshot round trip, gives identical logits; fed token by token (llama.cpp's single-token
+// summation order) nearly identical ones. Skipped (77) when the model has not been fetched
+// (scripts/fetch-models).
 
 #include "inference/model/dense/dense_model.h"
 #include "inference/tokenizer/bpe_tokenizer.h"
@@ -23,15 +25,17 @@ using model::Token;
 
 namespace {
 
-// Both sides quantize activations to Q8 blocks, keep an fp16 KV cache and round the query and the
-// attention probabilities to fp16 (llama.cpp's attention without flash attention, its default here), but
-// sum in different orders. llama.cpp's own logits move by up to 0.4 when it switches flash attention on;
-// our measured worst case over the golden steps is 0.85 (AVX2 machine).
-constexpr double kLogitBound = 1.0;
-// Greedy choices must match llama.cpp's except where its own top two logits are closer than this.
-constexpr double kTieMargin = 0.5;
+// The dense graph performs llama.cpp's CPU operations in llama.cpp's order (kernels/cpu/quant/
+// ordered_ops.h), so its logits equal llama.cpp's bit for bit on an AVX2 machine with glibc (observed
+// difference 0). The bound leaves room for a libm whose cosf / sinf / powf round differently in the last
+// bit; an operation done in another order shows up as differences of 1e-3 .. 1e-1.
+constexpr double kLogitBound = 1e-3;
+// Token by token, attention sums in llama.cpp's single-token order instead of its batch order: last-bit
+// differences that Q8 activation rounding amplifies (observed 0.55, as between llama.cpp's own two orders).
+constexpr double kPiecewiseBound = 1.0;
 
 struct Case {
+    std::string text;
     std::vector<Token> prompt, generated;
     std::vector<std::vector<std::pair<Token, float>>> top; // per step: llama.cpp's top tokens and logits
 };
@@ -44,8 +48,13 @@ std::vector<Case> read_golden(const std::string& path) {
         std::istringstream words(line);
         std::string kind;
         words >> kind;
-        if (kind == "prompt") {
+        if (kind == "text") {
             cases.emplace_back();
+            std::string hex;
+            words >> hex;
+            for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+                cases.back().text.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+        } else if (kind == "prompt") {
             for (Token t; words >> t;) cases.back().prompt.push_back(t);
         } else if (kind == "generated") {
             for (Token t; words >> t;) cases.back().generated.push_back(t);
@@ -97,82 +106,81 @@ int main() {
     CHECK(vocab == 49152 && m.info().family == "llama");
 
     const std::vector<Case> cases = read_golden(std::string(LECTERN_TEST_DATA) + "/gguf/smollm2_golden.txt");
-    CHECK(cases.size() == 4);
+    CHECK(cases.size() == 8);
+    const tokenizer::BpeTokenizer* tokenizer = m.tokenizer();
+    CHECK(tokenizer != nullptr);
     double worst = 0.0;
-    int near_ties = 0;
+    std::size_t steps = 0, equal_steps = 0;
     for (std::size_t c = 0; c < cases.size(); ++c) {
         const Case& golden = cases[c];
+        if (tokenizer) {
+            const auto ids = tokenizer->encode(golden.text);
+            CHECK(std::vector<Token>(ids.begin(), ids.end()) == golden.prompt);
+        }
         auto state = m.new_state();
         std::vector<float> logits = forward(m, *state, golden.prompt);
-        std::vector<Token> greedy;
         double case_worst = 0.0;
+        std::size_t case_equal = 0;
         for (std::size_t step = 0; step < golden.generated.size(); ++step) {
             for (const auto& [token, want] : golden.top[step]) {
                 const double error = std::fabs(logits[static_cast<std::size_t>(token)] - want);
                 case_worst = std::max(case_worst, error);
                 if (error > kLogitBound)
-                    std::fprintf(stderr, "case %zu step %zu token %d: logit %.4f, llama.cpp %.4f\n", c, step,
+                    std::fprintf(stderr, "case %zu step %zu token %d: logit %.6f, llama.cpp %.6f\n", c, step,
                                  token, logits[static_cast<std::size_t>(token)], want);
                 CHECK(error <= kLogitBound);
             }
-            greedy.push_back(argmax(logits.data(), vocab));
-            if (greedy.back() != golden.generated[step]) {
-                // Allowed only as a near-tie in llama.cpp's own logits.
-                double margin = 1e9;
-                for (const auto& [token, logit] : golden.top[step])
-                    if (token == greedy.back()) margin = golden.top[step][0].second - logit;
-                std::printf(
-                    "case %zu step %zu: near-tie, we pick %d, llama.cpp %d, which leads it by %.4f there\n",
-                    c, step, greedy.back(), golden.generated[step], margin);
-                CHECK(margin < kTieMargin);
-                ++near_ties;
-            }
-            // Teacher forcing: continue from llama.cpp's token, so every step compares the same context.
+            const Token ours = argmax(logits.data(), vocab);
+            if (ours == golden.generated[step])
+                ++case_equal;
+            else
+                std::fprintf(stderr, "case %zu step %zu: we pick %d, llama.cpp %d\n", c, step, ours,
+                             golden.generated[step]);
+            CHECK(ours == golden.generated[step]);
+            // Continue from llama.cpp's token: while the choices agree this is our own greedy continuation.
             logits = forward(m, *state, {golden.generated[step]});
         }
         worst = std::max(worst, case_worst);
+        steps += golden.generated.size();
+        equal_steps += case_equal;
         std::printf(
-            "case %zu: %zu prompt tokens, %zu greedy tokens %s llama.cpp's; largest logit difference %.4f\n",
-            c, golden.prompt.size(), greedy.size(),
-            greedy == golden.generated ? "equal to" : "(near-ties aside) equal to", case_worst);
+            "case %zu: %zu prompt tokens, greedy equal to llama.cpp's on %zu of %zu steps; largest logit "
+            "difference %.3g\n",
+            c, golden.prompt.size(), case_equal, golden.generated.size(), case_worst);
     }
-    CHECK(near_ties <= 4); // of 96 steps
-    std::printf("largest logit difference from llama.cpp (its top 8 at every step): %.4f (bound %.2f)\n",
-                worst, kLogitBound);
+    std::printf(
+        "greedy equal on %zu of %zu steps; largest logit difference from llama.cpp (its top 8 at every "
+        "step): %.3g (bound %.0e)\n",
+        equal_steps, steps, worst, kLogitBound);
 
-    // The model's tokenizer (from the file's metadata) turns the golden prompts (make_smollm2_golden.py's
-    // PROMPTS) into llama.cpp's ids.
-    const tokenizer::BpeTokenizer* tokenizer = m.tokenizer();
-    if (CHECK(tokenizer != nullptr)) {
-        const char* texts[] = {
-            "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
-            "The history of the printing press begins", "def fibonacci(n):\n",
-            "Once upon a time, in a small village by the sea, there lived"};
-        for (std::size_t c = 0; c < cases.size() && c < 4; ++c) {
-            const auto ids = tokenizer->encode(texts[c]);
-            CHECK(std::vector<Token>(ids.begin(), ids.end()) == cases[c].prompt);
-        }
-    }
-
-    // The same prompt in one call, token by token, and through a snapshot give identical logits.
+    // The same prompt in one call, and in two calls around a snapshot round trip, give identical logits
+    // (both pieces are batches); token by token, nearly identical ones.
     const std::vector<Token>& prompt = cases.at(3).prompt;
     auto whole = m.new_state();
     const std::vector<float> at_once = forward(m, *whole, prompt);
+    const std::size_t half = prompt.size() / 2;
     auto pieces = m.new_state();
-    std::vector<float> piecewise;
-    for (std::size_t i = 0; i < prompt.size(); ++i) {
-        if (i == prompt.size() / 2) {
-            auto copy = m.new_state();
-            CHECK(copy->restore(pieces->snapshot()).ok());
-            pieces = std::move(copy);
-        }
-        piecewise = forward(m, *pieces, {prompt[i]});
-    }
-    CHECK(piecewise == at_once);
-    CHECK(pieces->position() == static_cast<std::int64_t>(prompt.size()));
-    CHECK(!pieces->restore(std::vector<std::byte>(10)).ok());
+    forward(m, *pieces,
+            std::vector<Token>(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(half)));
+    auto restored = m.new_state();
+    CHECK(restored->restore(pieces->snapshot()).ok());
+    const std::vector<float> in_two = forward(
+        m, *restored, std::vector<Token>(prompt.begin() + static_cast<std::ptrdiff_t>(half), prompt.end()));
+    CHECK(in_two == at_once);
+    CHECK(restored->position() == static_cast<std::int64_t>(prompt.size()));
+    auto single = m.new_state();
+    std::vector<float> token_by_token;
+    for (const Token token : prompt) token_by_token = forward(m, *single, {token});
+    double piecewise = 0.0;
+    for (std::size_t i = 0; i < at_once.size(); ++i)
+        piecewise = std::max(piecewise, static_cast<double>(std::fabs(token_by_token[i] - at_once[i])));
+    std::printf("token by token vs one call: largest logit difference %.3g (bound %.2f)\n", piecewise,
+                kPiecewiseBound);
+    CHECK(piecewise <= kPiecewiseBound);
+    CHECK(argmax(token_by_token.data(), vocab) == argmax(at_once.data(), vocab));
+    CHECK(!restored->restore(std::vector<std::byte>(10)).ok());
     // Out-of-range tokens and a full context are errors, not crashes.
-    CHECK(!m.forward(*pieces, std::vector<Token>{-1}, {}).ok());
-    CHECK(!m.forward(*pieces, std::vector<Token>{static_cast<Token>(vocab)}, {}).ok());
+    CHECK(!m.forward(*restored, std::vector<Token>{-1}, {}).ok());
+    CHECK(!m.forward(*restored, std::vector<Token>{static_cast<Token>(vocab)}, {}).ok());
     return test::finish("gguf_smollm2");
 }

@@ -2,17 +2,16 @@
 
 #include "inference/model/default_model.h"
 #include "inference/model/dense/gguf_tokenizer.h"
-#include "kernels/cpu/ops.h"
 #include "kernels/cpu/quant/dequantize.h"
 #include "kernels/cpu/quant/half.h"
 #include "kernels/cpu/quant/matmul.h"
+#include "kernels/cpu/quant/ordered_ops.h"
 #include "kernels/cpu/quant/thread_pool.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -205,7 +204,6 @@ private:
     Matrix embedding_, output_;
     const float* output_norm_ = nullptr;
     std::vector<Layer> layers_;
-    std::vector<float> rope_frequencies_;
     std::optional<tokenizer::BpeTokenizer> tokenizer_; // when the file carries one
     mutable quant::ThreadPool pool_;
     mutable std::mutex mutex_; // one forward at a time: the pool and its buffers are shared
@@ -256,9 +254,6 @@ Result<void> DenseModel::bind(const LoadProgress& progress) {
         if (progress && !progress(static_cast<double>(l + 1) / static_cast<double>(c.layers), "layers"))
             return load_cancelled(file_.path());
     }
-    for (std::int64_t i = 0; i < c.head_dim / 2; ++i)
-        rope_frequencies_.push_back(static_cast<float>(
-            std::pow(c.rope_base, -2.0 * static_cast<double>(i) / static_cast<double>(c.head_dim))));
 
     info_.family = c.architecture;
     info_.name = std::filesystem::path(file_.path()).filename().string();
@@ -309,40 +304,31 @@ void DenseModel::attention(DenseState& state, std::size_t layer, std::int64_t fi
     b.values.resize(b.keys.size());
     quant::f16_to_f32(state.keys(layer), b.keys.data(), positions * kv_dim);
     quant::f16_to_f32(state.values(layer), b.values.data(), positions * kv_dim);
-    const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+    const float scale = 1.0f / std::sqrt(static_cast<float>(d)); // llama.cpp's kq_scale
+    // llama.cpp sums a batch of tokens in one order and a lone token in another (ordered_ops.h).
+    const quant::SumOrder order = count >= 2 ? quant::SumOrder::Batch : quant::SumOrder::Single;
     pool_.run([&](int part, int parts) {
-        std::vector<float> scores(static_cast<std::size_t>(positions)), acc(static_cast<std::size_t>(d)),
-            query(static_cast<std::size_t>(d));
+        thread_local std::vector<float> scores, query, scratch;
+        scores.resize(static_cast<std::size_t>(positions));
+        query.resize(static_cast<std::size_t>(d));
+        scratch.resize(static_cast<std::size_t>(32 * d));
         for (std::int64_t job = part; job < count * c.heads; job += parts) {
             const std::int64_t t = job / c.heads, head = job % c.heads, kv_head = head / group;
             const std::int64_t visible = first + t + 1; // causal: positions 0 .. first + t
-            // llama.cpp multiplies the fp16 cache by fp16 copies of the query and of the probabilities;
-            // rounding them the same way keeps our logits within its own noise.
+            // llama.cpp multiplies the fp16 cache by fp16 copies of the query and of the probabilities.
             for (std::int64_t i = 0; i < d; ++i)
                 query[static_cast<std::size_t>(i)] = quant::half_to_float(
                     quant::float_to_half(b.q[static_cast<std::size_t>(t * q_dim + head * d + i)]));
-            float max_score = -std::numeric_limits<float>::infinity();
             for (std::int64_t j = 0; j < visible; ++j) {
-                const float score =
-                    quant::dot_f32(query.data(), b.keys.data() + j * kv_dim + kv_head * d, d) * scale;
-                scores[static_cast<std::size_t>(j)] = score;
-                max_score = std::max(max_score, score);
+                const float* key = b.keys.data() + j * kv_dim + kv_head * d;
+                scores[static_cast<std::size_t>(j)] = quant::dot_ordered(query.data(), key, d, order) * scale;
             }
-            double total = 0.0;
-            for (std::int64_t j = 0; j < visible; ++j) {
-                const float e = std::exp(scores[static_cast<std::size_t>(j)] - max_score);
-                scores[static_cast<std::size_t>(j)] = e;
-                total += e;
-            }
-            const float inverse_total = static_cast<float>(1.0 / total);
-            std::fill(acc.begin(), acc.end(), 0.0f);
-            for (std::int64_t j = 0; j < visible; ++j) {
-                const float p = quant::half_to_float(
-                    quant::float_to_half(scores[static_cast<std::size_t>(j)] * inverse_total));
-                const float* v = b.values.data() + j * kv_dim + kv_head * d;
-                for (std::int64_t i = 0; i < d; ++i) acc[static_cast<std::size_t>(i)] += p * v[i];
-            }
-            std::copy(acc.begin(), acc.end(), b.attn.begin() + t * q_dim + head * d);
+            quant::softmax(scores.data(), visible);
+            for (std::int64_t j = 0; j < visible; ++j)
+                scores[static_cast<std::size_t>(j)] =
+                    quant::half_to_float(quant::float_to_half(scores[static_cast<std::size_t>(j)]));
+            quant::weighted_sum(scores.data(), b.values.data() + kv_head * d, kv_dim, visible, d,
+                                b.attn.data() + t * q_dim + head * d, order, scratch.data());
         }
     });
 }
@@ -366,21 +352,20 @@ void DenseModel::run_slice(DenseState& state, std::span<const Token> tokens, Buf
         quant::dequantize_row(embedding_.type,
                               embedding_.data + tokens[static_cast<std::size_t>(t)] * embedding_row,
                               b.x.data() + t * e, e);
+    std::vector<float> angles(static_cast<std::size_t>(d)); // RoPE's cos, sin per pair at one position
 
     for (std::size_t l = 0; l < layers_.size(); ++l) {
         const Layer& layer = layers_[l];
-        kernels::cpu::rms_norm(b.x.data(), layer.attn_norm, b.h.data(), n, e, eps);
+        quant::rms_norm_ordered(b.x.data(), layer.attn_norm, b.h.data(), n, e, eps);
         matmul(layer.q, b.h.data(), n, b.q.data());
         matmul(layer.k, b.h.data(), n, b.k.data());
         matmul(layer.v, b.h.data(), n, b.v.data());
         for (std::int64_t t = 0; t < n; ++t) {
-            const double position = static_cast<double>(first + t);
+            quant::rope_angles(static_cast<float>(c.rope_base), d / 2, first + t, angles.data());
             for (std::int64_t head = 0; head < c.heads; ++head)
-                kernels::cpu::rope_interleaved(b.q.data() + t * q_dim + head * d, d / 2,
-                                               rope_frequencies_.data(), position, false);
+                quant::rope_rotate(b.q.data() + t * q_dim + head * d, angles.data(), d / 2);
             for (std::int64_t head = 0; head < c.kv_heads; ++head)
-                kernels::cpu::rope_interleaved(b.k.data() + t * kv_dim + head * d, d / 2,
-                                               rope_frequencies_.data(), position, false);
+                quant::rope_rotate(b.k.data() + t * kv_dim + head * d, angles.data(), d / 2);
             std::uint16_t* key_row = state.keys(l) + (first + t) * kv_dim;
             std::uint16_t* value_row = state.values(l) + (first + t) * kv_dim;
             for (std::int64_t i = 0; i < kv_dim; ++i) {
@@ -392,13 +377,10 @@ void DenseModel::run_slice(DenseState& state, std::span<const Token> tokens, Buf
         matmul(layer.o, b.attn.data(), n, b.out.data());
         for (std::size_t i = 0; i < b.x.size(); ++i) b.x[i] += b.out[i];
 
-        kernels::cpu::rms_norm(b.x.data(), layer.ffn_norm, b.h.data(), n, e, eps);
+        quant::rms_norm_ordered(b.x.data(), layer.ffn_norm, b.h.data(), n, e, eps);
         matmul(layer.gate, b.h.data(), n, b.gate.data());
         matmul(layer.up, b.h.data(), n, b.up.data());
-        for (std::size_t i = 0; i < b.gate.size(); ++i) {
-            const float g = b.gate[i];
-            b.gate[i] = g / (1.0f + std::exp(-g)) * b.up[i];
-        }
+        quant::swiglu(b.gate.data(), b.up.data(), b.gate.data(), n * c.feed_forward);
         matmul(layer.down, b.gate.data(), n, b.out.data());
         for (std::size_t i = 0; i < b.x.size(); ++i) b.x[i] += b.out[i];
     }
@@ -429,7 +411,10 @@ Result<ForwardResult> DenseModel::forward(SequenceState& state, std::span<const 
             result.cancelled = true;
             break;
         }
-        const std::int64_t n = std::min(kSliceTokens, total - done);
+        // A lone token takes llama.cpp's single-token summation order, so slicing must not leave the
+        // last token of a longer call by itself (llama.cpp runs a whole prompt as one batch).
+        std::int64_t n = std::min(kSliceTokens, total - done);
+        if (total - done - n == 1) --n;
         run_slice(*dense, tokens.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(n)),
                   buffers);
         done += n;
@@ -441,8 +426,8 @@ Result<ForwardResult> DenseModel::forward(SequenceState& state, std::span<const 
             const std::int64_t rows = all ? n : 1;
             const float* x = buffers.x.data() + (n - rows) * e;
             normed.resize(static_cast<std::size_t>(rows * e));
-            kernels::cpu::rms_norm(x, output_norm_, normed.data(), rows, e,
-                                   static_cast<float>(config_.rms_epsilon));
+            quant::rms_norm_ordered(x, output_norm_, normed.data(), rows, e,
+                                    static_cast<float>(config_.rms_epsilon));
             const std::size_t offset = result.logits.size();
             result.logits.resize(offset + static_cast<std::size_t>(rows * vocab));
             matmul(output_, normed.data(), rows, result.logits.data() + offset);

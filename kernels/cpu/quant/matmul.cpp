@@ -30,7 +30,8 @@ float fp16_rounded(float value) {
     return half_to_float(float_to_half(value));
 }
 
-// --- activation quantization (llama.cpp's: scale amax / 127, round half to even, fp16 scale) ---------
+// --- activation quantization, as llama.cpp's AVX2 path: scale amax / 127 (stored fp16), values times
+// 127 / amax rounded half to even ---------------------------------------------------------------------
 
 void quantize_row_portable(const float* x, ActivationBlock* out, std::int64_t cols) {
     for (std::int64_t b = 0; b < cols / kBlock32; ++b) {
@@ -38,7 +39,7 @@ void quantize_row_portable(const float* x, ActivationBlock* out, std::int64_t co
         float amax = 0.0f;
         for (int j = 0; j < kBlock32; ++j) amax = std::max(amax, std::fabs(xb[j]));
         const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         int sum = 0;
         for (int j = 0; j < kBlock32; ++j) {
             const int q = static_cast<int>(std::nearbyint(xb[j] * id));
@@ -63,8 +64,9 @@ LECTERN_AVX2 void quantize_row_avx2(const float* x, ActivationBlock* out, std::i
         __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
         m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
         m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-        const float d = _mm_cvtss_f32(m4) / 127.0f;
-        const __m256 id = _mm256_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+        const float amax_value = _mm_cvtss_f32(m4);
+        const float d = amax_value / 127.0f;
+        const __m256 id = _mm256_set1_ps(amax_value != 0.0f ? 127.0f / amax_value : 0.0f);
         __m256i q[4];
         for (int k = 0; k < 4; ++k)
             q[k] = _mm256_cvtps_epi32(
@@ -348,10 +350,6 @@ void matmul(DType weight_type, const std::byte* weights, std::int64_t rows, std:
 void f16_to_f32(const std::uint16_t* in, float* out, std::int64_t n) {
     if (cpu_has_avx2()) return decode_f16_avx2(in, out, n);
     for (std::int64_t i = 0; i < n; ++i) out[i] = half_to_float(in[i]);
-}
-
-float dot_f32(const float* a, const float* b, std::int64_t n) {
-    return cpu_has_avx2() ? dot_f32_avx2(a, b, n) : dot_f32_portable(a, b, n);
 }
 
 } // namespace lectern::kernels::quant

@@ -32,9 +32,7 @@ struct MatmulOptions {
 void matmul(DType weight_type, const std::byte* weights, std::int64_t rows, std::int64_t cols, const float* x,
             std::int64_t tokens, float* y, const MatmulOptions& options = {});
 
-// Helpers for attention over an fp16 cache, dispatched like matmul: fp16 to float, and a float dot product
-// (float sums in an order of their own: |error| <= n * 2^-23 * sum |a_i b_i|).
+// fp16 to float (for attention over an fp16 cache), dispatched like matmul.
 void f16_to_f32(const std::uint16_t* in, float* out, std::int64_t n);
-float dot_f32(const float* a, const float* b, std::int64_t n);
 
 } // namespace lectern::kernels::quant

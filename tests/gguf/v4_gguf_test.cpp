@@ -50,11 +50,12 @@ std::vector<float> all_logits(const model::Model& m, const std::vector<model::To
 // A copy of `source` with every tensor passed through `edit` (which may drop one by returning false).
 using TensorEdit = std::function<bool(std::string& name, kernels::DType& dtype,
                                       std::vector<std::int64_t>& shape, std::vector<std::byte>& bytes)>;
+// The copies leave out the tokenizer (their models run on token ids) and any other metadata named.
 std::string rewrite(const formats::GgufFile& source, const std::string& path, const TensorEdit& edit,
-                    const std::string& dropped_key = {}) {
+                    std::string_view dropped_key = {}) {
     formats::GgufWriter writer;
     for (const auto& [key, value] : source.metadata())
-        if (key != dropped_key) writer.add_value(key, value);
+        if (key != dropped_key && !key.starts_with("tokenizer.")) writer.add_value(key, value);
     for (const formats::TensorView& view : source.tensors()) {
         std::string name = view.name;
         kernels::DType dtype = view.dtype;
@@ -238,7 +239,7 @@ int main() {
     {
         auto plain = model::load_model(rewrite(
             *source, work + "/plain.gguf", [](auto&, auto&, auto&, auto&) { return true; },
-            std::string(model::v4::gguf::kFp8LinearsKey)));
+            model::v4::gguf::kFp8LinearsKey));
         if (CHECK(plain.ok())) {
             const std::vector<float> bf16 = all_logits(**plain, prompt);
             double worst = 0.0, scale = 0.0;

@@ -26,6 +26,10 @@ void add(const float* a, const float* b, float* y, std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
 }
 
+void scale(float* x, std::int64_t n, float factor) {
+    for (std::int64_t i = 0; i < n; ++i) x[i] *= factor;
+}
+
 void round_to_bf16(float* x, std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i) x[i] = round_bf16(x[i]);
 }

@@ -11,6 +11,9 @@ namespace lectern::kernels::cpu {
 // y[i] = a[i] + b[i] in fp32; y may be a or b.
 void add(const float* a, const float* b, float* y, std::int64_t n);
 
+// x[i] *= factor in fp32, in place.
+void scale(float* x, std::int64_t n, float factor);
+
 // Each x[i] rounded to the nearest bf16 value (ties to even), in place.
 void round_to_bf16(float* x, std::int64_t n);
 

@@ -98,6 +98,16 @@ Result<void> qat(Stream& stream, BufferSpan x, std::int64_t rows, std::int64_t r
                            grid_for(rows * ((count + block - 1) / block), 64));
 }
 
+Result<void> scale(Stream& stream, BufferSpan x, std::int64_t count, float factor) {
+    if (Result<void> ok = check_counts("scale", {count}); !ok) return ok;
+    if (Result<void> ok = check_spans("scale", {{"x", x, count}}); !ok) return ok;
+    const struct {
+        std::uint32_t count;
+        float factor;
+    } push{u32(count), factor};
+    return stream.dispatch("scale", {x}, &push, sizeof(push), grid_for(count, 256));
+}
+
 Result<void> swiglu(Stream& stream, BufferSpan gate, BufferSpan up, std::optional<BufferSpan> row_scale,
                     BufferSpan y, std::int64_t rows, std::int64_t n, float limit) {
     if (Result<void> ok = check_counts("swiglu", {rows, n, rows * n}); !ok) return ok;

@@ -23,6 +23,9 @@ enum class QatFormat : std::uint8_t { Fp8E4M3, Fp4E2M1 };
 Result<void> qat(Stream& stream, BufferSpan x, std::int64_t rows, std::int64_t row_stride, std::int64_t count,
                  std::int64_t block, QatFormat format);
 
+// x *= factor for `count` floats, in place.
+Result<void> scale(Stream& stream, BufferSpan x, std::int64_t count, float factor);
+
 // cpu::swiglu on [rows, n]; row_scale [rows] is optional; y may be gate or up.
 Result<void> swiglu(Stream& stream, BufferSpan gate, BufferSpan up, std::optional<BufferSpan> row_scale,
                     BufferSpan y, std::int64_t rows, std::int64_t n, float limit);

@@ -42,6 +42,9 @@ void elementwise() {
     std::vector<float> y(3);
     add(a.data(), b.data(), y.data(), 3);
     CHECK(y[0] == 1.5f && y[1] == 0.0f && y[2] == 0.0f);
+    std::vector<float> scaled{1.0f, -3.0f, 0.1f};
+    scale(scaled.data(), 3, 0.5f);
+    CHECK(scaled[0] == 0.5f && scaled[1] == -1.5f && scaled[2] == 0.1f * 0.5f);
     std::vector<float> x{1.0f + std::ldexp(1.0f, -8), 1.0f + 3 * std::ldexp(1.0f, -8), -3.0f};
     round_to_bf16(x.data(), 3);
     CHECK(x[0] == 1.0f && x[1] == 1.0f + std::ldexp(1.0f, -6) && x[2] == -3.0f);

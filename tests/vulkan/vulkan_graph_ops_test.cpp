@@ -168,6 +168,20 @@ void qat_parity(vulkan::Context& context, std::mt19937& rng) {
     }
 }
 
+void scale_parity(vulkan::Context& context, std::mt19937& rng) {
+    const auto x = random_floats(3000, rng, 5.0f);
+    auto expected = x;
+    const float factor = static_cast<float>(1.0 / (std::sqrt(128.0) * std::sqrt(64.0)));
+    cpu::scale(expected.data(), static_cast<std::int64_t>(x.size()), factor);
+    vulkan::Buffer dx = to_device(context, x);
+    if (!run(context, "scale (3000)", [&](vulkan::Stream& s) {
+            return vulkan::scale(s, dx.span(), static_cast<std::int64_t>(x.size()), factor);
+        }))
+        return;
+    // One fp32 multiply: exact.
+    expect_within("scale", from_device<float>(context, dx, x.size()), expected, bound(expected, 0, 0));
+}
+
 void swiglu_parity(vulkan::Context& context, std::mt19937& rng) {
     const std::int64_t rows = 4, n = 3000;
     const auto gate = random_floats(static_cast<std::size_t>(rows * n), rng, 8.0f); // past the clamp often
@@ -536,6 +550,7 @@ void errors(vulkan::Context& context) {
 void all_ops(vulkan::Context& context, std::mt19937& rng) {
     round_to_bf16_parity(context, rng);
     qat_parity(context, rng);
+    scale_parity(context, rng);
     swiglu_parity(context, rng);
     sqrt_softplus_parity(context, rng);
     top_k_parity(context, rng);

@@ -313,7 +313,7 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
         index_w = linear_bf16_out(x.data(), rows, layer.indexer_weights_proj);
         const auto weight_scale = static_cast<float>(
             1.0 / (std::sqrt(static_cast<double>(index_dim)) * std::sqrt(static_cast<double>(index_heads))));
-        for (float& w : index_w) w *= weight_scale;
+        k::scale(index_w.data(), static_cast<std::int64_t>(index_w.size()), weight_scale);
     }
 
     const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));

@@ -33,7 +33,8 @@ void main() {
     if (row >= p.rows) return;
     const uint n = p.hc * p.dim, first = row * n;
     float squares = 0.0;
-    for (uint i = gl_LocalInvocationID.x; i < n; i += WG_SIZE) squares += streams[first + i] * streams[first + i];
+    for (uint i = gl_LocalInvocationID.x; i < n; i += WG_SIZE)
+        squares += streams[first + i] * streams[first + i];
     squares = reduce_add(squares);
     const float inverse_rms = 1.0 / sqrt(squares / float(n) + p.norm_eps);
     const uint count = (p.with_post != 0u ? 2u + p.hc : 1u) * p.hc; // projections per token

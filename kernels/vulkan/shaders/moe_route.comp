@@ -46,5 +46,6 @@ void main() {
     }
     float total = 0.0;
     for (uint j = 0u; j < p.active_experts; ++j) total += scores[s + chosen[c + j]];
-    for (uint j = 0u; j < p.active_experts; ++j) weights[c + j] = scores[s + chosen[c + j]] / total * p.route_scale;
+    for (uint j = 0u; j < p.active_experts; ++j)
+        weights[c + j] = scores[s + chosen[c + j]] / total * p.route_scale;
 }

@@ -43,7 +43,8 @@ int ceil_log2(float ratio) {
     const int exponent = int(bits >> 23) - 127;
     const uint mantissa = bits & 0x7FFFFFu;
     if (mantissa == 0u) return exponent;
-    precise const float log2_value = float(exponent) + log1p_small(float(mantissa) * exp2(-23.0)) * 1.4426950408889634;
+    const float fraction = float(mantissa) * power_of_two(-23); // exact
+    precise const float log2_value = float(exponent) + log1p_small(fraction) * 1.4426950408889634;
     return int(ceil(log2_value));
 }
 
@@ -57,7 +58,8 @@ float round_to_format(float value, int mantissa_bits, int min_exponent, float ma
     const int exponent = max(int(magnitude_bits >> 23) - 127, min_exponent);
     const int quantum = exponent - mantissa_bits;
     const float rounded =
-        min(roundEven(uintBitsToFloat(magnitude_bits) * power_of_two(-quantum)) * power_of_two(quantum), max_value);
+        min(roundEven(uintBitsToFloat(magnitude_bits) * power_of_two(-quantum)) * power_of_two(quantum),
+            max_value);
     return (bits & 0x80000000u) != 0u ? -rounded : rounded;
 }
 

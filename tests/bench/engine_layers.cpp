@@ -163,10 +163,15 @@ Weights random_weights(const Config& c) {
 // Caches as they are after `context` tokens (random bf16-sized values; compressor blocks in progress empty).
 void fill(V4State& state, const Config& c, std::int64_t context) {
     LayerCache& cache = state.layers[0];
-    for (float& v : cache.window) v = uniform(1.0f);
+    auto bf16 = [](const std::vector<float>& values) {
+        std::vector<std::uint16_t> bits(values.size());
+        std::transform(values.begin(), values.end(), bits.begin(), kernels::cpu::f32_to_bf16);
+        return bits;
+    };
+    for (std::uint16_t& v : cache.window) v = kernels::cpu::f32_to_bf16(uniform(1.0f));
     const std::int64_t ratio = c.compress_ratios[0];
-    if (ratio) cache.entries = vec(context / ratio * c.head_dim, 0, 1);
-    if (ratio == 4) cache.index_keys = vec(context / 4 * c.index_head_dim, 0, 0.5f);
+    if (ratio) cache.entries = bf16(vec(context / ratio * c.head_dim, 0, 1));
+    if (ratio == 4) cache.index_keys = bf16(vec(context / 4 * c.index_head_dim, 0, 0.5f));
     state.position_ = context;
 }
 
@@ -262,7 +267,7 @@ int main(int argc, char** argv) {
             static_cast<double>(large.memory_bytes() - small.memory_bytes()) / 4096.0;
         storage.clear();
     }
-    std::printf("\nKV-cache bytes per token (growing part), this engine (fp32 entries) vs the note's bf16 "
+    std::printf("\nKV-cache bytes per token (growing part), this engine (bf16 entries) vs the note's bf16 "
                 "arithmetic:\n");
     for (int type = 0; type < 3; ++type)
         std::printf(

@@ -49,7 +49,7 @@ int main() {
         const auto rows = static_cast<std::int64_t>(next.size());
         auto fresh_cache = [&] {
             model::v4::LayerCache cache;
-            cache.window.assign(static_cast<std::size_t>(config->window_size * config->head_dim), 0.0f);
+            cache.window.assign(static_cast<std::size_t>(config->window_size * config->head_dim), 0);
             return cache;
         };
         model::v4::LayerCache cache = fresh_cache();

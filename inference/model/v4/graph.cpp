@@ -1,5 +1,4 @@
 #include "inference/model/v4/graph.h"
-
 #include "kernels/cpu/graph_ops.h"
 #include "kernels/cpu/numerics.h"
 #include "kernels/cpu/ops.h"
@@ -225,7 +224,7 @@ void Graph::block(const Layer& layer, LayerCache& cache, std::int64_t start, std
 
 void Graph::compress(const Compressor& compressor, CompressorState& state, std::int64_t ratio,
                      std::int64_t width, const float* a, const float* z, std::int64_t position, bool indexer,
-                     std::vector<float>& out, const std::vector<float>& frequencies) const {
+                     std::vector<std::uint16_t>& out, const std::vector<float>& frequencies) const {
     const bool overlap = ratio == 4;
     const std::int64_t lanes = overlap ? 2 : 1;
     const std::int64_t row_width = lanes * width;
@@ -252,8 +251,7 @@ void Graph::compress(const Compressor& compressor, CompressorState& state, std::
     } else {
         k::fp8_qat(pooled.data(), width - rope, 64);
     }
-    k::round_to_bf16(pooled.data(), width);
-    out.insert(out.end(), pooled.begin(), pooled.end());
+    for (const float value : pooled) out.push_back(k::f32_to_bf16(value));
 }
 
 std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::int64_t start,
@@ -320,12 +318,13 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
     const std::int64_t window = c.window_size;
     std::vector<float> output(static_cast<std::size_t>(rows * heads * head_dim));
     std::vector<float> candidates;
+    std::vector<float> index_keys;
     std::vector<float> index_scores;
     std::vector<std::int64_t> order;
     for (std::int64_t t = 0; t < rows; ++t) {
         const std::int64_t position = start + t;
-        std::copy(kv.begin() + t * head_dim, kv.begin() + (t + 1) * head_dim,
-                  cache.window.begin() + (position % window) * head_dim);
+        std::transform(kv.begin() + t * head_dim, kv.begin() + (t + 1) * head_dim,
+                       cache.window.begin() + (position % window) * head_dim, k::f32_to_bf16);
         if (ratio == 4)
             compress(layer.indexer_compressor, cache.indexer_compressor, ratio, index_dim,
                      index_a.data() + t * 2 * index_dim, index_z.data() + t * 2 * index_dim, position, true,
@@ -335,18 +334,23 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
                      comp_a.data() + t * lanes * head_dim, comp_z.data() + t * lanes * head_dim, position,
                      false, cache.entries, frequencies);
 
+        // The caches hold bf16 (the values are bf16 already); attention reads them as fp32.
+        auto append = [&candidates](const std::uint16_t* begin, std::int64_t count) {
+            for (std::int64_t i = 0; i < count; ++i) candidates.push_back(k::bf16_to_f32(begin[i]));
+        };
         candidates.clear();
         for (std::int64_t tau = std::max<std::int64_t>(0, position - window + 1); tau <= position; ++tau)
-            candidates.insert(candidates.end(), cache.window.begin() + (tau % window) * head_dim,
-                              cache.window.begin() + (tau % window + 1) * head_dim);
+            append(cache.window.data() + (tau % window) * head_dim, head_dim);
         const std::int64_t visible = ratio ? (position + 1) / ratio : 0;
         if (ratio == 128) {
-            candidates.insert(candidates.end(), cache.entries.begin(),
-                              cache.entries.begin() + visible * head_dim);
+            append(cache.entries.data(), visible * head_dim);
         } else if (ratio == 4 && visible > 0) {
+            index_keys.resize(static_cast<std::size_t>(visible * index_dim));
+            std::transform(cache.index_keys.begin(), cache.index_keys.begin() + visible * index_dim,
+                           index_keys.begin(), k::bf16_to_f32);
             index_scores.resize(static_cast<std::size_t>(visible));
             k::indexer_scores(index_q.data() + t * index_heads * index_dim, index_w.data() + t * index_heads,
-                              cache.index_keys.data(), index_heads, visible, index_dim, index_scores.data());
+                              index_keys.data(), index_heads, visible, index_dim, index_scores.data());
             const auto keep = static_cast<std::size_t>(std::min(c.index_topk, visible));
             order.resize(keep);
             k::top_k(index_scores.data(), visible, static_cast<std::int64_t>(keep), k::TopKOrder::ByIndex,
@@ -355,8 +359,7 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
                 observer->observe(
                     {layer_index, position, std::span(order).first(keep), index_scores, ratio, ratio});
             for (std::size_t i = 0; i < keep; ++i)
-                candidates.insert(candidates.end(), cache.entries.begin() + order[i] * head_dim,
-                                  cache.entries.begin() + (order[i] + 1) * head_dim);
+                append(cache.entries.data() + order[i] * head_dim, head_dim);
         }
         const std::int64_t count = static_cast<std::int64_t>(candidates.size()) / head_dim;
         for (std::int64_t h = 0; h < heads; ++h) {

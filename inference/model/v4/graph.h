@@ -49,7 +49,7 @@ private:
                                  std::int64_t layer_index) const;
     void compress(const Compressor& compressor, CompressorState& state, std::int64_t ratio,
                   std::int64_t width, const float* a, const float* z, std::int64_t position, bool indexer,
-                  std::vector<float>& out, const std::vector<float>& frequencies) const;
+                  std::vector<std::uint16_t>& out, const std::vector<float>& frequencies) const;
     void head(const HyperConnection& mix, const std::vector<float>& norm, const float* residual,
               std::int64_t rows, float* out) const;
     std::vector<float> moe(const Layer& layer, const std::vector<float>& x,

@@ -7,7 +7,7 @@ namespace lectern::model::v4 {
 namespace {
 
 constexpr std::uint32_t kStateMagic = 0x34565344; // "DSV4"
-constexpr std::uint32_t kStateVersion = 1;
+constexpr std::uint32_t kStateVersion = 2;        // 2: window, entries and index keys as bf16
 
 CompressorState empty_compressor(std::int64_t ratio, std::int64_t width) {
     const std::int64_t lanes = ratio == 4 ? 2 : 1;
@@ -19,9 +19,10 @@ CompressorState empty_compressor(std::int64_t ratio, std::int64_t width) {
 class Writer {
 public:
     void u64(std::uint64_t value) { raw(&value, 8); }
-    void floats(const std::vector<float>& values) {
-        u64(values.size());
-        raw(values.data(), values.size() * sizeof(float));
+    template <typename T>
+    void values(const std::vector<T>& items) {
+        u64(items.size());
+        raw(items.data(), items.size() * sizeof(T));
     }
     std::vector<std::byte> take() { return std::move(bytes_); }
 
@@ -37,13 +38,14 @@ class Reader {
 public:
     explicit Reader(std::span<const std::byte> bytes) : bytes_(bytes) {}
     bool u64(std::uint64_t& value) { return raw(&value, 8); }
-    // Reads a float vector whose length must be `expected_size`.
-    bool floats(std::vector<float>& values, std::size_t expected_size) {
+    // Reads a vector whose length must be `expected_size`.
+    template <typename T>
+    bool values(std::vector<T>& items, std::size_t expected_size) {
         std::uint64_t size = 0;
         if (!u64(size) || size != expected_size) return false;
-        if (size > (bytes_.size() - offset_) / sizeof(float)) return false;
-        values.resize(static_cast<std::size_t>(size));
-        return raw(values.data(), values.size() * sizeof(float));
+        if (size > (bytes_.size() - offset_) / sizeof(T)) return false;
+        items.resize(static_cast<std::size_t>(size));
+        return raw(items.data(), items.size() * sizeof(T));
     }
     bool at_end() const { return offset_ == bytes_.size(); }
 
@@ -79,7 +81,7 @@ V4State::V4State(const Config& config)
     layers.resize(static_cast<std::size_t>(config.n_layers));
     for (std::int64_t i = 0; i < config.n_layers; ++i) {
         LayerCache& cache = layers[static_cast<std::size_t>(i)];
-        cache.window.assign(static_cast<std::size_t>(config.window_size * config.head_dim), 0.0f);
+        cache.window.assign(static_cast<std::size_t>(config.window_size * config.head_dim), 0);
         const std::int64_t ratio = config.ratio(i);
         if (ratio != 0) cache.compressor = empty_compressor(ratio, config.head_dim);
         if (ratio == 4) cache.indexer_compressor = empty_compressor(ratio, config.index_head_dim);
@@ -89,9 +91,9 @@ V4State::V4State(const Config& config)
 std::uint64_t V4State::memory_bytes() const {
     std::uint64_t total = 0;
     for (const LayerCache& cache : layers)
-        total += (cache.window.size() + cache.entries.size() + cache.index_keys.size() +
-                  cache.compressor.kv.size() * 2 + cache.indexer_compressor.kv.size() * 2) *
-                 sizeof(float);
+        total +=
+            (cache.window.size() + cache.entries.size() + cache.index_keys.size()) * sizeof(std::uint16_t) +
+            (cache.compressor.kv.size() * 2 + cache.indexer_compressor.kv.size() * 2) * sizeof(float);
     return total;
 }
 
@@ -103,13 +105,13 @@ std::vector<std::byte> V4State::snapshot() const {
     out.u64(static_cast<std::uint64_t>(position_));
     out.u64(layers.size());
     for (const LayerCache& cache : layers) {
-        out.floats(cache.window);
-        out.floats(cache.entries);
-        out.floats(cache.index_keys);
-        out.floats(cache.compressor.kv);
-        out.floats(cache.compressor.score);
-        out.floats(cache.indexer_compressor.kv);
-        out.floats(cache.indexer_compressor.score);
+        out.values(cache.window);
+        out.values(cache.entries);
+        out.values(cache.index_keys);
+        out.values(cache.compressor.kv);
+        out.values(cache.compressor.score);
+        out.values(cache.indexer_compressor.kv);
+        out.values(cache.indexer_compressor.score);
     }
     return out.take();
 }
@@ -134,13 +136,13 @@ Result<void> V4State::restore(std::span<const std::byte> bytes) {
         const auto blocks = static_cast<std::size_t>(ratio ? static_cast<std::int64_t>(position) / ratio : 0);
         const auto head_dim = static_cast<std::size_t>(head_dim_);
         const auto index_dim = static_cast<std::size_t>(index_head_dim_);
-        const bool ok = in.floats(cache.window, shape.window.size()) &&
-                        in.floats(cache.entries, blocks * head_dim) &&
-                        in.floats(cache.index_keys, ratio == 4 ? blocks * index_dim : 0) &&
-                        in.floats(cache.compressor.kv, shape.compressor.kv.size()) &&
-                        in.floats(cache.compressor.score, shape.compressor.score.size()) &&
-                        in.floats(cache.indexer_compressor.kv, shape.indexer_compressor.kv.size()) &&
-                        in.floats(cache.indexer_compressor.score, shape.indexer_compressor.score.size());
+        const bool ok = in.values(cache.window, shape.window.size()) &&
+                        in.values(cache.entries, blocks * head_dim) &&
+                        in.values(cache.index_keys, ratio == 4 ? blocks * index_dim : 0) &&
+                        in.values(cache.compressor.kv, shape.compressor.kv.size()) &&
+                        in.values(cache.compressor.score, shape.compressor.score.size()) &&
+                        in.values(cache.indexer_compressor.kv, shape.indexer_compressor.kv.size()) &&
+                        in.values(cache.indexer_compressor.score, shape.indexer_compressor.score.size());
         if (!ok)
             return Error{"the snapshot's DeepSeek-V4 state is damaged (layer " + std::to_string(i) + ")"};
     }

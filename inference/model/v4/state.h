@@ -1,7 +1,8 @@
 #pragma once
 // One sequence's DeepSeek-V4 caches (architecture note §3.6): per layer the raw sliding-window ring, the
-// compressed KV entries, the indexer keys, and the fp32 compressor states that hold a block in progress.
-// Everything is fp32 in memory; values are bf16-exact where the reference keeps bf16.
+// compressed KV entries and the indexer keys, stored as bf16 bits as the reference keeps them (the graph
+// rounds those values to bf16 before storing, so nothing is lost), and the fp32 compressor states that hold
+// a block in progress.
 
 #include "inference/model/model.h"
 #include "inference/model/v4/config.h"
@@ -17,9 +18,9 @@ struct CompressorState {
 };
 
 struct LayerCache {
-    std::vector<float> window;     // [window_size, head_dim], slot = position mod window_size
-    std::vector<float> entries;    // [positions / ratio, head_dim]
-    std::vector<float> index_keys; // [positions / 4, index_head_dim] (CSA layers)
+    std::vector<std::uint16_t> window;     // bf16 [window_size, head_dim], slot = position mod window_size
+    std::vector<std::uint16_t> entries;    // bf16 [positions / ratio, head_dim]
+    std::vector<std::uint16_t> index_keys; // bf16 [positions / 4, index_head_dim] (CSA layers)
     CompressorState compressor;
     CompressorState indexer_compressor;
 };

@@ -35,6 +35,20 @@ const importers::Page* Corpus::page(const MarkedPassage& marked) const {
     return &documents_[marked.document].pages[marked.page];
 }
 
+Corpus Corpus::sideBySide(const Corpus& a, const QString& label_a, const Corpus& b, const QString& label_b) {
+    Corpus both(a.documents_ + b.documents_);
+    both.sides_ = {CorpusSide{label_a, 0, 1, a.passageCount()},
+                   CorpusSide{label_b, int(a.documents_.size()), a.passageCount() + 1,
+                              a.passageCount() + b.passageCount()}};
+    return both;
+}
+
+int Corpus::sideOf(int document) const {
+    for (int side = int(sides_.size()) - 1; side >= 0; --side)
+        if (document >= sides_[std::size_t(side)].first_document) return side;
+    return -1;
+}
+
 int Corpus::markerOf(const QString& passage_id) const {
     return marker_by_id_.value(passage_id, 0);
 }

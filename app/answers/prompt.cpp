@@ -41,6 +41,14 @@ QString documentHeader(const Corpus& corpus, int document) {
     return header + QStringLiteral(" ===\n");
 }
 
+// Opens each side of a side-by-side corpus; its marker range tells the model which side a marker names.
+QString sideHeader(const CorpusSide& side) {
+    return QStringLiteral("\n##### Corpus %1: passages P%2 to P%3 #####\n")
+        .arg(side.label)
+        .arg(side.first_marker)
+        .arg(side.last_marker);
+}
+
 bool isPaged(const importers::Document& doc) {
     return doc.pages.size() > 1 || !doc.pages.value(0).size.isEmpty();
 }
@@ -48,17 +56,25 @@ bool isPaged(const importers::Document& doc) {
 } // namespace
 
 Result<PromptTemplates> PromptTemplates::load() {
+    return loadNamed(QStringLiteral("system.txt"), QStringLiteral("question.txt"));
+}
+
+Result<PromptTemplates> PromptTemplates::loadComparison() {
+    return loadNamed(QStringLiteral("compare_system.txt"), QStringLiteral("compare_question.txt"));
+}
+
+Result<PromptTemplates> PromptTemplates::loadNamed(const QString& system_name, const QString& question_name) {
     PromptTemplates templates;
-    for (auto [name, text] : {std::pair{QStringLiteral("system.txt"), &templates.system},
-                              std::pair{QStringLiteral("question.txt"), &templates.question},
-                              std::pair{QStringLiteral("selection_note.txt"), &templates.selection_note}}) {
+    for (auto [name, text] :
+         {std::pair{system_name, &templates.system}, std::pair{question_name, &templates.question},
+          std::pair{QStringLiteral("selection_note.txt"), &templates.selection_note}}) {
         Result<QString> read = readResource(name);
         if (!read) return std::move(read).take_error();
         *text = std::move(*read);
     }
     if (!templates.system.contains(QStringLiteral("{{corpus}}")))
-        return Error{
-            "The prompt text 'system.txt' has no {{corpus}} placeholder: the build's resources are broken."};
+        return Error{"The prompt text '" + system_name.toStdString() +
+                     "' has no {{corpus}} placeholder: the build's resources are broken."};
     QCryptographicHash hash(QCryptographicHash::Sha256);
     hash.addData(QByteArray::number(kCorpusFormatVersion));
     for (const QString* text : {&templates.system, &templates.question, &templates.selection_note}) {
@@ -135,6 +151,9 @@ std::vector<PromptSegment> PromptBuilder::corpusSegments(const CorpusSelection& 
         const importers::Document& doc = corpus_.document(marked);
         const importers::Passage& passage = corpus_.passage(marked);
         if (marked.document != document) {
+            const int side = corpus_.sideOf(marked.document);
+            if (side >= 0 && side != corpus_.sideOf(document))
+                segments.push_back({sideHeader(corpus_.sides()[std::size_t(side)]), 0});
             document = marked.document;
             page = -1;
             segments.push_back({documentHeader(corpus_, document), 0});

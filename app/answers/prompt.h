@@ -30,6 +30,12 @@ struct PromptTemplates {
     QString version;        // 16 hex digits of a hash over all three: part of the corpus cache key
 
     static Result<PromptTemplates> load();
+    // For a question about the differences of two corpora shown side by side (Corpus::sideBySide):
+    // compare_system.txt and compare_question.txt in place of system.txt and question.txt.
+    static Result<PromptTemplates> loadComparison();
+
+private:
+    static Result<PromptTemplates> loadNamed(const QString& system_name, const QString& question_name);
 };
 
 struct PromptSegment {

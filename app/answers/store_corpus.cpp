@@ -21,6 +21,25 @@ Result<Corpus> loadCorpus(store::Store& store, qint64 session, std::optional<qin
     return Corpus(std::move(documents));
 }
 
+store::CitationRecord citationRecord(store::Store& store, qint64 corpus, const Corpus& answer_corpus,
+                                     const VerifiedCitation& citation) {
+    store::CitationRecord record;
+    record.number = citation.citation.number;
+    record.quote = citation.citation.quote;
+    record.status = citation.verification == Verification::Fuzzy ? store::CitationStatus::Partial
+                    : isVerified(citation.verification)          ? store::CitationStatus::Verified
+                                                                 : store::CitationStatus::Unverified;
+    if (!citation.passage) return record;
+    const importers::Passage& passage = answer_corpus.passage(*citation.passage);
+    record.passageStableId = passage.id;
+    // A stored citation with no passage row is what the store keeps for a passage deleted since.
+    if (auto stored = store.passageByStableId(corpus, passage.id); stored && *stored)
+        record.passage = (*stored)->id;
+    if (isVerified(citation.verification))
+        record.range = {citation.range.start - passage.range.start, citation.range.end - passage.range.start};
+    return record;
+}
+
 Result<std::vector<QString>> StoreRanker::rank(const QString& question) const {
     static const QRegularExpression word_pattern(QStringLiteral("[\\p{L}\\p{N}]+"));
     QSet<QString> words;

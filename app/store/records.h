@@ -129,6 +129,8 @@ struct MessageRecord {
     qint64 promptTokens = 0;
     qint64 cachedTokens = 0;
     qint64 answerTokens = 0;
+    std::optional<qint64> corpus;         // answered from this corpus; empty for older answers
+    std::optional<qint64> comparedCorpus; // and this one, when one prompt held both side by side
     QList<CitationRecord> citations;
 };
 

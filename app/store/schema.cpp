@@ -143,7 +143,14 @@ CREATE INDEX documents_by_hash ON documents(corpus_id, content_hash);
 CREATE INDEX documents_by_state ON documents(corpus_id, state);
 )sql";
 
-constexpr std::array kMigrations = {kVersion1, kVersion2};
+// Version 3: the corpus an answer was given from (lectern-cli ask --corpus, comparisons), and the second
+// corpus when one prompt held both side by side. NULL for older answers and deleted corpora.
+constexpr const char* kVersion3 = R"sql(
+ALTER TABLE messages ADD COLUMN corpus_id INTEGER REFERENCES corpora(id) ON DELETE SET NULL;
+ALTER TABLE messages ADD COLUMN compared_corpus_id INTEGER REFERENCES corpora(id) ON DELETE SET NULL;
+)sql";
+
+constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3};
 
 } // namespace
 

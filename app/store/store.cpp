@@ -655,10 +655,12 @@ Result<qint64> Store::saveMessage(qint64 conversation, const MessageRecord& mess
     return guarded([&] {
         Transaction transaction(db_);
         const auto text = [](const QString& s) { return s.isNull() ? QStringLiteral("") : s; };
-        db_.prepare("INSERT INTO messages(conversation_id, question, answer, thinking, model_id, created, "
-                    "prefill_ms, decode_ms, prompt_tokens, cached_tokens, answer_tokens) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
-            .bind(1, conversation)
+        Statement insert = db_.prepare(
+            "INSERT INTO messages(conversation_id, question, answer, thinking, model_id, created, "
+            "prefill_ms, decode_ms, prompt_tokens, cached_tokens, answer_tokens, corpus_id, "
+            "compared_corpus_id) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+        insert.bind(1, conversation)
             .bind(2, text(message.question))
             .bind(3, text(message.answer))
             .bind(4, text(message.thinking))
@@ -668,8 +670,14 @@ Result<qint64> Store::saveMessage(qint64 conversation, const MessageRecord& mess
             .bind(8, message.decodeMs)
             .bind(9, message.promptTokens)
             .bind(10, message.cachedTokens)
-            .bind(11, message.answerTokens)
-            .run();
+            .bind(11, message.answerTokens);
+        for (const auto& [index, corpus] :
+             {std::pair{12, message.corpus}, std::pair{13, message.comparedCorpus}})
+            if (corpus)
+                insert.bind(index, *corpus);
+            else
+                insert.bindNull(index);
+        insert.run();
         const qint64 id = db_.lastInsertId();
         Statement citation = db_.prepare("INSERT INTO citations(message_id, number, passage_id, "
                                          "passage_stable_id, quote, start, end, status) "
@@ -693,7 +701,8 @@ Result<QList<MessageRecord>> Store::messages(qint64 conversation) {
     return guarded([&] {
         QList<MessageRecord> list;
         Statement row = db_.prepare("SELECT id, question, answer, thinking, model_id, created, prefill_ms, "
-                                    "decode_ms, prompt_tokens, cached_tokens, answer_tokens FROM messages "
+                                    "decode_ms, prompt_tokens, cached_tokens, answer_tokens, corpus_id, "
+                                    "compared_corpus_id FROM messages "
                                     "WHERE conversation_id = ?1 ORDER BY id");
         row.bind(1, conversation);
         Statement citations = db_.prepare("SELECT number, passage_id, passage_stable_id, quote, start, end, "
@@ -711,6 +720,8 @@ Result<QList<MessageRecord>> Store::messages(qint64 conversation) {
             message.promptTokens = row.int64(8);
             message.cachedTokens = row.int64(9);
             message.answerTokens = row.int64(10);
+            if (!row.isNull(11)) message.corpus = row.int64(11);
+            if (!row.isNull(12)) message.comparedCorpus = row.int64(12);
             citations.bind(1, message.id);
             while (citations.step()) {
                 CitationRecord c;

@@ -417,6 +417,8 @@ private slots:
                                                               0,
                                                               0,
                                                               0,
+                                                              {},
+                                                              {},
                                                               {}}));
         check(store().deleteSession(session_));
         QVERIFY(!QFile::exists(snapshot));

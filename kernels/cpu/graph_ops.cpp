@@ -70,6 +70,20 @@ std::int64_t argmax(const float* values, std::int64_t n) {
     return best;
 }
 
+void moe_group(const std::int64_t* chosen, std::int64_t rows, std::int64_t active, std::int64_t experts,
+               std::int64_t* offsets, std::int64_t* tokens, std::int64_t* slots) {
+    const std::int64_t entries = rows * active;
+    std::fill(offsets, offsets + experts + 1, 0);
+    for (std::int64_t i = 0; i < entries; ++i) ++offsets[chosen[i] + 1];
+    std::partial_sum(offsets, offsets + experts + 1, offsets);
+    std::vector<std::int64_t> next(offsets, offsets + experts);
+    for (std::int64_t i = 0; i < entries; ++i) { // in row order, so each expert's rows ascend
+        const std::int64_t at = next[static_cast<std::size_t>(chosen[i])]++;
+        tokens[at] = i / active;
+        slots[at] = i;
+    }
+}
+
 void gather_rows(const float* src, const std::int64_t* rows, std::int64_t count, std::int64_t dim,
                  float* dst) {
     for (std::int64_t i = 0; i < count; ++i)

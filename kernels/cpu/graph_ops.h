@@ -41,6 +41,13 @@ void top_k(const float* values, std::int64_t n, std::int64_t k, TopKOrder order,
 // The greedy choice: top_k with k = 1.
 std::int64_t argmax(const float* values, std::int64_t n);
 
+// A routing [rows, active] (from moe_route, or a hash layer's table) grouped by expert, for dispatch:
+// expert e's entries are [offsets[e], offsets[e + 1]) (offsets has experts + 1 values); entry i routes row
+// tokens[i] with the gate weight at slots[i] (= r * active + j, its place in chosen and weights). Within an
+// expert the rows ascend. Every chosen index must lie in [0, experts).
+void moe_group(const std::int64_t* chosen, std::int64_t rows, std::int64_t active, std::int64_t experts,
+               std::int64_t* offsets, std::int64_t* tokens, std::int64_t* slots);
+
 // Expert dispatch: dst[i] = src[rows[i]] for `count` rows of `dim` values (the tokens routed to one expert).
 void gather_rows(const float* src, const std::int64_t* rows, std::int64_t count, std::int64_t dim,
                  float* dst);

@@ -156,6 +156,22 @@ Result<void> top_k(Stream& stream, BufferSpan values, std::int64_t rows, std::in
                            grid(static_cast<std::uint64_t>(rows)));
 }
 
+Result<void> moe_group(Stream& stream, BufferSpan chosen, std::int64_t rows, std::int64_t active,
+                       std::int64_t experts, BufferSpan offsets, BufferSpan tokens, BufferSpan slots) {
+    constexpr std::int64_t kMaxExperts = 2048; // MAX_EXPERTS in moe_group.comp
+    if (Result<void> ok = check_counts("moe_group", {rows, active, experts, rows * active}); !ok) return ok;
+    if (experts > kMaxExperts)
+        return Error{"moe_group: " + std::to_string(experts) + " experts; at most 2048 in one call"};
+    if (Result<void> ok = check_spans("moe_group", {{"chosen", chosen, rows * active},
+                                                    {"offsets", offsets, experts + 1},
+                                                    {"tokens", tokens, rows * active},
+                                                    {"slots", slots, rows * active}});
+        !ok)
+        return ok;
+    const struct { std::uint32_t rows, active, experts; } push{u32(rows), u32(active), u32(experts)};
+    return stream.dispatch("moe_group", {chosen, offsets, tokens, slots}, &push, sizeof(push), {1, 1, 1});
+}
+
 Result<void> gather_rows(Stream& stream, BufferSpan src, std::int64_t src_rows, BufferSpan rows,
                          std::int64_t count, std::int64_t dim, BufferSpan dst) {
     if (Result<void> ok = check_counts("gather_rows", {src_rows, count, dim, src_rows * dim, count * dim});

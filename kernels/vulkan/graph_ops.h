@@ -38,6 +38,12 @@ Result<void> sqrt_softplus(Stream& stream, BufferSpan logits, BufferSpan scores,
 Result<void> top_k(Stream& stream, BufferSpan values, std::int64_t rows, std::int64_t n, std::int64_t k,
                    cpu::TopKOrder order, BufferSpan indices);
 
+// cpu::moe_group on the device: chosen [rows, active] (uint32) -> offsets [experts + 1], tokens and slots
+// [rows * active] (uint32), in one workgroup (experts at most 2048). A chosen index at or past `experts` is
+// left out of every group (the last offset then counts fewer entries than rows * active).
+Result<void> moe_group(Stream& stream, BufferSpan chosen, std::int64_t rows, std::int64_t active,
+                       std::int64_t experts, BufferSpan offsets, BufferSpan tokens, BufferSpan slots);
+
 // cpu::gather_rows / cpu::scatter_add_rows with uint32 row indices [count]: dst [count, dim] from src rows,
 // and dst rows += src [count, dim] (rows distinct). An index at or past `src_rows` / `dst_rows` is not
 // followed (gather writes NaN for it, scatter skips it), so a bad index cannot reach other memory.

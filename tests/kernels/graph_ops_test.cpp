@@ -110,6 +110,16 @@ void top_k_and_ties(std::mt19937& rng) {
     CHECK(all == (std::vector<std::int64_t>{1, 0, 2}));
 }
 
+void grouping() {
+    // 3 rows, 2 active each, 4 experts: row 0 -> {2, 0}, row 1 -> {0, 3}, row 2 -> {2, 3}.
+    const std::vector<std::int64_t> chosen{2, 0, 0, 3, 2, 3};
+    std::vector<std::int64_t> offsets(5), tokens(6), slots(6);
+    moe_group(chosen.data(), 3, 2, 4, offsets.data(), tokens.data(), slots.data());
+    CHECK(offsets == (std::vector<std::int64_t>{0, 2, 2, 4, 6}));
+    CHECK(tokens == (std::vector<std::int64_t>{0, 1, 0, 2, 1, 2}));
+    CHECK(slots == (std::vector<std::int64_t>{1, 2, 0, 4, 3, 5}));
+}
+
 void dispatch_rows() {
     const std::vector<float> x{0, 1, 10, 11, 20, 21, 30, 31}; // 4 rows of 2
     const std::vector<std::int64_t> rows{2, 0, 3};
@@ -296,6 +306,7 @@ int main() {
     top_k_and_ties(rng);
     routing(rng);
     dispatch_rows();
+    grouping();
     pooling(rng);
     indexer(rng);
     hc_mixes(rng);

@@ -17,6 +17,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace lectern::kernels;
@@ -336,6 +337,45 @@ void moe_route_parity(vulkan::Context& context, std::mt19937& rng) {
                   bound(weights, 0, 4e-7));
 }
 
+void moe_group_parity(vulkan::Context& context, std::mt19937& rng) {
+    for (const auto& [rows, experts, active] :
+         {std::tuple<std::int64_t, std::int64_t, std::int64_t>{37, 256, 8}, {300, 64, 6}, {1, 256, 6}}) {
+        // Choices as routing makes them: `active` distinct experts per row.
+        std::vector<std::int64_t> chosen;
+        std::vector<std::int64_t> all(static_cast<std::size_t>(experts));
+        std::iota(all.begin(), all.end(), 0);
+        for (std::int64_t r = 0; r < rows; ++r) {
+            std::shuffle(all.begin(), all.end(), rng);
+            chosen.insert(chosen.end(), all.begin(), all.begin() + active);
+        }
+        std::vector<std::int64_t> offsets(static_cast<std::size_t>(experts + 1)), tokens(chosen.size()),
+            slots(chosen.size());
+        cpu::moe_group(chosen.data(), rows, active, experts, offsets.data(), tokens.data(), slots.data());
+        const std::vector<std::uint32_t> chosen32(chosen.begin(), chosen.end());
+        vulkan::Buffer dc = to_device(context, chosen32);
+        vulkan::Buffer doff = device_zeros<std::uint32_t>(context, offsets.size()),
+                       dt = device_zeros<std::uint32_t>(context, tokens.size()),
+                       ds = device_zeros<std::uint32_t>(context, slots.size());
+        const std::string name = "moe_group " + std::to_string(rows) + " rows, " + std::to_string(experts) +
+                                 " experts, " + std::to_string(active) + " active";
+        if (!run(context, name, [&](vulkan::Stream& s) {
+                return vulkan::moe_group(s, dc.span(), rows, active, experts, doff.span(), dt.span(),
+                                         ds.span());
+            }))
+            continue;
+        // Counting and listing in row order: the same groups, entry for entry.
+        const auto same = [](const std::vector<std::uint32_t>& device,
+                             const std::vector<std::int64_t>& host) {
+            return std::equal(
+                device.begin(), device.end(), host.begin(),
+                [](std::uint32_t a, std::int64_t b) { return static_cast<std::int64_t>(a) == b; });
+        };
+        CHECK(same(from_device<std::uint32_t>(context, doff, offsets.size()), offsets));
+        CHECK(same(from_device<std::uint32_t>(context, dt, tokens.size()), tokens));
+        CHECK(same(from_device<std::uint32_t>(context, ds, slots.size()), slots));
+    }
+}
+
 void dispatch_rows_parity(vulkan::Context& context, std::mt19937& rng) {
     const std::int64_t tokens = 40, dim = 700, count = 13;
     const auto x = random_floats(static_cast<std::size_t>(tokens * dim), rng);
@@ -555,6 +595,7 @@ void all_ops(vulkan::Context& context, std::mt19937& rng) {
     sqrt_softplus_parity(context, rng);
     top_k_parity(context, rng);
     moe_route_parity(context, rng);
+    moe_group_parity(context, rng);
     dispatch_rows_parity(context, rng);
     compressor_pool_parity(context, rng);
     indexer_scores_parity(context, rng, 3, 16, 700, 128);

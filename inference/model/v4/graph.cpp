@@ -1,4 +1,5 @@
 #include "inference/model/v4/graph.h"
+
 #include "kernels/cpu/graph_ops.h"
 #include "kernels/cpu/numerics.h"
 #include "kernels/cpu/ops.h"
@@ -410,9 +411,6 @@ std::vector<float> Graph::moe(const Layer& layer, const std::vector<float>& x,
     k::linear(x.data(), rows, layer.gate, scores.data());
     k::sqrt_softplus(scores.data(), scores.data(), rows * experts);
 
-    // Per expert: the rows routed to it and their gate weights.
-    std::vector<std::vector<std::int64_t>> routed_rows(static_cast<std::size_t>(experts));
-    std::vector<std::vector<float>> routed_gates(static_cast<std::size_t>(experts));
     std::vector<std::int64_t> chosen(static_cast<std::size_t>(rows * active));
     std::vector<float> gate_weights(chosen.size());
     const auto route_scale = static_cast<float>(c.route_scale);
@@ -428,23 +426,26 @@ std::vector<float> Graph::moe(const Layer& layer, const std::vector<float>& x,
         k::moe_route(scores.data(), layer.gate_bias.data(), rows, experts, active, route_scale, chosen.data(),
                      gate_weights.data());
     }
-    for (std::int64_t t = 0; t < rows; ++t) {
-        for (std::int64_t j = t * active; j < (t + 1) * active; ++j) {
-            const auto e = static_cast<std::size_t>(chosen[static_cast<std::size_t>(j)]);
-            routed_rows[e].push_back(t);
-            routed_gates[e].push_back(gate_weights[static_cast<std::size_t>(j)]);
-        }
-    }
+    // Per expert: the rows routed to it (ascending) and their gate weights.
+    std::vector<std::int64_t> offsets(static_cast<std::size_t>(experts + 1)), routed_rows(chosen.size()),
+        routed_slots(chosen.size());
+    k::moe_group(chosen.data(), rows, active, experts, offsets.data(), routed_rows.data(),
+                 routed_slots.data());
 
     std::vector<float> routed(static_cast<std::size_t>(rows * dim), 0.0f);
     std::vector<float> gathered;
     for (std::int64_t e = 0; e < experts; ++e) {
-        const auto& which = routed_rows[static_cast<std::size_t>(e)];
-        if (which.empty()) continue;
+        const auto first = offsets[static_cast<std::size_t>(e)],
+                   end = offsets[static_cast<std::size_t>(e + 1)];
+        if (first == end) continue;
+        const std::vector<std::int64_t> which(routed_rows.begin() + first, routed_rows.begin() + end);
+        std::vector<float> gates;
+        for (std::int64_t i = first; i < end; ++i)
+            gates.push_back(
+                gate_weights[static_cast<std::size_t>(routed_slots[static_cast<std::size_t>(i)])]);
         gathered.resize(which.size() * static_cast<std::size_t>(dim));
-        k::gather_rows(x.data(), which.data(), static_cast<std::int64_t>(which.size()), dim, gathered.data());
-        expert(layer.experts[static_cast<std::size_t>(e)], gathered.data(),
-               static_cast<std::int64_t>(which.size()), routed_gates[static_cast<std::size_t>(e)], routed,
+        k::gather_rows(x.data(), which.data(), end - first, dim, gathered.data());
+        expert(layer.experts[static_cast<std::size_t>(e)], gathered.data(), end - first, gates, routed,
                which);
     }
     std::vector<float> shared(static_cast<std::size_t>(rows * dim), 0.0f);

@@ -10,6 +10,7 @@
 #include "ui/corpus/corpus_panel.h"
 #include "ui/model/model_manager_dialog.h"
 #include "ui/search/search_panel.h"
+#include "ui/settings/settings_dialog.h"
 #include "ui/status/status_panel.h"
 #include "ui/viewer/document_viewer.h"
 
@@ -66,6 +67,7 @@ MainWindow::MainWindow(Profile profile, QWidget* parent) : QMainWindow(parent), 
     statusPanel_ = new StatusPanel(this);
     statusBar()->addPermanentWidget(statusPanel_);
     ask_ = new AskController(conversation_, statusPanel_, this);
+    ask_->setCacheSettings(CacheSettings::load(profile_));
     connect(ask_, &AskController::modelFailed, this,
             [this](const QString& message) { statusBar()->showMessage(message); });
     statusBar()->showMessage(QStringLiteral("Profile: %1").arg(profile_.directory()));
@@ -132,6 +134,18 @@ CompareDocumentsDialog* MainWindow::showCompareDocuments() {
     compareDialog_->raise();
     compareDialog_->activateWindow();
     return compareDialog_;
+}
+
+SettingsDialog* MainWindow::showSettings() {
+    auto* dialog = new SettingsDialog(ask_->cacheSettings(), store_.get(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        const CacheSettings chosen = dialog->settings();
+        chosen.save(profile_);
+        ask_->setCacheSettings(chosen);
+    });
+    dialog->open();
+    return dialog;
 }
 
 QString MainWindow::sessionName() const {
@@ -261,6 +275,12 @@ void MainWindow::buildMenus() {
     file->addSeparator();
     QAction* quit = file->addAction(QStringLiteral("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
+
+    QMenu* edit = menuBar()->addMenu(QStringLiteral("&Edit"));
+    QAction* settings = edit->addAction(QStringLiteral("&Settings…"), this, [this] { showSettings(); });
+    settings->setObjectName(QStringLiteral("settingsAction"));
+    settings->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Comma));
+    settings->setToolTip(QStringLiteral("Corpus cache location, size and limit"));
 
     QMenu* modelMenu = menuBar()->addMenu(QStringLiteral("&Model"));
     QAction* chooseModel = modelMenu->addAction(QStringLiteral("Choose &Model…"), this, [this] {

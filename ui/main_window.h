@@ -21,6 +21,7 @@ class CompareDocumentsDialog;
 class ConversationView;
 class CorpusPanel;
 class SearchPanel;
+class SettingsDialog;
 class DocumentViewer;
 class StatusPanel;
 
@@ -48,6 +49,8 @@ public:
     // "Compare two documents…": the dialog over the current session's documents, made on first use.
     CompareDocumentsDialog* showCompareDocuments();
     CompareDocumentsDialog* compareDocumentsDialog() const { return compareDialog_; }
+    // Edit ▸ Settings: opens the dialog (window-modal); accepting saves and applies the cache settings.
+    SettingsDialog* showSettings();
     // File ▸ Export: the last answer or the whole conversation, as PDF when `path` ends in ".pdf" and as
     // Markdown otherwise, citations as footnotes.
     Result<void> exportLastAnswer(const QString& path);

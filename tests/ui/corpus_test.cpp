@@ -210,8 +210,8 @@ private slots:
         QCOMPARE(again->corpus()->tree()->topLevelItem(0)->childCount(), 0);
     }
 
-    // Import, read, search and follow a hit: through all of it the app opens no socket (no network, no
-    // D-Bus; the offscreen platform needs no display connection either).
+    // Import, read, search and follow a hit, load the default model and ask: through all of it the app
+    // opens no socket (no network, no D-Bus; the offscreen platform needs no display connection either).
     void aSessionOpensNoSocket() {
         QVERIFY(QDir(QStringLiteral("/proc/self/fd")).exists());
         const int before = openSockets();
@@ -228,6 +228,22 @@ private slots:
             main->viewer()->find(QStringLiteral("needle"));
             QVERIFY(QTest::qWaitFor([&] { return !main->viewer()->pdfView()->matches().isEmpty(); }, 10000));
             QCOMPARE(openSockets(), before);
+            if (lectern::model::default_model_path().ok()) {
+                QSignalSpy loaded(main->asker(), &AskController::modelLoaded);
+                main->asker()->setMaxAnswerTokens(16);
+                main->loadModel();
+                QVERIFY(loaded.wait(120000) || !loaded.isEmpty());
+                QSignalSpy answered(main->asker(), &AskController::answerFinished);
+                main->conversation()->questionEdit()->setPlainText(QStringLiteral("Where is the needle?"));
+                QTest::mouseClick(main->conversation()->askButton(), Qt::LeftButton);
+                QVERIFY(answered.wait(240000) || !answered.isEmpty());
+                const int answers = main->conversation()->answerCount();
+                QVERIFY(answers > 0);
+                QVERIFY(main->conversation()->answer(answers - 1)->model().error.isEmpty());
+                QCOMPARE(openSockets(), before);
+            } else {
+                qInfo("the default model is not fetched: asking is left out of this check");
+            }
         }
         QCOMPARE(before, 0);
     }

@@ -6,7 +6,10 @@
 #include "inference/model/default_model.h"
 #include "ui/conversation/citation_chips.h"
 #include "ui/conversation/conversation_view.h"
+#include "ui/conversation/saved_answers.h"
 #include "ui/status/status_panel.h"
+
+#include <QDir>
 
 namespace lectern::ui {
 
@@ -22,7 +25,8 @@ AskController::AskController(ConversationView* conversation, StatusPanel* status
             });
     connect(&worker_, &worker::InferenceWorker::loaded, this, [this](const worker::ModelSummary& model) {
         model_ = model;
-        status_->setBackend(model.name, model.family);
+        status_->setBackend(model.backend, model.device);
+        status_->setKvCacheBytes(model.state_bytes);
         status_->setContext(0, model.context_tokens);
         updateAskState();
         emit modelLoaded(model.name);
@@ -32,6 +36,24 @@ AskController::AskController(ConversationView* conversation, StatusPanel* status
         modelStatus_ = message;
         updateAskState();
         emit modelFailed(message);
+    });
+    connect(&worker_, &worker::InferenceWorker::loadCancelled, this, [this] {
+        model_.reset();
+        modelStatus_ = QStringLiteral("Loading the model was cancelled; choose one to load (Ctrl+M).");
+        status_->setBackend({}, {});
+        status_->setKvCacheBytes(-1);
+        updateAskState();
+        emit modelFailed(modelStatus_);
+    });
+    connect(&worker_, &worker::InferenceWorker::stateBytes, status_, &StatusPanel::setKvCacheBytes);
+    connect(&worker_, &worker::InferenceWorker::decodeProgress, this,
+            [this](qint64, double tokensPerSecond) { status_->setTokensPerSecond(tokensPerSecond); });
+    connect(&worker_, &worker::InferenceWorker::cacheSaved, this,
+            [this](const QString&, qint64, qint64 tokens) {
+                if (cache_ && cacheKey_ && corpusId_ != 0) (void)cache_->add(corpusId_, *cacheKey_, tokens);
+            });
+    connect(&worker_, &worker::InferenceWorker::cacheDiscarded, this, [this](const QString&, const QString&) {
+        if (cache_ && cacheKey_ && corpusId_ != 0) (void)cache_->remove(corpusId_, *cacheKey_);
     });
     connect(&worker_, &worker::InferenceWorker::prefillProgress, this,
             [this](qint64 done, qint64 total, double tokensPerSecond, double eta) {
@@ -74,8 +96,10 @@ AskController::AskController(ConversationView* conversation, StatusPanel* status
             answer_.error = QStringLiteral("Stopped before the answer was finished.");
         else if (!outcome.error.isEmpty())
             answer_.error = outcome.error;
-        else
+        else {
             history_.push_back({answer_.question, outcome.answer});
+            saveAnswer(outcome);
+        }
         status_->setTokensPerSecond(
             outcome.decode_seconds > 0 ? double(outcome.answer_tokens) / outcome.decode_seconds : -1);
         if (model_)
@@ -88,10 +112,67 @@ AskController::AskController(ConversationView* conversation, StatusPanel* status
 }
 
 void AskController::setStore(store::Store* store, qint64 session) {
+    const bool reopened = store != store_ || session != session_;
     store_ = store;
-    if (session != session_) history_.clear();
     session_ = session;
+    makeCache();
+    if (reopened && !answering_) restoreSession();
     updateAskState();
+}
+
+void AskController::setCacheSettings(const CacheSettings& settings) {
+    cacheSettings_ = settings;
+    makeCache();
+    if (cache_) cache_->evict();
+}
+
+void AskController::makeCache() {
+    cache_.reset();
+    if (!store_ || cacheSettings_.directory.isEmpty()) return;
+    QDir().mkpath(cacheSettings_.directory);
+    cache_ =
+        std::make_unique<answers::CorpusCache>(*store_, cacheSettings_.directory, cacheSettings_.limitBytes);
+}
+
+void AskController::restoreSession() {
+    conversation_->clear();
+    history_.clear();
+    storedConversation_ = 0;
+    answerIndex_ = -1;
+    corpus_.reset();
+    if (!store_ || session_ == 0) return;
+    auto conversations = store_->conversations(session_);
+    if (!conversations || conversations->isEmpty()) return;
+    auto loaded = answers::loadCorpus(*store_, session_);
+    if (!loaded) return;
+    const answers::Corpus corpus(std::move(*loaded));
+    for (const store::ConversationInfo& info : *conversations) {
+        auto messages = store_->messages(info.id);
+        if (!messages) continue;
+        for (const store::MessageRecord& message : *messages) {
+            conversation_->addAnswer(savedAnswerView(message, corpus));
+            if (info.id == conversations->back().id) history_.push_back({message.question, message.answer});
+        }
+    }
+    storedConversation_ = conversations->back().id;
+}
+
+void AskController::saveAnswer(const worker::AnswerOutcome& outcome) {
+    if (!store_ || !corpus_ || corpusId_ == 0) return;
+    if (storedConversation_ == 0) {
+        auto created = store_->createConversation(session_, answer_.question.left(80));
+        if (!created) {
+            answer_.error = QStringLiteral("The answer could not be saved: %1")
+                                .arg(QString::fromStdString(created.error()));
+            return;
+        }
+        storedConversation_ = *created;
+    }
+    auto saved = ui::saveAnswer(*store_, storedConversation_, corpusId_, *corpus_, answer_.question,
+                                cacheKey_ ? cacheKey_->model_id : modelPath_, outcome);
+    if (!saved)
+        answer_.error =
+            QStringLiteral("The answer could not be saved: %1").arg(QString::fromStdString(saved.error()));
 }
 
 void AskController::loadModel(const QString& path) {
@@ -106,6 +187,7 @@ void AskController::loadModel(const QString& path) {
         }
         modelPath = QString::fromStdString(*found);
     }
+    modelPath_ = modelPath;
     modelStatus_ = QStringLiteral("Loading the model…");
     updateAskState();
     worker_.load(modelPath);
@@ -148,6 +230,7 @@ void AskController::ask(const QString& question) {
 
     auto corpusId = store_->corpus(session_, QStringLiteral("A"));
     if (!corpusId) return fail(QString::fromStdString(corpusId.error()));
+    corpusId_ = *corpusId;
     auto loaded = answers::loadCorpus(*store_, session_, *corpusId);
     if (!loaded) return fail(QString::fromStdString(loaded.error()));
     corpus_ = std::make_shared<const answers::Corpus>(std::move(*loaded));
@@ -161,7 +244,7 @@ void AskController::ask(const QString& question) {
     const answers::ChatFormat format = answers::chatFormatFor(model_->family.toStdString());
     const answers::PromptRenderer renderer(*model_->tokenizer, format, answers::thinksByDefault(format));
     const answers::PromptBuilder builder(*corpus_, *templates, renderer.counter());
-    const answers::BudgetSettings budget{model_->context_tokens, kMaxAnswerTokens,
+    const answers::BudgetSettings budget{model_->context_tokens, maxAnswerTokens_,
                                          renderer.templateTokens(history_.size())};
     auto assembled = builder.assemble(question, history_, budget);
     if (std::holds_alternative<answers::OverBudget>(assembled)) {
@@ -181,8 +264,14 @@ void AskController::ask(const QString& question) {
     request.prefix_tokens = rendered.prefix_tokens;
     request.passages = rendered.passages;
     request.thinking = rendered.thinking;
-    request.generate.max_tokens = kMaxAnswerTokens;
+    request.generate.max_tokens = maxAnswerTokens_;
     request.corpus = corpus_;
+    cacheKey_ = answers::CorpusCacheKey::make(modelPath_, rendered.prefix_hash, templates->version);
+    if (cache_) {
+        auto cached = cache_->find(corpusId_, *cacheKey_);
+        if (!cached) return fail(QString::fromStdString(cached.error()));
+        request.snapshot_path = cached->value_or(cache_->pathFor(*cacheKey_));
+    }
     worker_.ask(std::move(request));
 }
 

@@ -1,10 +1,15 @@
 #pragma once
 // Asking, end to end: loads a model on the inference worker, builds the grounded prompt for the current
-// session (app/answers), streams thinking, text and verified citations into the conversation pane, and
-// keeps the status bar's context, speed and prefill figures current.
+// session (app/answers), starts from the corpus cache when it holds this corpus (or prefills and saves
+// it), streams thinking, text and verified citations into the conversation pane, keeps each complete
+// answer in the store (saved_answers.h) and shows a session's saved conversation again when it is
+// opened, and keeps the status bar current: context, KV-cache size, backend and device, tokens/s while
+// the answer is written, prefill progress and ETA.
 
 #include "app/answers/corpus.h"
+#include "app/answers/corpus_cache.h"
 #include "app/answers/prompt.h"
+#include "app/profile/cache_settings.h"
 #include "app/worker/inference_worker.h"
 #include "ui/conversation/answer_view_model.h"
 
@@ -30,10 +35,17 @@ public:
 
     AskController(ConversationView* conversation, StatusPanel* status, QObject* parent = nullptr);
 
+    // Opening another session shows its saved answers; new answers continue its latest conversation.
     void setStore(store::Store* store, qint64 session);
+    // Where corpus snapshots go and how large the cache may grow; a lower limit evicts at once.
+    void setCacheSettings(const CacheSettings& settings);
+    const CacheSettings& cacheSettings() const { return cacheSettings_; }
     // A checkpoint folder or .gguf file; empty: the built-in default model.
     void loadModel(const QString& path = {});
     bool isModelLoaded() const { return model_.has_value(); }
+    // The longest answer, in tokens (kMaxAnswerTokens unless set; lectern-cli ask --max-tokens is the
+    // same limit); it is also what the prompt keeps free of corpus.
+    void setMaxAnswerTokens(std::int64_t tokens) { maxAnswerTokens_ = tokens; }
     bool isAnswering() const { return answering_; }
     void ask(const QString& question);
 
@@ -46,11 +58,21 @@ private:
     void updateAskState();
     void fail(const QString& message);
     void show();
+    void restoreSession();
+    void saveAnswer(const worker::AnswerOutcome& outcome);
+    void makeCache();
 
     ConversationView* conversation_;
     StatusPanel* status_;
     worker::InferenceWorker worker_;
     std::optional<worker::ModelSummary> model_;
+    QString modelPath_;
+    CacheSettings cacheSettings_;
+    std::unique_ptr<answers::CorpusCache> cache_;
+    std::optional<answers::CorpusCacheKey> cacheKey_; // of the answer being written
+    qint64 corpusId_ = 0;                             // the store's id of corpus_
+    qint64 storedConversation_ = 0;                   // where new answers are saved; 0: a new one
+    std::int64_t maxAnswerTokens_ = kMaxAnswerTokens;
     QString modelStatus_ = QStringLiteral("No model is loaded yet.");
     store::Store* store_ = nullptr;
     qint64 session_ = 0;

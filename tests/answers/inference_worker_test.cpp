@@ -173,27 +173,32 @@ private slots:
         doc.pages.append(test::makePage(1, QStringLiteral("The board met on 3 May."), false));
         test::addPassages(doc, doc.pages[0]);
         corpus_ = std::make_shared<const answers::Corpus>(QList<importers::Document>{doc});
-        model::register_loader(
-            {"scripted", [](const std::string& name) { return name.starts_with("scripted:"); },
-             [](const std::string&,
-                const model::LoadProgress& progress) -> Result<std::unique_ptr<model::Model>> {
-                 if (progress) progress(1.0, "scripted");
-                 return std::unique_ptr<model::Model>(std::make_unique<ScriptedModel>());
-             }});
-        model::register_loader(
-            {"slow", [](const std::string& name) { return name.starts_with("slow:"); },
-             [](const std::string& model_path,
-                const model::LoadProgress& progress) -> Result<std::unique_ptr<model::Model>> {
-                 ++g_slow_load_starts;
-                 g_slow_load_steps = 0;
-                 for (int step = 1; step <= kSlowLoadSteps; ++step) {
-                     std::this_thread::sleep_for(std::chrono::milliseconds(kSlowLoadStepMs));
-                     g_slow_load_steps = step;
-                     if (progress && !progress(double(step) / kSlowLoadSteps, "tensors"))
-                         return model::load_cancelled(model_path);
-                 }
-                 return std::unique_ptr<model::Model>(std::make_unique<ScriptedModel>());
-             }});
+        // Set field by field: the loader struct may grow (a backend-aware entry point, ...).
+        model::Loader scripted;
+        scripted.name = "scripted";
+        scripted.accepts = [](const std::string& name) { return name.starts_with("scripted:"); };
+        scripted.load = [](const std::string&,
+                           const model::LoadProgress& progress) -> Result<std::unique_ptr<model::Model>> {
+            if (progress) progress(1.0, "scripted");
+            return std::unique_ptr<model::Model>(std::make_unique<ScriptedModel>());
+        };
+        model::register_loader(std::move(scripted));
+        model::Loader slow;
+        slow.name = "slow";
+        slow.accepts = [](const std::string& name) { return name.starts_with("slow:"); };
+        slow.load = [](const std::string& model_path,
+                       const model::LoadProgress& progress) -> Result<std::unique_ptr<model::Model>> {
+            ++g_slow_load_starts;
+            g_slow_load_steps = 0;
+            for (int step = 1; step <= kSlowLoadSteps; ++step) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(kSlowLoadStepMs));
+                g_slow_load_steps = step;
+                if (progress && !progress(double(step) / kSlowLoadSteps, "tensors"))
+                    return model::load_cancelled(model_path);
+            }
+            return std::unique_ptr<model::Model>(std::make_unique<ScriptedModel>());
+        };
+        model::register_loader(std::move(slow));
     }
 
     void streamsAndReusesTheCorpusCache() {

@@ -1,6 +1,8 @@
 #include "kernels/cpu/ops.h"
 
 #include "kernels/cpu/numerics.h"
+#include "kernels/cpu/quant/dequantize.h"
+#include "kernels/cpu/quant/matmul.h"
 #include "kernels/cpu/simd.h"
 
 #include <algorithm>
@@ -39,6 +41,12 @@ void dequantize_row(const WeightMatrix& weight, std::int64_t row, float* out) {
         }
         return;
     }
+    case WeightFormat::GGUF_BLOCK: {
+        const std::int64_t row_bytes = *dtype_bytes(weight.gguf_type, k);
+        quant::dequantize_row(weight.gguf_type,
+                              static_cast<const std::uint8_t*>(weight.data) + row * row_bytes, out, k);
+        return;
+    }
     }
 }
 
@@ -69,6 +77,11 @@ void linear_reference(const float* x, std::int64_t rows, const WeightMatrix& wei
 }
 
 void linear(const float* x, std::int64_t rows, const WeightMatrix& weight, float* y) {
+    if (weight.format == WeightFormat::GGUF_BLOCK) {
+        quant::matmul(weight.gguf_type, static_cast<const std::byte*>(weight.data), weight.out_features,
+                      weight.in_features, x, rows, y);
+        return;
+    }
     // Each weight row is dequantised once and reused for every activation row, so a prefill chunk reads
     // the (mapped, possibly cold) weights once.
     thread_local std::vector<float> row;

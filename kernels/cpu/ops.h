@@ -2,6 +2,8 @@
 // The CPU backend's op set. Every op here has a slow, obvious reference that the fast paths and the
 // other backends (cuda/, vulkan/) are tested against; see kernels/README.md. Activations are fp32.
 
+#include "kernels/dtype.h"
+
 #include <cstdint>
 
 namespace lectern::kernels::cpu {
@@ -15,6 +17,8 @@ enum class WeightFormat : std::uint8_t {
     BF16,
     F8_E4M3_BLOCK128, // e4m3 bytes; e8m0 scales [ceil(out/128), ceil(in/128)]
     FP4_E2M1_BLOCK32, // two values per byte, low nibble first; e8m0 scales [out, in/32]
+    GGUF_BLOCK,       // rows of whole `gguf_type` blocks as a GGUF file stores them (F16, Q8_0, Q4_K,
+                      // IQ2_XXS, ...: quant::is_weight_type); no separate scales
 };
 
 struct WeightMatrix {
@@ -23,6 +27,7 @@ struct WeightMatrix {
     const std::uint8_t* scales = nullptr;
     std::int64_t out_features = 0;
     std::int64_t in_features = 0;
+    DType gguf_type = DType::F32; // GGUF_BLOCK only
 };
 
 // Row `row` of the weight as fp32 values (in_features of them).
@@ -34,6 +39,10 @@ void dequantize_row(const WeightMatrix& weight, std::int64_t row, float* out);
 // correctly rounded sum in practice, whatever the summation order, so the fast paths, the reference and
 // an independent implementation agree bit for bit before the graph's bf16/FP8 rounding points (where a
 // last-bit difference would otherwise flip a rounding and grow).
+//
+// The exception: linear runs a GGUF_BLOCK weight through quant::matmul, as llama.cpp runs such weights
+// (Q4_0/Q4_1/Q8_0 against activations quantised to 8-bit blocks, the other types decoded and summed in
+// float), so it differs from linear_reference by up to the bound stated in kernels/cpu/quant/matmul.h.
 void linear_reference(const float* x, std::int64_t rows, const WeightMatrix& weight, float* y);
 void linear(const float* x, std::int64_t rows, const WeightMatrix& weight, float* y);
 

@@ -24,6 +24,8 @@ __host__ __device__ constexpr int per_load() {
         return 16;
     case WeightFormat::FP4_E2M1_BLOCK32:
         return 32;
+    case WeightFormat::GGUF_BLOCK: // no kernel: linear refuses it
+        break;
     }
     return 0;
 }
@@ -152,6 +154,9 @@ Result<void> linear(const float* x, std::int64_t rows, const DeviceWeight& weigh
         if (weight.in_features % 32 != 0) return Error{"linear: FP4 rows must be whole blocks of 32"};
         launch<WeightFormat::FP4_E2M1_BLOCK32>(x, rows, weight, weight.in_features / 32, y);
         break;
+    case WeightFormat::GGUF_BLOCK:
+        return Error{"linear: CUDA has no kernel for " + std::string(dtype_info(weight.gguf_type).name) +
+                     " weights (a GGUF block type); run this model on the CPU or Vulkan backend"};
     }
     return finish_launch("linear");
 }

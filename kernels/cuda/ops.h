@@ -3,6 +3,7 @@
 // default stream. Each call checks the launch and synchronises, so an error names the op that failed.
 
 #include "kernels/cpu/ops.h"
+#include "kernels/dtype.h"
 #include "kernels/result.h"
 
 #include <cstddef>
@@ -50,9 +51,11 @@ struct DeviceWeight {
     const std::uint8_t* scales = nullptr; // e8m0, for the block-scaled formats
     std::int64_t out_features = 0;
     std::int64_t in_features = 0;
+    DType gguf_type = DType::F32; // GGUF_BLOCK only
 };
 
-// y[r, o] = sum_i x[r, i] * W[o, i]; dequantises on the fly, accumulates in fp32.
+// y[r, o] = sum_i x[r, i] * W[o, i]; dequantises on the fly, accumulates in fp32. GGUF_BLOCK weights are an
+// error: this backend has no kernel for GGUF block types yet.
 Result<void> linear(const float* x, std::int64_t rows, const DeviceWeight& weight, float* y);
 
 // rope_interleaved on x [rows, heads, head_dim]: dims [rope_offset, rope_offset + 2*pairs) of every head

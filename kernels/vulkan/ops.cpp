@@ -135,8 +135,8 @@ Result<void> rms_norm(Stream& stream, BufferSpan x, std::optional<BufferSpan> we
                            grid(static_cast<std::uint64_t>(rows)));
 }
 
-std::uint64_t weight_data_bytes(cpu::WeightFormat format, std::int64_t out_features,
-                                std::int64_t in_features) {
+std::uint64_t weight_data_bytes(cpu::WeightFormat format, std::int64_t out_features, std::int64_t in_features,
+                                DType gguf_type) {
     const auto elements = static_cast<std::uint64_t>(out_features) * static_cast<std::uint64_t>(in_features);
     switch (format) {
     case cpu::WeightFormat::F32:
@@ -147,6 +147,9 @@ std::uint64_t weight_data_bytes(cpu::WeightFormat format, std::int64_t out_featu
         return elements;
     case cpu::WeightFormat::FP4_E2M1_BLOCK32:
         return elements / 2;
+    case cpu::WeightFormat::GGUF_BLOCK:
+        return static_cast<std::uint64_t>(
+            dtype_bytes(gguf_type, static_cast<std::int64_t>(elements)).value_or(0));
     }
     return 0;
 }
@@ -156,6 +159,7 @@ std::uint64_t weight_scale_bytes(cpu::WeightFormat format, std::int64_t out_feat
     switch (format) {
     case cpu::WeightFormat::F32:
     case cpu::WeightFormat::BF16:
+    case cpu::WeightFormat::GGUF_BLOCK: // the block scales are inside the data
         return 0;
     case cpu::WeightFormat::F8_E4M3_BLOCK128:
         return static_cast<std::uint64_t>((out_features + 127) / 128) *
@@ -169,6 +173,8 @@ std::uint64_t weight_scale_bytes(cpu::WeightFormat format, std::int64_t out_feat
 Result<void> linear(Stream& stream, BufferSpan x, std::int64_t rows, const DeviceWeight& weight,
                     BufferSpan y) {
     const std::int64_t n = weight.out_features, k = weight.in_features;
+    if (weight.format == cpu::WeightFormat::GGUF_BLOCK)
+        return linear_gguf(stream, x, rows, weight.gguf_type, weight.data, n, k, y);
     if (rows <= 0 || n <= 0 || k <= 0) return Error{"linear: rows and the weight's shape must be positive"};
     if (weight.format == cpu::WeightFormat::FP4_E2M1_BLOCK32 && k % 32 != 0)
         return Error{"linear: an FP4 weight needs in_features divisible by 32, not " + std::to_string(k)};
@@ -199,6 +205,8 @@ Result<void> linear(Stream& stream, BufferSpan x, std::int64_t rows, const Devic
         return dispatch_linear(stream, "f8", Storage::Bytes, x, rows, weight.data, scales, n, k, y);
     case cpu::WeightFormat::FP4_E2M1_BLOCK32:
         return dispatch_linear(stream, "fp4", Storage::Bytes, x, rows, weight.data, scales, n, k, y);
+    case cpu::WeightFormat::GGUF_BLOCK:
+        break; // linear_gguf, above
     }
     return Error{"linear: unknown weight format"};
 }

@@ -106,6 +106,8 @@ int main() {
         case cpu::WeightFormat::F32:
             data_bytes = c.out * c.in * 4;
             break;
+        case cpu::WeightFormat::GGUF_BLOCK: // no CUDA kernel
+            break;
         }
         auto data = random_bytes(data_bytes, rng, 0, 0x7E);
         auto scales = random_bytes(std::max<std::size_t>(scale_bytes, 1), rng, 120, 130);

@@ -110,6 +110,8 @@ HostWeight random_weight(cpu::WeightFormat format, std::int64_t out, std::int64_
         for (auto& b : w.data) b = static_cast<std::uint8_t>(byte(rng));
         w.scales.resize(static_cast<std::size_t>(out * in / 32));
         break;
+    case cpu::WeightFormat::GGUF_BLOCK: // no CUDA kernel: linear refuses these (checked below)
+        break;
     }
     for (auto& s : w.scales) s = static_cast<std::uint8_t>(scale(rng));
     return w;
@@ -243,6 +245,9 @@ void errors_are_reported() {
     const cuda::DeviceWeight missing_scales{cpu::WeightFormat::F8_E4M3_BLOCK128, nullptr, nullptr, 4, 128};
     const auto result = cuda::linear(nullptr, 1, missing_scales, nullptr);
     CHECK(!result.ok() && result.error().find("scales") != std::string::npos);
+    const cuda::DeviceWeight q4_k{cpu::WeightFormat::GGUF_BLOCK, nullptr, nullptr, 4, 256, DType::Q4_K};
+    const auto no_kernel = cuda::linear(nullptr, 1, q4_k, nullptr);
+    CHECK(!no_kernel.ok() && no_kernel.error().find("CUDA has no kernel for Q4_K") != std::string::npos);
 }
 
 } // namespace

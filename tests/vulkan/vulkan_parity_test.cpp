@@ -121,6 +121,8 @@ HostWeight random_weight(cpu::WeightFormat format, std::int64_t out, std::int64_
         case cpu::WeightFormat::FP4_E2M1_BLOCK32:
             if (i % 2 == 0) w.data[i / 2] = static_cast<std::uint8_t>(byte(rng));
             break;
+        case cpu::WeightFormat::GGUF_BLOCK: // random_gguf_rows makes these
+            break;
         }
     }
     for (std::uint8_t& s : w.scales) s = static_cast<std::uint8_t>(scale(rng));
@@ -138,6 +140,8 @@ const char* format_name(cpu::WeightFormat format) {
         return "linear F8_E4M3_BLOCK128";
     case cpu::WeightFormat::FP4_E2M1_BLOCK32:
         return "linear FP4_E2M1_BLOCK32";
+    case cpu::WeightFormat::GGUF_BLOCK:
+        return "linear GGUF_BLOCK";
     }
     return "linear";
 }
@@ -271,7 +275,15 @@ void linear_gguf_parity(vulkan::Context& context, std::mt19937& rng) {
                     return vulkan::linear_gguf(s, dx.span(), rows, type, dw.span(), out, in, dy.span());
                 }))
                 continue;
-            expect_within(op.c_str(), from_device<float>(context, dy, expected.size()), expected, bound);
+            const auto y = from_device<float>(context, dy, expected.size());
+            expect_within(op.c_str(), y, expected, bound);
+            // linear on a GGUF_BLOCK weight (a model's cpu::WeightMatrix) is linear_gguf.
+            const vulkan::DeviceWeight weight{
+                cpu::WeightFormat::GGUF_BLOCK, dw.span(), std::nullopt, out, in, type};
+            vulkan::Buffer dz = device_zeros<float>(context, expected.size());
+            if (run(context, "linear GGUF_BLOCK",
+                    [&](vulkan::Stream& s) { return vulkan::linear(s, dx.span(), rows, weight, dz.span()); }))
+                CHECK(from_device<float>(context, dz, expected.size()) == y);
         }
     }
     // Types without a kernel, and rows that are not whole blocks, are refused with a message.

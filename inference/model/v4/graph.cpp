@@ -16,7 +16,8 @@ namespace k = kernels::cpu;
 using k::WeightFormat;
 
 // A linear as the reference runs it: FP8/FP4 weights see FP8-quantised activations (1x128 blocks,
-// power-of-two scales); the output is bf16.
+// power-of-two scales); the output is bf16. BF16/F32 weights and GGUF block types (a GGUF file's Q8_0,
+// Q4_K, IQ2_XXS, F16, ...) see the activations as they are, as llama.cpp runs them: no FP8 QAT.
 std::vector<float> linear_bf16_out(const float* x, std::int64_t rows, const k::WeightMatrix& w) {
     std::vector<float> y(static_cast<std::size_t>(rows * w.out_features));
     if (w.format == WeightFormat::F8_E4M3_BLOCK128 || w.format == WeightFormat::FP4_E2M1_BLOCK32) {
@@ -31,7 +32,8 @@ std::vector<float> linear_bf16_out(const float* x, std::int64_t rows, const k::W
     return y;
 }
 
-// The rows [first, first + count) of a row-major weight, viewed in place (FP8 block rows must align).
+// The rows [first, first + count) of a row-major weight, viewed in place (FP8 block rows must align; a GGUF
+// block type's rows are whole blocks).
 k::WeightMatrix row_slice(const k::WeightMatrix& w, std::int64_t first, std::int64_t count) {
     k::WeightMatrix slice = w;
     slice.out_features = count;
@@ -49,6 +51,10 @@ k::WeightMatrix row_slice(const k::WeightMatrix& w, std::int64_t first, std::int
     case WeightFormat::FP4_E2M1_BLOCK32:
         slice.data = static_cast<const std::uint8_t*>(w.data) + first * w.in_features / 2;
         slice.scales = w.scales + first * (w.in_features / 32);
+        break;
+    case WeightFormat::GGUF_BLOCK:
+        slice.data = static_cast<const std::uint8_t*>(w.data) +
+                     first * *kernels::dtype_bytes(w.gguf_type, w.in_features);
         break;
     }
     return slice;

@@ -1,8 +1,8 @@
 // DeepSeek-V4 from GGUF: the tiny checkpoint converted by lectern-convert-v4-gguf loads through the model
 // factory (dispatch on general.architecture) into the same graph, and gives bit-identical logits at every
-// position; its tokenizer.ggml.* tokenizer equals tokenizer.json's; a file with a missing tensor, a wrong
-// shape, a wrong type or a non-FP8 "FP8" linear gives an error naming the tensor; unsupported input to
-// the converter is a plain error.
+// position; Q8_0 experts run in place close to the same experts as F32; its tokenizer.ggml.* tokenizer
+// equals tokenizer.json's; a file with a missing tensor, a wrong shape, a wrong type or a non-FP8 "FP8"
+// linear gives an error naming the tensor; unsupported input to the converter is a plain error.
 #include "inference/formats/gguf.h"
 #include "inference/formats/gguf_writer.h"
 #include "inference/model/factory.h"
@@ -253,8 +253,8 @@ int main() {
                 worst, scale);
         }
     }
-    // Other llama.cpp types load exactly: experts as Q8_0 give the logits the same experts give as F32,
-    // and an F16 tensor the logits of its values as F32.
+    // Other llama.cpp types load: experts as Q8_0 run in place (activations quantised to 8-bit blocks, as
+    // llama.cpp does) close to the same experts as F32, and an F16 tensor gives its values.
     {
         auto reencode = [&](kernels::DType experts, bool half, const std::string& path) {
             return rewrite(
@@ -286,14 +286,36 @@ int main() {
         if (CHECK(as_f32.ok()) && CHECK(as_q8.ok())) {
             const std::vector<float> f32 = all_logits(**as_f32, prompt);
             const std::vector<float> q8 = all_logits(**as_q8, prompt);
-            CHECK(!f32.empty() && f32.size() == q8.size() &&
-                  std::memcmp(f32.data(), q8.data(), f32.size() * sizeof(float)) == 0);
-            double worst = 0.0;
-            for (std::size_t i = 0; i < f32.size() && i < expected.size(); ++i)
-                worst = std::max(worst, static_cast<double>(std::fabs(f32[i] - expected[i])));
-            std::printf("Q8_0 experts + an F16 tensor: bit-identical to their F32 values; vs the checkpoint "
-                        "(experts without FP8 activations) max |diff| %g\n",
-                        worst);
+            const std::int64_t vocab = a.info().vocab_size;
+            // Stated bound: mean |diff| within 10% of the logits' rms (observed 5.4%). Each expert linear is
+            // within kernels/cpu/quant/matmul.h's bound (gguf_v4_in_place); this tiny random model amplifies
+            // 8-bit activation rounding about as much as the reference's own FP8 activations (the last
+            // number printed), and its 129280 near-tied logits often swap the top token.
+            double worst = 0.0, mean = 0.0, rms = 0.0, from_checkpoint = 0.0;
+            std::int64_t same_top = 0;
+            if (CHECK(!f32.empty() && f32.size() == q8.size() && f32.size() == expected.size())) {
+                for (std::size_t i = 0; i < f32.size(); ++i) {
+                    const double diff = std::fabs(static_cast<double>(q8[i]) - f32[i]);
+                    worst = std::max(worst, diff);
+                    mean += diff / static_cast<double>(f32.size());
+                    rms += static_cast<double>(f32[i]) * f32[i] / static_cast<double>(f32.size());
+                    from_checkpoint =
+                        std::max(from_checkpoint, static_cast<double>(std::fabs(f32[i] - expected[i])));
+                }
+                rms = std::sqrt(rms);
+                for (std::size_t p = 0; p < prompt.size(); ++p) {
+                    const float* x = q8.data() + p * static_cast<std::size_t>(vocab);
+                    const float* y = f32.data() + p * static_cast<std::size_t>(vocab);
+                    same_top += std::max_element(x, x + vocab) - x == std::max_element(y, y + vocab) - y;
+                }
+            }
+            CHECK(std::isfinite(worst) && mean <= 0.10 * rms);
+            std::printf(
+                "Q8_0 experts in place + an F16 tensor vs their F32 values: max |diff| %g, mean |diff| %g "
+                "of rms %g (%.2f%%), same top token at %lld of %zu positions; F32 experts vs the "
+                "checkpoint (experts without FP8 activations) max |diff| %g\n",
+                worst, mean, rms, 100.0 * mean / rms, static_cast<long long>(same_top), prompt.size(),
+                from_checkpoint);
         } else {
             std::fprintf(stderr, "%s\n%s\n", as_f32.ok() ? "" : as_f32.error().c_str(),
                          as_q8.ok() ? "" : as_q8.error().c_str());

@@ -2,7 +2,6 @@
 
 #include "inference/model/v4/gguf_layout.h"
 #include "kernels/cpu/numerics.h"
-#include "kernels/cpu/quant/dequantize.h"
 
 #include <algorithm>
 #include <cmath>
@@ -26,6 +25,7 @@ public:
     std::string label(const std::string& name) const override { return name; }
     std::string description() const override { return "the checkpoint " + folder_; }
     const std::string& problem() const override { return problem_; }
+    std::uint64_t converted_bytes() const override { return 0; }
 
 private:
     formats::SafetensorsCheckpoint checkpoint_;
@@ -67,6 +67,11 @@ public:
     }
     std::string description() const override { return "the GGUF file " + file_.path(); }
     const std::string& problem() const override { return problem_; }
+    std::uint64_t converted_bytes() const override {
+        std::uint64_t bytes = 0;
+        for (const std::vector<std::byte>& owned : owned_) bytes += owned.size();
+        return bytes;
+    }
 
 private:
     const formats::TensorView* keep(const std::string& name, const formats::TensorView& from, DType dtype,
@@ -86,23 +91,15 @@ private:
         return nullptr;
     }
 
-    // A tensor (or an expert's part of one) in the form the graph reads.
+    // A tensor (or an expert's part of one) in the form the graph reads: in place but for the conversions
+    // above. A type the binder does not take stays as it is, and the binder names it.
     const formats::TensorView* convert(const std::string& name, const formats::TensorView& view,
                                        std::span<const std::byte> data, std::vector<std::int64_t> shape) {
-        std::int64_t elements = 1;
-        for (const std::int64_t extent : shape) elements *= extent;
-        const auto count = static_cast<std::size_t>(elements);
-        switch (view.dtype) {
-        case DType::F32:
-        case DType::BF16:
-        case DType::I64: {
-            formats::TensorView same = view;
-            same.data = data;
-            same.shape = std::move(shape);
-            return &made_.insert_or_assign(name, std::move(same)).first->second;
-        }
-        case DType::I32: {
-            if (!name.ends_with("tid2eid")) return &view; // the binder names the type it found
+        if (view.dtype == DType::MXFP4 && shape.size() == 2) return mxfp4_to_fp4(name, view, data, shape);
+        if (view.dtype == DType::I32 && name.ends_with("tid2eid")) {
+            std::int64_t elements = 1;
+            for (const std::int64_t extent : shape) elements *= extent;
+            const auto count = static_cast<std::size_t>(elements);
             std::vector<std::byte> bytes(count * 8);
             for (std::size_t i = 0; i < count; ++i) {
                 std::int32_t value = 0;
@@ -112,18 +109,10 @@ private:
             }
             return keep(name, view, DType::I64, std::move(shape), std::move(bytes));
         }
-        default:
-            break;
-        }
-        if (view.dtype != DType::F16 && !kernels::quant::is_weight_type(view.dtype)) return &view;
-        if (view.dtype == DType::MXFP4 && shape.size() == 2) return mxfp4_to_fp4(name, view, data, shape);
-        std::vector<std::byte> bytes(count * sizeof(float));
-        const std::int64_t row = shape.empty() ? 1 : shape.back();
-        const std::int64_t row_bytes = *kernels::dtype_bytes(view.dtype, row);
-        for (std::int64_t r = 0; r < elements / row; ++r)
-            kernels::quant::dequantize_row(view.dtype, data.data() + r * row_bytes,
-                                           reinterpret_cast<float*>(bytes.data()) + r * row, row);
-        return keep(name, view, DType::F32, std::move(shape), std::move(bytes));
+        formats::TensorView same = view;
+        same.data = data;
+        same.shape = std::move(shape);
+        return &made_.insert_or_assign(name, std::move(same)).first->second;
     }
 
     // ggml's MXFP4 block: an E8M0 byte, then 16 bytes holding element j in the low nibble of byte j and

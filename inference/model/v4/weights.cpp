@@ -1,6 +1,7 @@
 #include "inference/model/v4/weights.h"
 
 #include "kernels/cpu/numerics.h"
+#include "kernels/cpu/quant/dequantize.h"
 
 #include <cstring>
 
@@ -20,6 +21,25 @@ std::int64_t blocks(std::int64_t extent, std::int64_t block) {
     return (extent + block - 1) / block;
 }
 
+// `dtypes` and the GGUF types the CPU kernels read in place (F16 and ggml's block types).
+std::vector<DType> with_gguf_types(std::initializer_list<DType> dtypes) {
+    std::vector<DType> all(dtypes);
+    for (int i = 0; i < static_cast<int>(DType::Count); ++i) {
+        const auto type = static_cast<DType>(i);
+        if (type != DType::F32 && type != DType::BF16 && kernels::quant::is_weight_type(type))
+            all.push_back(type);
+    }
+    return all;
+}
+
+// A matrix in the type it is stored in: F32 and BF16 as themselves, GGUF types as their blocks.
+WeightMatrix in_place(const formats::TensorView& view, std::int64_t out, std::int64_t in) {
+    WeightMatrix matrix{WeightFormat::GGUF_BLOCK, view.data.data(), nullptr, out, in, view.dtype};
+    if (view.dtype == DType::F32) matrix.format = WeightFormat::F32;
+    if (view.dtype == DType::BF16) matrix.format = WeightFormat::BF16;
+    return matrix;
+}
+
 // Finds tensors and checks them; the first problem is kept as the error.
 class Binder {
 public:
@@ -28,7 +48,7 @@ public:
     const std::string& error() const { return error_; }
     bool failed() const { return !error_.empty(); }
 
-    const formats::TensorView* find(const std::string& name, std::initializer_list<DType> dtypes,
+    const formats::TensorView* find(const std::string& name, const std::vector<DType>& dtypes,
                                     const std::vector<std::int64_t>& shape) {
         if (failed()) return nullptr;
         const formats::TensorView* view = source_.find(name);
@@ -43,9 +63,12 @@ public:
         }
         bool dtype_ok = false;
         std::string allowed;
-        for (DType dtype : dtypes) {
-            dtype_ok = dtype_ok || view->dtype == dtype;
-            allowed += (allowed.empty() ? "" : " or ") + std::string(kernels::dtype_info(dtype).name);
+        for (std::size_t i = 0; i < dtypes.size(); ++i) {
+            dtype_ok = dtype_ok || view->dtype == dtypes[i];
+            allowed += (i == 0                   ? ""
+                        : i + 1 == dtypes.size() ? " or "
+                                                 : ", ") +
+                       std::string(kernels::dtype_info(dtypes[i]).name);
         }
         if (!dtype_ok) {
             fail("tensor " + source_.label(name) + " in " + view->file + " is " + view->describe() +
@@ -60,24 +83,20 @@ public:
         return view;
     }
 
-    // A dense linear stored as F8_E4M3 with E8M0 128x128 block scales, or as BF16 / F32.
+    // A dense linear stored as F8_E4M3 with E8M0 128x128 block scales, as BF16 / F32, or (GGUF) as F16
+    // or a block type.
     WeightMatrix dense(const std::string& prefix, std::int64_t out, std::int64_t in) {
-        WeightMatrix matrix;
-        const auto* view = find(prefix + ".weight", {DType::F8_E4M3, DType::BF16, DType::F32}, {out, in});
-        if (!view) return matrix;
-        matrix = {WeightFormat::F32, view->data.data(), nullptr, out, in};
-        if (view->dtype == DType::BF16) matrix.format = WeightFormat::BF16;
-        if (view->dtype == DType::F8_E4M3) {
-            const auto* scale =
-                find(prefix + ".scale", {DType::F8_E8M0}, {blocks(out, 128), blocks(in, 128)});
-            if (!scale) return matrix;
-            matrix.format = WeightFormat::F8_E4M3_BLOCK128;
-            matrix.scales = reinterpret_cast<const std::uint8_t*>(scale->data.data());
-        }
-        return matrix;
+        const auto* view =
+            find(prefix + ".weight", with_gguf_types({DType::F8_E4M3, DType::BF16, DType::F32}), {out, in});
+        if (!view) return {};
+        if (view->dtype != DType::F8_E4M3) return in_place(*view, out, in);
+        const auto* scale = find(prefix + ".scale", {DType::F8_E8M0}, {blocks(out, 128), blocks(in, 128)});
+        if (!scale) return {};
+        return {WeightFormat::F8_E4M3_BLOCK128, view->data.data(),
+                reinterpret_cast<const std::uint8_t*>(scale->data.data()), out, in};
     }
 
-    // A routed expert's matrix: packed FP4 (I8 [out, in/2]) with E8M0 1x32 scales, or dense FP8.
+    // A routed expert's matrix: packed FP4 (I8 [out, in/2]) with E8M0 1x32 scales, or as a dense linear.
     WeightMatrix expert(const std::string& prefix, std::int64_t out, std::int64_t in) {
         if (failed()) return {};
         const formats::TensorView* view = source_.find(prefix + ".weight");
@@ -90,23 +109,21 @@ public:
                 reinterpret_cast<const std::uint8_t*>(scale->data.data()), out, in};
     }
 
-    // A BF16 matrix (F32 where a GGUF file stored another type, decoded at load).
+    // A BF16 matrix (or F32, F16 or a block type where a GGUF file stored one).
     WeightMatrix bf16_matrix(const std::string& name, std::int64_t out, std::int64_t in) {
-        const auto* view = find(name, {DType::BF16, DType::F32}, {out, in});
+        const auto* view = find(name, with_gguf_types({DType::BF16, DType::F32}), {out, in});
         if (!view) return {};
-        const WeightFormat format = view->dtype == DType::BF16 ? WeightFormat::BF16 : WeightFormat::F32;
-        return {format, view->data.data(), nullptr, out, in};
+        return in_place(*view, out, in);
     }
 
     std::vector<float> bf16_vector(const std::string& name, std::int64_t n) {
-        std::vector<float> values;
-        const auto* view = find(name, {DType::BF16, DType::F32}, {n});
-        if (!view) return values;
+        const auto* view = find(name, with_gguf_types({DType::BF16, DType::F32}), {n});
+        if (!view) return {};
         return to_floats(*view);
     }
 
     std::vector<float> f32(const std::string& name, const std::vector<std::int64_t>& shape) {
-        const auto* view = find(name, {DType::F32, DType::BF16}, shape);
+        const auto* view = find(name, with_gguf_types({DType::F32, DType::BF16}), shape);
         if (!view) return {};
         return to_floats(*view);
     }
@@ -118,17 +135,15 @@ public:
     }
 
 private:
+    // The exact values, decoded row by row (a GGUF tensor's rows are whole blocks).
     static std::vector<float> to_floats(const formats::TensorView& view) {
         std::vector<float> values(static_cast<std::size_t>(view.elements()));
-        if (view.dtype == DType::F32) {
-            std::memcpy(values.data(), view.data.data(), values.size() * sizeof(float));
-        } else {
-            for (std::size_t i = 0; i < values.size(); ++i) {
-                std::uint16_t bits = 0;
-                std::memcpy(&bits, view.data.data() + 2 * i, 2);
-                values[i] = kernels::cpu::bf16_to_f32(bits);
-            }
-        }
+        if (values.empty()) return values;
+        const std::int64_t row = view.shape.empty() ? 1 : view.shape.back();
+        const std::int64_t row_bytes = *kernels::dtype_bytes(view.dtype, row);
+        for (std::int64_t r = 0; r < view.elements() / row; ++r)
+            kernels::quant::dequantize_row(view.dtype, view.data.data() + r * row_bytes,
+                                           values.data() + r * row, row);
         return values;
     }
 
@@ -215,7 +230,104 @@ void bind_block(Binder& b, const std::string& p, const Config& c, std::int64_t r
     layer.shared_expert.w2 = b.dense(p + "ffn.shared_experts.w2", c.dim, c.moe_inter_dim);
 }
 
+std::uint64_t matrix_bytes(const WeightMatrix& m) {
+    const std::int64_t elements = m.out_features * m.in_features;
+    switch (m.format) {
+    case WeightFormat::F32:
+        return static_cast<std::uint64_t>(elements) * 4;
+    case WeightFormat::BF16:
+        return static_cast<std::uint64_t>(elements) * 2;
+    case WeightFormat::F8_E4M3_BLOCK128:
+        return static_cast<std::uint64_t>(elements +
+                                          blocks(m.out_features, 128) * blocks(m.in_features, 128));
+    case WeightFormat::FP4_E2M1_BLOCK32:
+        return static_cast<std::uint64_t>(elements / 2 + elements / 32);
+    case WeightFormat::GGUF_BLOCK:
+        return static_cast<std::uint64_t>(kernels::dtype_bytes(m.gguf_type, elements).value_or(0));
+    }
+    return 0;
+}
+
+std::string matrix_form(const WeightMatrix& m) {
+    switch (m.format) {
+    case WeightFormat::F32:
+        return "F32";
+    case WeightFormat::BF16:
+        return "BF16";
+    case WeightFormat::F8_E4M3_BLOCK128:
+        return "F8_E4M3";
+    case WeightFormat::FP4_E2M1_BLOCK32:
+        return "FP4_E2M1";
+    case WeightFormat::GGUF_BLOCK:
+        return std::string(kernels::dtype_info(m.gguf_type).name);
+    }
+    return "?";
+}
+
+class ByteCount {
+public:
+    void add(const WeightMatrix& m) {
+        if (m.data) bytes_[matrix_form(m)] += matrix_bytes(m);
+    }
+    template <typename T>
+    void add(const std::vector<T>& values) {
+        bytes_["fp32 vectors"] += values.size() * sizeof(T);
+    }
+    void add(const HyperConnection& hc) {
+        add(hc.fn);
+        add(hc.base);
+        add(hc.scale);
+    }
+    void add(const Compressor& compressor) {
+        add(compressor.wkv);
+        add(compressor.wgate);
+        add(compressor.ape);
+        add(compressor.norm);
+    }
+    void add(const Expert& expert) {
+        add(expert.w1);
+        add(expert.w2);
+        add(expert.w3);
+    }
+    void add(const Layer& layer) {
+        for (const auto* vector : {&layer.attn_norm, &layer.ffn_norm, &layer.q_norm, &layer.kv_norm,
+                                   &layer.attn_sink, &layer.gate_bias})
+            add(*vector);
+        add(layer.tid2eid);
+        add(layer.hc_attn);
+        add(layer.hc_ffn);
+        for (const auto* matrix : {&layer.wq_a, &layer.wq_b, &layer.wkv, &layer.wo_a, &layer.wo_b,
+                                   &layer.indexer_wq_b, &layer.indexer_weights_proj, &layer.gate})
+            add(*matrix);
+        add(layer.compressor);
+        add(layer.indexer_compressor);
+        for (const Expert& expert : layer.experts) add(expert);
+        add(layer.shared_expert);
+    }
+    std::map<std::string, std::uint64_t> take() { return std::move(bytes_); }
+
+private:
+    std::map<std::string, std::uint64_t> bytes_;
+};
+
 } // namespace
+
+std::map<std::string, std::uint64_t> weight_bytes(const Weights& w) {
+    ByteCount count;
+    count.add(w.embed);
+    count.add(w.head);
+    count.add(w.norm);
+    count.add(w.hc_head);
+    for (const Layer& layer : w.layers) count.add(layer);
+    for (const Mtp& mtp : w.mtp) {
+        count.add(mtp.block);
+        count.add(mtp.e_proj);
+        count.add(mtp.h_proj);
+        for (const auto* vector : {&mtp.enorm, &mtp.hnorm, &mtp.norm}) count.add(*vector);
+        count.add(mtp.hc_head);
+    }
+    return count.take();
+}
 
 Result<Weights> bind_weights(const Config& c, TensorSource& source,
                              const std::function<bool(double)>& progress) {

@@ -1,8 +1,9 @@
 #pragma once
 // DeepSeek-V4 weights bound to a checkpoint (safetensors shards or a GGUF file, tensor_source.h): every
 // tensor the graph reads is found by its official name, its dtype and shape are checked against the
-// config, and it is viewed in place (quantised matrices) or copied to fp32 (norms, mHC parameters,
-// biases: small vectors). The views stay valid as long as the source.
+// config, and it is viewed in place (matrices: FP8, FP4, BF16, F32, or a GGUF file's F16 and block types)
+// or copied to fp32 (norms, mHC parameters, biases: small vectors). The views stay valid as long as the
+// source.
 
 #include "inference/model/v4/config.h"
 #include "inference/model/v4/tensor_source.h"
@@ -10,6 +11,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <string>
 #include <vector>
 
 namespace lectern::model::v4 {
@@ -59,7 +62,7 @@ struct Mtp {
 };
 
 struct Weights {
-    WeightMatrix embed, head; // bf16 [vocab, dim]
+    WeightMatrix embed, head; // [vocab, dim], bf16 in the checkpoint
     std::vector<float> norm;
     HyperConnection hc_head;
     std::vector<Layer> layers;
@@ -69,5 +72,10 @@ struct Weights {
 // `progress` gets (fraction of tensors bound) and returns false to stop binding (an error then).
 Result<Weights> bind_weights(const Config& config, TensorSource& source,
                              const std::function<bool(double)>& progress = {});
+
+// The bytes the bound weights read, by the form they are held in: matrices by format ("F32", "BF16",
+// "F8_E4M3" and "FP4_E2M1" with their E8M0 scales, or a GGUF type's name such as "Q4_K") and the fp32
+// copies of the small vectors as "fp32 vectors" (hash tables included, at their 8 bytes a value).
+std::map<std::string, std::uint64_t> weight_bytes(const Weights& weights);
 
 } // namespace lectern::model::v4

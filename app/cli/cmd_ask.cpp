@@ -9,6 +9,7 @@
 #include "app/cli/cli.h"
 #include "app/cli/session_access.h"
 #include "app/compare/comparison_run.h"
+#include "app/profile/cache_settings.h"
 #include "app/profile/profile.h"
 #include "app/worker/inference_worker.h"
 
@@ -159,8 +160,9 @@ int runAsk(Context& context) {
     auto profile = Profile::open(context.profile_directory.isEmpty() ? Profile::defaultDirectory()
                                                                      : context.profile_directory);
     if (!profile) return context.fail(Failure, QString::fromStdString(profile.error()));
-    QDir().mkpath(profile->cacheDirectory());
-    answers::CorpusCache cache(*open.store, profile->cacheDirectory());
+    const CacheSettings cache_settings = CacheSettings::load(*profile);
+    QDir().mkpath(cache_settings.directory);
+    answers::CorpusCache cache(*open.store, cache_settings.directory, cache_settings.limitBytes);
 
     // The model, on the worker's thread.
     const QString model_path =
@@ -338,8 +340,9 @@ int runCompare(Context& context, const QString& question, std::int64_t max_token
     auto profile = Profile::open(context.profile_directory.isEmpty() ? Profile::defaultDirectory()
                                                                      : context.profile_directory);
     if (!profile) return context.fail(Failure, QString::fromStdString(profile.error()));
-    QDir().mkpath(profile->cacheDirectory());
-    answers::CorpusCache cache(*open.store, profile->cacheDirectory());
+    const CacheSettings cache_settings = CacheSettings::load(*profile);
+    QDir().mkpath(cache_settings.directory);
+    answers::CorpusCache cache(*open.store, cache_settings.directory, cache_settings.limitBytes);
     target.cache = &cache;
     target.model_path = context.args.value(QStringLiteral("model")).value_or(QStringLiteral("default"));
 

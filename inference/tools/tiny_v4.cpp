@@ -257,7 +257,7 @@ std::string tiny_v4_config_json() {
 
 Result<void> write_tiny_v4(const std::string& folder, const TinyV4Options& options) {
     namespace fs = std::filesystem;
-    const std::string config_text = tiny_v4_config_json();
+    const std::string config_text = options.config_json.empty() ? tiny_v4_config_json() : options.config_json;
     auto config = model::v4::parse_config(config_text, "tiny config");
     if (!config) return std::move(config).take_error();
     const model::v4::Config& c = *config;

@@ -15,6 +15,7 @@ namespace lectern::tools {
 struct TinyV4Options {
     std::uint64_t seed = 1234;
     std::string tokenizer_json; // copied beside the weights when not empty
+    std::string config_json;    // replaces tiny_v4_config_json() when not empty (other dimensions)
 };
 
 // The config.json text of the tiny model (HF naming).

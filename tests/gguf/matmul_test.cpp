@@ -6,6 +6,7 @@
 #include "kernels/cpu/quant/dequantize.h"
 #include "kernels/cpu/quant/half.h"
 #include "kernels/cpu/quant/matmul.h"
+#include "tests/gguf/matmul_bound.h"
 #include "tests/kernels/check.h"
 
 #include <cmath>
@@ -65,30 +66,6 @@ std::vector<std::byte> random_weights(DType type, std::int64_t rows, std::int64_
     return bytes;
 }
 
-// matmul.h's bound for one output.
-double bound(DType type, const std::byte* row, const float* w, const float* x, std::int64_t cols) {
-    double abs_products = 0.0;
-    for (std::int64_t i = 0; i < cols; ++i) abs_products += std::fabs(static_cast<double>(w[i]) * x[i]);
-    double limit = static_cast<double>(cols) * std::ldexp(1.0, -23) * abs_products + 1e-30;
-    if (type != DType::Q4_0 && type != DType::Q8_0 && type != DType::Q4_1) return limit;
-    const auto& info = kernels::dtype_info(type);
-    for (std::int64_t b = 0; b < cols / 32; ++b) {
-        double amax = 0.0, abs_w = 0.0, abs_x = 0.0;
-        for (std::int64_t i = 32 * b; i < 32 * (b + 1); ++i) {
-            amax = std::max(amax, static_cast<double>(std::fabs(x[i])));
-            abs_w += std::fabs(w[i]);
-            abs_x += std::fabs(x[i]);
-        }
-        limit += abs_w * 0.6 * amax / 127.0;
-        if (type == DType::Q4_1) {
-            std::uint16_t m;
-            std::memcpy(&m, row + b * info.block_bytes + 2, 2);
-            limit += std::ldexp(1.0, -10) * std::fabs(quant::half_to_float(m)) * abs_x;
-        }
-    }
-    return limit;
-}
-
 void check_type(DType type, const std::byte* weights, std::int64_t rows, std::int64_t cols,
                 quant::ThreadPool* pool) {
     const auto& info = kernels::dtype_info(type);
@@ -108,7 +85,7 @@ void check_type(DType type, const std::byte* weights, std::int64_t rows, std::in
                     const float* xt = x.data() + t * cols;
                     const double want = quant::dot_reference(type, row, xt, cols);
                     const double got = y[static_cast<std::size_t>(t * rows + r)];
-                    const double limit = bound(type, row, w.data(), xt, cols);
+                    const double limit = test::matmul_bound(type, row, w.data(), xt, cols);
                     worst_ratio = std::max(worst_ratio, std::fabs(got - want) / limit);
                     if (!std::isfinite(got) || std::fabs(got - want) > limit) {
                         std::fprintf(stderr,

@@ -2,18 +2,22 @@
 // DeepSeek-V4's tokenizer beside it; skipped when the tokenizer is not fetched): import a small corpus,
 // ask in V4's chat format (thinking on), check the answer's JSON contract and that every citation the
 // random-weight model happened to write was parsed and verified; ask again in a new process (the session
-// reopened from the store) and check that the corpus came from the cache: exactly the corpus prefix
-// recorded when the cache was saved, and only the question and its template prefilled.
+// reopened from the store) and check that the corpus came from the cache (in the location the profile's
+// settings name): exactly the corpus prefix recorded when the cache was saved, and only the question and
+// its template prefilled. Both answers list
+// the passages the indexer looked at (JSON "looked_at") and the store keeps them.
 
 #include "tests/engine/tiny_fixture.h"
 
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QSettings>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -56,6 +60,24 @@ void checkCitations(const QJsonObject& answer) {
     }
 }
 
+// V4 reports the passages its indexer looked at: real passage ids, shares in (0, 1], best first.
+void checkLookedAt(const QJsonObject& answer, const QString& database) {
+    const QJsonArray looked = answer.value(QStringLiteral("looked_at")).toArray();
+    QVERIFY(!looked.isEmpty());
+    double previous = 1.0;
+    for (const QJsonValue value : looked) {
+        const QJsonObject passage = value.toObject();
+        const double weight = passage.value(QStringLiteral("weight")).toDouble();
+        QVERIFY(weight > 0.0 && weight <= previous);
+        previous = weight;
+        QVERIFY(passage.value(QStringLiteral("marker")).toInt() > 0 &&
+                passage.value(QStringLiteral("cited")).isBool());
+        QCOMPARE(sql(database, QStringLiteral("SELECT count(*) FROM passages WHERE stable_id = '%1'")
+                                   .arg(passage.value(QStringLiteral("passage")).toString())),
+                 QStringLiteral("1"));
+    }
+}
+
 } // namespace
 
 class CliAskTinyV4Test : public QObject {
@@ -73,6 +95,10 @@ private slots:
                       "The harbour project was delayed by storms in April.\n");
         minutes.close();
         const QStringList common = {QStringLiteral("--profile"), profile.path(), QStringLiteral("--json")};
+        // The corpus cache goes where the profile's settings say (app/profile/cache_settings.h).
+        const QString cacheDirectory = documents.filePath(QStringLiteral("cache elsewhere"));
+        QSettings(profile.filePath(QStringLiteral("settings.ini")), QSettings::IniFormat)
+            .setValue(QStringLiteral("cache/directory"), cacheDirectory);
         Run imported = cli(common + QStringList{QStringLiteral("import"), QStringLiteral("--session"),
                                                 QStringLiteral("s"), documents.path()});
         QVERIFY2(imported.code == 0, qPrintable(imported.err));
@@ -100,7 +126,9 @@ private slots:
         const qint64 corpusTokens =
             sql(database, QStringLiteral("SELECT tokens FROM corpus_caches")).toLongLong();
         QVERIFY(corpusTokens > 0 && corpusTokens < firstPrompt);
-        QVERIFY(QFile::exists(sql(database, QStringLiteral("SELECT file_path FROM corpus_caches"))));
+        const QString snapshot = sql(database, QStringLiteral("SELECT file_path FROM corpus_caches"));
+        QVERIFY(QFile::exists(snapshot));
+        QCOMPARE(QFileInfo(snapshot).absolutePath(), cacheDirectory);
 
         timer.restart();
         const QString question = QStringLiteral("When did the board meet?");
@@ -126,6 +154,12 @@ private slots:
         QCOMPARE(sql(database, QStringLiteral("SELECT count(*) FROM citations")),
                  QString::number(first.json.value(QStringLiteral("citations")).toArray().size() +
                                  second.json.value(QStringLiteral("citations")).toArray().size()));
+        // And the passages each answer looked at, every one tied to its passage row.
+        checkLookedAt(first.json, database);
+        checkLookedAt(second.json, database);
+        QCOMPARE(sql(database, QStringLiteral("SELECT count(*) FROM looked_at WHERE passage_id IS NOT NULL")),
+                 QString::number(first.json.value(QStringLiteral("looked_at")).toArray().size() +
+                                 second.json.value(QStringLiteral("looked_at")).toArray().size()));
     }
 };
 

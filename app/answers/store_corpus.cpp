@@ -40,6 +40,16 @@ store::CitationRecord citationRecord(store::Store& store, qint64 corpus, const C
     return record;
 }
 
+store::LookedAtRecord lookedAtRecord(store::Store& store, qint64 corpus, const LookedAtPassage& looked) {
+    store::LookedAtRecord record;
+    record.passageStableId = looked.passage_id;
+    record.weight = looked.weight;
+    record.cited = looked.cited;
+    if (auto stored = store.passageByStableId(corpus, looked.passage_id); stored && *stored)
+        record.passage = (*stored)->id;
+    return record;
+}
+
 Result<std::vector<QString>> StoreRanker::rank(const QString& question) const {
     static const QRegularExpression word_pattern(QStringLiteral("[\\p{L}\\p{N}]+"));
     QSet<QString> words;

@@ -4,6 +4,7 @@
 
 #include "app/answers/citation_verifier.h"
 #include "app/answers/corpus.h"
+#include "app/answers/looked_at.h"
 #include "app/answers/prompt.h"
 #include "app/store/store.h"
 
@@ -19,6 +20,8 @@ Result<Corpus> loadCorpus(store::Store& store, qint64 session, std::optional<qin
 // corpus `answer_corpus` was loaded from), the quote's range relative to the passage when verified.
 store::CitationRecord citationRecord(store::Store& store, qint64 corpus, const Corpus& answer_corpus,
                                      const VerifiedCitation& citation);
+// A "looked at" passage as the store keeps it: its passage found by stable id in `corpus`.
+store::LookedAtRecord lookedAtRecord(store::Store& store, qint64 corpus, const LookedAtPassage& looked);
 
 // Ranks by the sum of each word's bm25 score, which is what bm25 gives a query that ORs the words (the
 // store's search ANDs them: a whole question would rarely match anything).

@@ -230,6 +230,7 @@ int runAsk(Context& context) {
     worker::AskRequest request;
     request.tokens = rendered.tokens;
     request.prefix_tokens = rendered.prefix_tokens;
+    request.passages = rendered.passages;
     request.snapshot_path = cached->value_or(cache.pathFor(key));
     request.thinking = rendered.thinking;
     request.generate.max_tokens = *max_tokens;
@@ -271,6 +272,8 @@ int runAsk(Context& context) {
     record.corpus = *corpus_id;
     for (const answers::VerifiedCitation& citation : outcome.citations)
         record.citations.append(answers::citationRecord(*open.store, *corpus_id, *corpus, citation));
+    for (const answers::LookedAtPassage& looked : outcome.looked_at)
+        record.lookedAt.append(answers::lookedAtRecord(*open.store, *corpus_id, looked));
     auto conversation = open.store->createConversation(open.session.id, question.left(80));
     if (!conversation) return context.fail(Failure, QString::fromStdString(conversation.error()));
     if (auto saved = open.store->saveMessage(*conversation, record); !saved)
@@ -290,6 +293,15 @@ int runAsk(Context& context) {
                            {QStringLiteral("stop_reason"), outcome.stop_reason}};
         if (prompt.selection.kind != answers::CorpusSelection::Kind::Whole)
             result[QStringLiteral("selection")] = prompt.selection.label;
+        if (!outcome.looked_at.isEmpty()) {
+            QJsonArray looked_at;
+            for (const answers::LookedAtPassage& looked : outcome.looked_at)
+                looked_at.append(QJsonObject{{QStringLiteral("marker"), looked.marker},
+                                             {QStringLiteral("passage"), looked.passage_id},
+                                             {QStringLiteral("weight"), looked.weight},
+                                             {QStringLiteral("cited"), looked.cited}});
+            result[QStringLiteral("looked_at")] = looked_at;
+        }
         context.printJson(result);
     } else {
         if (prompt.selection.kind != answers::CorpusSelection::Kind::Whole)

@@ -117,6 +117,14 @@ struct CitationRecord {
     CitationStatus status = CitationStatus::Unverified;
 };
 
+// A passage the model's sparse attention looked at while answering (app/answers/looked_at.h).
+struct LookedAtRecord {
+    std::optional<qint64> passage; // empty when the passage was deleted since
+    QString passageStableId;
+    double weight = 0.0; // its share of the indexer's weight over the answer, 0..1
+    bool cited = false;  // the answer cites it too
+};
+
 struct MessageRecord {
     qint64 id = 0; // set by the store
     QString question;
@@ -132,6 +140,7 @@ struct MessageRecord {
     std::optional<qint64> corpus;         // answered from this corpus; empty for older answers
     std::optional<qint64> comparedCorpus; // and this one, when one prompt held both side by side
     QList<CitationRecord> citations;
+    QList<LookedAtRecord> lookedAt; // best first
 };
 
 struct CacheEntry {

@@ -150,7 +150,22 @@ ALTER TABLE messages ADD COLUMN corpus_id INTEGER REFERENCES corpora(id) ON DELE
 ALTER TABLE messages ADD COLUMN compared_corpus_id INTEGER REFERENCES corpora(id) ON DELETE SET NULL;
 )sql";
 
-constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3};
+// Version 4: the passages DeepSeek-V4's sparse attention looked at while answering, beside the citations,
+// best first, with each one's share of the indexer's weight. Like a citation, a row keeps the passage's
+// stable id when the passage row is deleted.
+constexpr const char* kVersion4 = R"sql(
+CREATE TABLE looked_at(
+  id INTEGER PRIMARY KEY,
+  message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+  passage_id INTEGER REFERENCES passages(id) ON DELETE SET NULL,
+  passage_stable_id TEXT NOT NULL,
+  weight REAL NOT NULL,
+  cited INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX looked_at_by_message ON looked_at(message_id);
+CREATE INDEX looked_at_by_passage ON looked_at(passage_id);
+)sql";
+
+constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3, kVersion4};
 
 } // namespace
 

@@ -692,6 +692,13 @@ Result<qint64> Store::saveMessage(qint64 conversation, const MessageRecord& mess
                 .bind(8, citationStatusName(c.status))
                 .run();
         }
+        Statement looked = db_.prepare("INSERT INTO looked_at(message_id, passage_id, passage_stable_id, "
+                                       "weight, cited) VALUES (?1, ?2, ?3, ?4, ?5)");
+        for (const LookedAtRecord& l : message.lookedAt) {
+            looked.bind(1, id);
+            if (l.passage) looked.bind(2, *l.passage);
+            looked.bind(3, text(l.passageStableId)).bind(4, l.weight).bind(5, qint64(l.cited)).run();
+        }
         transaction.commit();
         return id;
     });
@@ -707,6 +714,8 @@ Result<QList<MessageRecord>> Store::messages(qint64 conversation) {
         row.bind(1, conversation);
         Statement citations = db_.prepare("SELECT number, passage_id, passage_stable_id, quote, start, end, "
                                           "status FROM citations WHERE message_id = ?1 ORDER BY number, id");
+        Statement looked = db_.prepare("SELECT passage_id, passage_stable_id, weight, cited FROM looked_at "
+                                       "WHERE message_id = ?1 ORDER BY id");
         while (row.step()) {
             MessageRecord message;
             message.id = row.int64(0);
@@ -734,6 +743,16 @@ Result<QList<MessageRecord>> Store::messages(qint64 conversation) {
                 message.citations.push_back(std::move(c));
             }
             citations.reset();
+            looked.bind(1, message.id);
+            while (looked.step()) {
+                LookedAtRecord l;
+                if (!looked.isNull(0)) l.passage = looked.int64(0);
+                l.passageStableId = looked.text(1);
+                l.weight = looked.real(2);
+                l.cited = looked.int64(3) != 0;
+                message.lookedAt.push_back(std::move(l));
+            }
+            looked.reset();
             list.push_back(std::move(message));
         }
         return list;

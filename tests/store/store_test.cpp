@@ -352,6 +352,8 @@ private slots:
         message.answerTokens = 5;
         message.citations = {
             {1, passage.id, passage.stableId, QStringLiteral("cited"), {0, 5}, CitationStatus::Verified}};
+        message.lookedAt = {{passage.id, passage.stableId, 0.25, true},
+                            {std::nullopt, QStringLiteral("0123456789abcdef:7"), 0.125, false}};
         const qint64 id = check(store().saveMessage(conversation, message));
         auto saved = check(store().messages(conversation));
         QCOMPARE(saved.size(), 1);
@@ -362,15 +364,24 @@ private slots:
         QCOMPARE(saved[0].citations.size(), 1);
         QCOMPARE(saved[0].citations[0].passage, std::optional<qint64>(passage.id));
         QCOMPARE(saved[0].citations[0].status, CitationStatus::Verified);
+        QCOMPARE(saved[0].lookedAt.size(), 2); // in the order given: best first
+        QCOMPARE(saved[0].lookedAt[0].passage, std::optional<qint64>(passage.id));
+        QCOMPARE(saved[0].lookedAt[0].weight, 0.25);
+        QVERIFY(saved[0].lookedAt[0].cited && !saved[0].lookedAt[1].cited);
+        QCOMPARE(saved[0].lookedAt[1].passage, std::nullopt);
+        QCOMPARE(saved[0].lookedAt[1].passageStableId, QStringLiteral("0123456789abcdef:7"));
 
         // Deleting the source keeps the answer and the citation's stable id.
         check(store().deleteDocument(document));
         saved = check(store().messages(conversation));
         QCOMPARE(saved[0].citations[0].passage, std::nullopt);
         QCOMPARE(saved[0].citations[0].passageStableId, passage.stableId);
+        QCOMPARE(saved[0].lookedAt[0].passage, std::nullopt);
+        QCOMPARE(saved[0].lookedAt[0].passageStableId, passage.stableId);
         QCOMPARE(check(store().conversations(session_)).size(), 1);
         check(store().deleteConversation(conversation));
         QCOMPARE(count(store(), "SELECT count(*) FROM citations"), 0);
+        QCOMPARE(count(store(), "SELECT count(*) FROM looked_at"), 0);
     }
 
     void deletionRemovesPassagesIndexRowsAndCaches() {
@@ -417,6 +428,7 @@ private slots:
                                                               0,
                                                               0,
                                                               0,
+                                                              {},
                                                               {},
                                                               {},
                                                               {}}));

@@ -2,8 +2,9 @@
 // built-in default model answers a question about an imported corpus (status bar: KV-cache size,
 // backend, tokens/s); the store holds question, answer, thinking and citations; a second answer with a
 // verified citation into the PDF is saved through the same call; after a restart the pane shows both,
-// the citation chip opens the viewer at the quoted word's box, and asking again starts from the corpus
-// cache on disk (in a cache location chosen in the settings) with no corpus tokens prefilled.
+// the citation chip opens the viewer at the quoted word's box, the passages the answer looked at are
+// listed again and open the viewer, and asking again starts from the corpus cache on disk (in a cache
+// location chosen in the settings) with no corpus tokens prefilled.
 
 #include "app/answers/citation_verifier.h"
 #include "app/answers/store_corpus.h"
@@ -24,6 +25,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QListWidget>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -160,6 +162,12 @@ private slots:
             outcome.answer = QStringLiteral("It is on page two.");
             outcome.thinking = QStringLiteral("Passage P%1 has it.").arg(citation.marker);
             outcome.citations = {verified};
+            const answers::MarkedPassage* cited = corpus.find(citation.marker);
+            const answers::MarkedPassage& other = corpus.markers().front().marker != citation.marker
+                                                      ? corpus.markers().front()
+                                                      : corpus.markers().back();
+            outcome.looked_at = {{citation.marker, corpus.passage(*cited).id, 0.3, true},
+                                 {other.marker, corpus.passage(other).id, 0.1, false}};
             QVERIFY(saveAnswer(store, conversations->first().id, *corpusId, corpus,
                                QStringLiteral("Which page?"), QStringLiteral("test"), outcome)
                         .ok());
@@ -186,6 +194,15 @@ private slots:
         QCOMPARE(again->viewer()->currentPath(), QFileInfo(pdf_).absoluteFilePath());
         QCOMPARE(again->viewer()->pdfView()->locationPage(), 2);
         QCOMPARE(again->viewer()->pdfView()->locationRects(), verified.boxes);
+        // The passages the answer looked at come back too, best first, and open in the viewer.
+        QCOMPARE(second.lookedAt.size(), 2);
+        QVERIFY(second.lookedAt[0].cited && !second.lookedAt[1].cited);
+        QCOMPARE(second.lookedAt[0].weight, 0.3);
+        QCOMPARE(second.lookedAt[0].location.page, 2);
+        QListWidget* looked = pane->answer(1)->lookedAtList();
+        QCOMPARE(looked->count(), 2);
+        emit looked->itemActivated(looked->item(0));
+        QCOMPARE(again->viewer()->pdfView()->locationPage(), 2);
         const QRectF needle = expectedRect(kWords[1], QStringLiteral("needle"));
         bool covered = false;
         for (const QRectF& box : verified.boxes)

@@ -60,6 +60,8 @@ Result<qint64> saveAnswer(store::Store& store, qint64 conversation, qint64 corpu
     record.corpus = corpus;
     for (const answers::VerifiedCitation& citation : outcome.citations)
         record.citations.append(answers::citationRecord(store, corpus, answerCorpus, citation));
+    for (const answers::LookedAtPassage& looked : outcome.looked_at)
+        record.lookedAt.append(answers::lookedAtRecord(store, corpus, looked));
     return store.saveMessage(conversation, record);
 }
 
@@ -70,6 +72,11 @@ AnswerViewModel savedAnswerView(const store::MessageRecord& message, const answe
     view.markdown = message.answer;
     for (const store::CitationRecord& citation : message.citations)
         view.citations.append(savedChip(citation, corpus));
+    for (const store::LookedAtRecord& looked : message.lookedAt) // a passage gone since is left out
+        if (auto item = lookedAtFor({corpus.markerOf(looked.passageStableId), looked.passageStableId,
+                                     looked.weight, looked.cited},
+                                    corpus))
+            view.lookedAt.append(*item);
     return view;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // Answers kept in the store and shown again: what the conversation pane saves when an answer is complete
 // (the same records lectern-cli ask writes: question, answer, thinking, token counts, citations with
-// passage, range and verification), and the pane's view of a saved conversation when its session is
-// reopened, each citation resolved against the session's corpus as it is now.
+// passage, range and verification, the passages looked at), and the pane's view of a saved
+// conversation when its session is reopened, each citation resolved against the session's corpus as it
+// is now.
 
 #include "app/answers/corpus.h"
 #include "app/store/records.h"

@@ -4,7 +4,8 @@
 // verified citation into the PDF is saved through the same call; after a restart the pane shows both,
 // the citation chip opens the viewer at the quoted word's box, the passages the answer looked at are
 // listed again and open the viewer, and asking again starts from the corpus cache on disk (in a cache
-// location chosen in the settings) with no corpus tokens prefilled.
+// location chosen in the settings) with no corpus tokens prefilled. Stop (Esc) while the model loads
+// cancels the load.
 
 #include "app/answers/citation_verifier.h"
 #include "app/answers/store_corpus.h"
@@ -225,6 +226,31 @@ private slots:
               messages->last().cachedTokens, messages->last().promptTokens);
         QVERIFY(messages->last().cachedTokens > 0);
         QVERIFY(messages->last().cachedTokens < messages->last().promptTokens);
+    }
+
+    // While the model loads, Stop (Esc) cancels the load: no model is left, and loading again works.
+    void stopCancelsLoadingTheModel() {
+        if (!model::default_model_path().ok())
+            QSKIP("the default model is not fetched (scripts/fetch-models)");
+        auto main = window();
+        QVERIFY(main);
+        QSignalSpy failed(main->asker(), &AskController::modelFailed);
+        QSignalSpy loaded(main->asker(), &AskController::modelLoaded);
+        main->loadModel();
+        QPushButton* stop = main->conversation()->stopButton();
+        QVERIFY(stop->isVisible());
+        QCOMPARE(stop->accessibleName(), QStringLiteral("Stop loading the model"));
+        QCOMPARE(stop->shortcut(), QKeySequence(Qt::Key_Escape));
+        QTest::mouseClick(stop, Qt::LeftButton);
+        QVERIFY(failed.wait(10000) || !failed.isEmpty());
+        QVERIFY(failed.first().first().toString().contains(QStringLiteral("cancelled")));
+        QVERIFY(loaded.isEmpty());
+        QVERIFY(!main->asker()->isModelLoaded());
+        QVERIFY(!stop->isVisible());
+        QVERIFY(main->conversation()->askButton()->isVisible());
+        QVERIFY(!main->conversation()->askButton()->isEnabled());
+        QVERIFY(loadDefaultModel(*main));
+        QVERIFY(main->asker()->isModelLoaded());
     }
 };
 

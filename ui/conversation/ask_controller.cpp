@@ -24,6 +24,7 @@ AskController::AskController(ConversationView* conversation, StatusPanel* status
                 updateAskState();
             });
     connect(&worker_, &worker::InferenceWorker::loaded, this, [this](const worker::ModelSummary& model) {
+        loading_ = false;
         model_ = model;
         status_->setBackend(model.backend, model.device);
         status_->setKvCacheBytes(model.state_bytes);
@@ -32,12 +33,14 @@ AskController::AskController(ConversationView* conversation, StatusPanel* status
         emit modelLoaded(model.name);
     });
     connect(&worker_, &worker::InferenceWorker::loadFailed, this, [this](const QString& message) {
+        loading_ = false;
         model_.reset();
         modelStatus_ = message;
         updateAskState();
         emit modelFailed(message);
     });
     connect(&worker_, &worker::InferenceWorker::loadCancelled, this, [this] {
+        loading_ = false;
         model_.reset();
         modelStatus_ = QStringLiteral("Loading the model was cancelled; choose one to load (Ctrl+M).");
         status_->setBackend({}, {});
@@ -188,6 +191,7 @@ void AskController::loadModel(const QString& path) {
         modelPath = QString::fromStdString(*found);
     }
     modelPath_ = modelPath;
+    loading_ = true;
     modelStatus_ = QStringLiteral("Loading the model…");
     updateAskState();
     worker_.load(modelPath);
@@ -195,6 +199,7 @@ void AskController::loadModel(const QString& path) {
 
 void AskController::updateAskState() {
     conversation_->setAnswering(answering_);
+    conversation_->setLoading(loading_);
     if (!model_)
         conversation_->setAskEnabled(false, modelStatus_);
     else if (!store_ || session_ == 0)

@@ -79,6 +79,7 @@ private:
     std::shared_ptr<const answers::Corpus> corpus_;
     std::vector<answers::Turn> history_;
     bool answering_ = false;
+    bool loading_ = false; // a model is being loaded (Stop cancels it)
     int answerIndex_ = -1;
     AnswerViewModel answer_;
 };

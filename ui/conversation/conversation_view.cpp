@@ -80,8 +80,23 @@ void ConversationView::setAskEnabled(bool enabled, const QString& reason) {
 }
 
 void ConversationView::setAnswering(bool answering) {
-    stop_->setVisible(answering);
-    ask_->setVisible(!answering);
+    answering_ = answering;
+    showStop();
+}
+
+void ConversationView::setLoading(bool loading) {
+    loading_ = loading;
+    showStop();
+}
+
+void ConversationView::showStop() {
+    const bool busy = answering_ || loading_;
+    stop_->setVisible(busy);
+    ask_->setVisible(!busy);
+    stop_->setAccessibleName(answering_ ? QStringLiteral("Stop the answer")
+                                        : QStringLiteral("Stop loading the model"));
+    stop_->setToolTip(answering_ ? QStringLiteral("Stop writing this answer (Esc)")
+                                 : QStringLiteral("Stop loading the model (Esc)"));
 }
 
 void ConversationView::ask() {

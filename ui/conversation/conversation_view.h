@@ -35,6 +35,8 @@ public:
     QPushButton* askButton() const { return ask_; }
     // While an answer is written, Stop (Esc) replaces Ask.
     void setAnswering(bool answering);
+    // While a model loads, Stop (Esc) cancels the load (stopRequested all the same).
+    void setLoading(bool loading);
     QPushButton* stopButton() const { return stop_; }
 
 signals:
@@ -54,6 +56,9 @@ private:
     QPushButton* ask_ = nullptr;
     QPushButton* stop_ = nullptr;
     bool askEnabled_ = false;
+    bool answering_ = false;
+    bool loading_ = false;
+    void showStop();
 };
 
 } // namespace lectern::ui

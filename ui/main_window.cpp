@@ -4,6 +4,7 @@
 #include "app/store/store.h"
 #include "inference/model/default_model.h"
 #include "ui/compare/compare_documents_dialog.h"
+#include "ui/compare/compare_view.h"
 #include "ui/conversation/answer_export.h"
 #include "ui/conversation/ask_controller.h"
 #include "ui/conversation/conversation_view.h"
@@ -67,6 +68,14 @@ MainWindow::MainWindow(Profile profile, QWidget* parent) : QMainWindow(parent), 
     statusPanel_ = new StatusPanel(this);
     statusBar()->addPermanentWidget(statusPanel_);
     ask_ = new AskController(conversation_, statusPanel_, this);
+    compareView_ = new CompareView(this);
+    compareView_->setWindowFlag(Qt::Window);
+    compareView_->resize(1300, 900);
+    compareView_->setCacheDirectory(profile_.cacheDirectory());
+    connect(compareView_, &CompareView::redlineRequested, this, [this](qint64 left, qint64 right) {
+        CompareDocumentsDialog* dialog = showCompareDocuments();
+        if (left != 0 && right != 0) dialog->compareDocuments(left, right);
+    });
     ask_->setCacheSettings(CacheSettings::load(profile_));
     connect(ask_, &AskController::modelFailed, this,
             [this](const QString& message) { statusBar()->showMessage(message); });
@@ -97,6 +106,7 @@ QWidget* MainWindow::buildCorpusPane() {
         ask_->setStore(store_.get(), session);
         viewer_->closeDocument();
         if (compareDialog_) compareDialog_->setSession(session);
+        compareView_->setStore(store_.get(), session);
     });
     connect(search_, &SearchPanel::locationActivated, this,
             [this](const Location& location) { viewer_->showLocation(location).ok(); });
@@ -117,6 +127,7 @@ QWidget* MainWindow::buildCorpusPane() {
 
 void MainWindow::loadModel(const QString& path) {
     ask_->loadModel(path);
+    compareView_->setModelPath(path);
 }
 
 void MainWindow::searchAll(const QString& text) {
@@ -146,6 +157,13 @@ SettingsDialog* MainWindow::showSettings() {
     });
     dialog->open();
     return dialog;
+}
+
+CompareView* MainWindow::showCompareCorpora() {
+    compareView_->show();
+    compareView_->raise();
+    compareView_->activateWindow();
+    return compareView_;
 }
 
 QString MainWindow::sessionName() const {
@@ -272,6 +290,12 @@ void MainWindow::buildMenus() {
     compare->setObjectName(QStringLiteral("compareDocumentsAction"));
     compare->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
     compare->setToolTip(QStringLiteral("Show the word-level redline of two documents of this session"));
+    QAction* compareCorpora =
+        file->addAction(QStringLiteral("Compare Co&rpora…"), this, [this] { showCompareCorpora(); });
+    compareCorpora->setObjectName(QStringLiteral("compareCorporaAction"));
+    compareCorpora->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_K));
+    compareCorpora->setToolTip(
+        QStringLiteral("Ask corpus A and corpus B the same question, answers and viewers side by side"));
     file->addSeparator();
     QAction* quit = file->addAction(QStringLiteral("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);

@@ -18,6 +18,7 @@ namespace lectern::ui {
 
 class AskController;
 class CompareDocumentsDialog;
+class CompareView;
 class ConversationView;
 class CorpusPanel;
 class SearchPanel;
@@ -49,6 +50,9 @@ public:
     // "Compare two documents…": the dialog over the current session's documents, made on first use.
     CompareDocumentsDialog* showCompareDocuments();
     CompareDocumentsDialog* compareDocumentsDialog() const { return compareDialog_; }
+    // File ▸ Compare Corpora: corpora A and B of the session side by side (its own window).
+    CompareView* showCompareCorpora();
+    CompareView* compareView() const { return compareView_; }
     // Edit ▸ Settings: opens the dialog (window-modal); accepting saves and applies the cache settings.
     SettingsDialog* showSettings();
     // File ▸ Export: the last answer or the whole conversation, as PDF when `path` ends in ".pdf" and as
@@ -85,6 +89,7 @@ private:
     QTabWidget* corpusTabs_ = nullptr;
     AskController* ask_ = nullptr;
     CompareDocumentsDialog* compareDialog_ = nullptr;
+    CompareView* compareView_ = nullptr;
 };
 
 } // namespace lectern::ui

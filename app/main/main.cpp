@@ -1,4 +1,5 @@
 #include "app/profile/profile.h"
+#include "ui/compare/compare_view.h"
 #include "ui/conversation/ask_controller.h"
 #include "ui/main_window.h"
 #include "ui/search/search_panel.h"
@@ -47,7 +48,12 @@ int main(int argc, char** argv) {
     const QCommandLineOption askOption(
         QStringLiteral("ask"), QStringLiteral("Ask <question> of the session once the model is loaded."),
         QStringLiteral("question"));
-    parser.addOptions({openOption, findOption, searchOption, modelOption, noModelOption, askOption});
+    const QCommandLineOption compareOption(
+        QStringLiteral("compare"),
+        QStringLiteral("Open the Compare Corpora window and ask <question> of corpus A and of corpus B."),
+        QStringLiteral("question"));
+    parser.addOptions(
+        {openOption, findOption, searchOption, modelOption, noModelOption, askOption, compareOption});
     parser.process(app); // --help and --version print and exit here
 
     const QString directory =
@@ -78,5 +84,7 @@ int main(int argc, char** argv) {
             .ok();
         if (parser.isSet(findOption)) window.viewer()->find(parser.value(findOption));
     }
+    if (parser.isSet(compareOption))
+        window.showCompareCorpora()->ask(parser.value(compareOption), lectern::answers::CompareMode::Each);
     return QApplication::exec();
 }

@@ -27,6 +27,7 @@ namespace lectern::ui {
 namespace {
 
 constexpr int kPathRole = Qt::UserRole;
+constexpr int kCorpusRole = Qt::UserRole + 1; // on every row: the label of the corpus it belongs to
 
 QString stateText(const store::DocumentInfo& document) {
     switch (document.state) {
@@ -99,6 +100,15 @@ CorpusPanel::CorpusPanel(QWidget* parent) : QWidget(parent) {
     layout->addWidget(progressRow_);
 
     auto* buttons = new QHBoxLayout;
+    importCorpus_ = new QComboBox(this);
+    importCorpus_->setObjectName(QStringLiteral("importCorpusBox"));
+    importCorpus_->setAccessibleName(QStringLiteral("Import into corpus"));
+    importCorpus_->setToolTip(
+        QStringLiteral("The corpus new documents go into; corpus B is compared with corpus A "
+                       "(Compare Corpora). A drop on a corpus's rows goes into that corpus."));
+    importCorpus_->addItem(QStringLiteral("Into A"), QStringLiteral("A"));
+    importCorpus_->addItem(QStringLiteral("Into B"), QStringLiteral("B"));
+    buttons->addWidget(importCorpus_);
     importFiles_ = new QPushButton(QStringLiteral("Import files…"), this);
     importFiles_->setObjectName(QStringLiteral("importFilesButton"));
     importFiles_->setAccessibleName(QStringLiteral("Import files"));
@@ -183,6 +193,7 @@ void CorpusPanel::refresh() {
     for (const store::CorpusInfo& corpus : *corpora) {
         auto* corpusItem = new QTreeWidgetItem(tree_);
         corpusItem->setText(0, QStringLiteral("Corpus %1").arg(corpus.label));
+        corpusItem->setData(0, kCorpusRole, corpus.label);
         corpusItem->setText(1, QStringLiteral("%1 tokens").arg(StatusPanel::formatCount(corpus.tokens)));
         corpusItem->setToolTip(0, QStringLiteral("%1 documents, about %2 tokens")
                                       .arg(corpus.documents)
@@ -195,6 +206,7 @@ void CorpusPanel::refresh() {
             item->setText(1, stateText(document));
             item->setData(0, kPathRole, document.path);
             item->setData(1, kPathRole, document.state == store::ImportState::Imported);
+            item->setData(0, kCorpusRole, corpus.label);
             QString tip = document.title.isEmpty()
                               ? document.path
                               : QStringLiteral("%1\n%2").arg(document.title, document.path);
@@ -247,12 +259,31 @@ void CorpusPanel::dropEvent(QDropEvent* event) {
     QStringList paths;
     for (const QUrl& url : event->mimeData()->urls())
         if (url.isLocalFile()) paths << url.toLocalFile();
-    if (!paths.isEmpty() && importPaths(paths)) event->acceptProposedAction();
+    // Dropped on a corpus or one of its documents: into that corpus.
+    QString corpus;
+    const QPoint at = tree_->viewport()->mapFrom(this, event->position().toPoint());
+    if (tree_->viewport()->rect().contains(at))
+        if (const QTreeWidgetItem* item = tree_->itemAt(at)) corpus = item->data(0, kCorpusRole).toString();
+    if (!paths.isEmpty() && importPaths(paths, corpus)) event->acceptProposedAction();
 }
 
-bool CorpusPanel::importPaths(const QStringList& paths) {
+QString CorpusPanel::importCorpus() const {
+    return importCorpus_->currentData().toString();
+}
+
+void CorpusPanel::setImportCorpus(const QString& corpus) {
+    const int index = importCorpus_->findData(corpus.trimmed().toUpper());
+    if (index >= 0) importCorpus_->setCurrentIndex(index);
+}
+
+bool CorpusPanel::importPaths(const QStringList& paths, const QString& corpusLabel) {
     if (!store_ || session_ == 0 || isImporting() || paths.isEmpty()) return false;
-    auto corpus = store_->corpus(session_, QStringLiteral("A"));
+    const QString label = corpusLabel.isEmpty() ? importCorpus() : corpusLabel.trimmed().toUpper();
+    if (label != QStringLiteral("A") && label != QStringLiteral("B")) {
+        showMessage(QStringLiteral("Documents go into corpus A or B, not '%1'.").arg(corpusLabel));
+        return false;
+    }
+    auto corpus = store_->corpus(session_, label);
     if (!corpus) {
         showMessage(QString::fromStdString(corpus.error()));
         return false;
@@ -263,7 +294,8 @@ bool CorpusPanel::importPaths(const QStringList& paths) {
     progressRow_->setVisible(true);
     cancel_->setEnabled(true);
     for (QWidget* widget : {static_cast<QWidget*>(importFiles_), static_cast<QWidget*>(importFolder_),
-                            static_cast<QWidget*>(sessions_), static_cast<QWidget*>(newSession_)})
+                            static_cast<QWidget*>(sessions_), static_cast<QWidget*>(newSession_),
+                            static_cast<QWidget*>(importCorpus_)})
         widget->setEnabled(false);
 
     QStringList absolute;
@@ -326,7 +358,8 @@ void CorpusPanel::onFinished(const importers::ImportReport& report, const QStrin
     if (worker_.joinable()) worker_.join();
     progressRow_->setVisible(false);
     for (QWidget* widget : {static_cast<QWidget*>(importFiles_), static_cast<QWidget*>(importFolder_),
-                            static_cast<QWidget*>(sessions_), static_cast<QWidget*>(newSession_)})
+                            static_cast<QWidget*>(sessions_), static_cast<QWidget*>(newSession_),
+                            static_cast<QWidget*>(importCorpus_)})
         widget->setEnabled(true);
     int failedFiles = 0;
     for (const importers::FileOutcome& file : report.files)

@@ -1,6 +1,7 @@
 #pragma once
 // The corpus pane: the sessions in the store, the documents of the current one by corpus with their
-// import state and errors, and importing (dialog, drag-and-drop) with progress, ETA and cancel. The
+// import state and errors, and importing (dialog, drag-and-drop) into corpus A or B with progress, ETA and
+// cancel. Corpus B is what a comparison sets beside A (File ▸ Compare Corpora). The
 // import pipeline runs on its own thread; the store serialises its calls.
 
 #include "importers/pipeline.h"
@@ -36,13 +37,18 @@ public:
     void setSession(qint64 session);
     void refresh();
 
-    // Imports files and folders into corpus A of the session; false when an import is running already.
-    bool importPaths(const QStringList& paths);
+    // Imports files and folders into corpus "A" or "B" of the session (empty: the one chosen under the
+    // list, A unless changed); false when an import is running already.
+    bool importPaths(const QStringList& paths, const QString& corpus = {});
+    // The corpus that the buttons, Ctrl+I and a drop outside a corpus's rows import into.
+    QString importCorpus() const;
+    void setImportCorpus(const QString& corpus);
     bool isImporting() const { return worker_.joinable(); }
     void cancelImport();
     void waitForImport(); // returns when no import thread runs
 
     QTreeWidget* tree() const { return tree_; }
+    QComboBox* importCorpusBox() const { return importCorpus_; }
     QProgressBar* progressBar() const { return progress_; }
     QLabel* progressLabel() const { return progressLabel_; }
 
@@ -70,6 +76,7 @@ private:
     QPushButton* newSession_ = nullptr;
     QPushButton* importFiles_ = nullptr;
     QPushButton* importFolder_ = nullptr;
+    QComboBox* importCorpus_ = nullptr;
     QTreeWidget* tree_ = nullptr;
     QLabel* message_ = nullptr;
     QWidget* progressRow_ = nullptr;

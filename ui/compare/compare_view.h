@@ -1,0 +1,124 @@
+#pragma once
+// File ▸ Compare Corpora: two corpora of the session side by side. One question box; the question is
+// answered against corpus A and corpus B ("each corpus on its own"), or once with both in view about
+// their differences ("both together", when they fit the model's context; otherwise each, with the
+// numbers said). The two answer columns stream side by side above two viewers, one per corpus: a
+// citation chip opens its document in the viewer of the corpus it cites. "Redline…" opens the
+// word-level redline of the two documents the viewers show (File ▸ Compare Two Documents).
+//
+// It has its own inference worker (the conversation pane's worker reports to that pane), which loads
+// the model on the first question.
+
+#include "app/answers/comparison.h"
+#include "app/answers/corpus_cache.h"
+#include "app/compare/comparison_run.h"
+#include "app/worker/inference_worker.h"
+#include "ui/conversation/answer_view_model.h"
+
+#include <QWidget>
+
+#include <array>
+#include <memory>
+#include <optional>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+
+namespace lectern::store {
+class Store;
+}
+
+namespace lectern::ui {
+
+class AnswerWidget;
+class DocumentViewer;
+
+class CompareView : public QWidget {
+    Q_OBJECT
+public:
+    static constexpr std::int64_t kDefaultMaxAnswerTokens = 512;
+    enum Side { A = 0, B = 1 };
+
+    explicit CompareView(QWidget* parent = nullptr);
+    ~CompareView() override;
+
+    void setStore(store::Store* store, qint64 session);
+    // Where corpus snapshots are kept (the profile's cache folder); empty keeps the last one in memory.
+    void setCacheDirectory(const QString& directory);
+    // A checkpoint folder or .gguf file; empty: the built-in default. Loaded on the next question.
+    void setModelPath(const QString& path);
+    // The most tokens each answer may take (and the room kept for it in the context).
+    void setMaxAnswerTokens(std::int64_t tokens) { maxAnswerTokens_ = tokens; }
+
+    // Asks `question` of both corpora (after loading the model if needed); false when it cannot start.
+    bool ask(const QString& question, answers::CompareMode mode);
+    bool isAnswering() const;
+    void stop();
+
+    // A citation of answer `index` of the current comparison, as the worker streams them: shown as a
+    // chip in its column; a click opens the cited corpus's viewer.
+    void addCitation(int index, const answers::VerifiedCitation& citation);
+
+    QLineEdit* questionField() const { return question_; }
+    QComboBox* modeBox() const { return mode_; }
+    QPushButton* askButton() const { return ask_; }
+    QPushButton* redlineButton() const { return redline_; }
+    QLabel* messageLabel() const { return message_; }
+    AnswerWidget* answerWidget(Side column) const { return columns_[column].answer; }
+    QLabel* heading(Side column) const { return columns_[column].heading; }
+    DocumentViewer* viewer(Side side) const { return columns_[side].viewer; }
+    const AnswerViewModel& answerModel(Side column) const { return columns_[column].model; }
+
+signals:
+    void answersFinished(const QString& error);
+    // The store ids of the documents the two viewers show (0 where none).
+    void redlineRequested(qint64 left, qint64 right);
+
+private:
+    struct Column {
+        QLabel* heading = nullptr;
+        AnswerWidget* answer = nullptr;
+        DocumentViewer* viewer = nullptr;
+        AnswerViewModel model;
+        QStringList chipSides; // the corpus each chip of `model` cites: "A", "B" or empty
+        qint64 shownDocument = 0;
+        bool asked = false; // its answer of the current comparison has started
+    };
+
+    void startPending();
+    void showMessage(const QString& text);
+    void updateState();
+    int columnOf(int index) const;
+    void display(int column); // its answer model into its answer widget
+    std::optional<qint64> corpusId(Side side) const;
+    std::optional<Result<importers::Document>> documentFor(Side side, const QString& path);
+    void openLocation(int column, const Location& location);
+
+    worker::InferenceWorker worker_;
+    compare::ComparisonRun run_{worker_};
+    std::optional<worker::ModelSummary> model_;
+    QString modelPath_;
+    std::int64_t maxAnswerTokens_ = kDefaultMaxAnswerTokens;
+    bool loading_ = false;
+    struct Pending {
+        QString question;
+        answers::CompareMode mode;
+    };
+    std::optional<Pending> pending_;
+    store::Store* store_ = nullptr;
+    qint64 session_ = 0;
+    QString cacheDirectory_;
+    std::unique_ptr<answers::CorpusCache> cache_;
+
+    QLineEdit* question_ = nullptr;
+    QComboBox* mode_ = nullptr;
+    QPushButton* ask_ = nullptr;
+    QPushButton* stop_ = nullptr;
+    QPushButton* redline_ = nullptr;
+    QLabel* message_ = nullptr;
+    std::array<Column, 2> columns_;
+};
+
+} // namespace lectern::ui

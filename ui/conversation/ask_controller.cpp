@@ -78,10 +78,10 @@ AskController::AskController(ConversationView* conversation, StatusPanel* status
             });
     connect(&worker_, &worker::InferenceWorker::lookedAt, this,
             [this](const QList<answers::LookedAtPassage>& passages) {
+                if (!corpus_) return;
                 answer_.lookedAt.clear();
                 for (const answers::LookedAtPassage& passage : passages)
-                    if (corpus_)
-                        if (auto item = lookedAtFor(passage, *corpus_)) answer_.lookedAt.append(*item);
+                    if (auto item = lookedAtFor(passage, *corpus_)) answer_.lookedAt.append(*item);
                 show();
             });
     connect(&worker_, &worker::InferenceWorker::answered, this, [this](const worker::AnswerOutcome& outcome) {

@@ -1,6 +1,7 @@
 // DeepSeek-V4 GGUF weights run in place from the mapped file. Kernel level: cpu::linear on a GGUF_BLOCK
 // matrix (F16, Q8_0, Q4_K, IQ2_XXS) stays within kernels/cpu/quant/matmul.h's bound of the exact
-// linear_reference, and cpu::dequantize_row decodes it as quant::dequantize_row does. Model level: a tiny
+// linear_reference, its decoded types decode bit for bit, and cpu::dequantize_row decodes it as
+// quant::dequantize_row does. Model level: a tiny
 // V4 at 256-wide dimensions (K-quant and IQ2_XXS rows are 256 values) converted to GGUF, its routed experts
 // re-encoded as Q4_K (gate, up) and IQ2_XXS (down), its dense linears as Q8_0, embedding and head as F16:
 // the bound weights hold exactly the file's bytes of those types, nothing is decoded to F32 (heap growth
@@ -110,9 +111,28 @@ void kernel_level() {
             }
         }
         CHECK(worst <= 1.0);
+        // The types matmul decodes (all but the integer Q8_0 path): one-hot activations give each decoded
+        // weight itself, so its decode (IQ2_XXS through tables of its own) equals the reference bit for bit.
+        bool decode_exact = true;
+        if (type != DType::Q8_0) {
+            std::vector<float> one_hot(static_cast<std::size_t>(in * in), 0.0f),
+                y(static_cast<std::size_t>(in * out));
+            for (std::int64_t i = 0; i < in; ++i) one_hot[static_cast<std::size_t>(i * in + i)] = 1.0f;
+            cpu::linear(one_hot.data(), in, w, y.data());
+            for (std::int64_t i = 0; i < in; ++i)
+                for (std::int64_t o = 0; o < out; ++o)
+                    decode_exact =
+                        decode_exact &&
+                        std::bit_cast<std::uint32_t>(y[static_cast<std::size_t>(i * out + o)]) ==
+                            std::bit_cast<std::uint32_t>(decoded[static_cast<std::size_t>(o * in + i)]);
+            CHECK(decode_exact);
+        }
         std::printf("%-8s linear vs linear_reference: worst error / matmul.h bound %.3g; encoder rms error "
-                    "%.3f of rms; dequantize_row equal: %s\n",
-                    name.c_str(), worst, relative, rows_equal ? "yes" : "no");
+                    "%.3f of rms; dequantize_row equal: %s; matmul's decode exact: %s\n",
+                    name.c_str(), worst, relative, rows_equal ? "yes" : "no",
+                    type == DType::Q8_0 ? "n/a (integer path)"
+                    : decode_exact      ? "yes"
+                                        : "no");
     }
 }
 

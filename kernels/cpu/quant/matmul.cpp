@@ -3,8 +3,10 @@
 #include "kernels/cpu/quant/blocks.h"
 #include "kernels/cpu/quant/dequantize.h"
 #include "kernels/cpu/quant/half.h"
+#include "kernels/cpu/quant/iq2xxs_grid.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <immintrin.h>
@@ -226,6 +228,50 @@ LECTERN_AVX2 void decode_f16_avx2(const std::uint16_t* h, float* out, std::int64
     for (; i < n; ++i) out[i] = half_to_float(h[i]);
 }
 
+// IQ2_XXS rows through tables: each grid point's 8 values and each 7-bit sign pattern's 8 signs (the 8th
+// making the count of negatives even) as floats, so 8 weights are (scale * value) * sign, the products the
+// reference decode forms: the same bits, without its per-element bit extraction.
+struct Iq2xxsTables {
+    float grid[256][8];
+    float signs[128][8];
+};
+
+const Iq2xxsTables& iq2xxs_tables() {
+    static const Iq2xxsTables tables = [] {
+        Iq2xxsTables t{};
+        for (int p = 0; p < 256; ++p)
+            for (int j = 0; j < 8; ++j)
+                t.grid[p][j] = static_cast<float>(kIq2xxsGridValues[(kIq2xxsGrid[p] >> (2 * j)) & 3]);
+        for (unsigned s = 0; s < 128; ++s) {
+            const unsigned bits = s | ((static_cast<unsigned>(std::popcount(s)) & 1u) << 7);
+            for (int j = 0; j < 8; ++j) t.signs[s][j] = (bits >> j) & 1u ? -1.0f : 1.0f;
+        }
+        return t;
+    }();
+    return tables;
+}
+
+void decode_iq2_xxs(const BlockIQ2_XXS* blocks, float* y, std::int64_t cols) {
+    const Iq2xxsTables& t = iq2xxs_tables();
+    for (std::int64_t b = 0; b < cols / kBlockK; ++b) {
+        const BlockIQ2_XXS& block = blocks[b];
+        const float d = half_to_float(block.d);
+        for (int group = 0; group < 8; ++group) {
+            const std::uint32_t indices =
+                block.qs[4 * group] | (static_cast<std::uint32_t>(block.qs[4 * group + 1]) << 16);
+            const std::uint32_t rest =
+                block.qs[4 * group + 2] | (static_cast<std::uint32_t>(block.qs[4 * group + 3]) << 16);
+            const float db = d * (0.5f + static_cast<float>(rest >> 28)) * 0.25f;
+            for (int part = 0; part < 4; ++part) {
+                const float* grid = t.grid[(indices >> (8 * part)) & 0xff];
+                const float* sign = t.signs[(rest >> (7 * part)) & 0x7f];
+                float* out = y + b * kBlockK + 32 * group + 8 * part;
+                for (int j = 0; j < 8; ++j) out[j] = db * grid[j] * sign[j];
+            }
+        }
+    }
+}
+
 // --- the driver ----------------------------------------------------------------------------------------
 
 struct Kernels {
@@ -268,6 +314,8 @@ struct Kernels {
         if (type == DType::F32) return reinterpret_cast<const float*>(row);
         if (type == DType::F16 && avx2)
             decode_f16_avx2(reinterpret_cast<const std::uint16_t*>(row), scratch, cols);
+        else if (type == DType::IQ2_XXS)
+            decode_iq2_xxs(reinterpret_cast<const BlockIQ2_XXS*>(row), scratch, cols);
         else
             dequantize_row(type, row, scratch, cols);
         return scratch;

@@ -274,6 +274,7 @@ Result<void> Context::create_device(bool force_fallback) {
     s.storage_16bit = storage16.storageBuffer16BitAccess;
     s.storage_8bit = has_8bit && storage8.storageBuffer8BitAccess;
     s.shader_float16 = has_f16 && float16.shaderFloat16;
+    s.output_per_invocation = p.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
     enabled_ = force_fallback ? Features{} : s;
     enabled_.subgroup_size = s.subgroup_size;
 

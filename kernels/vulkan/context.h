@@ -23,6 +23,9 @@ struct Features {
     bool shader_float16 = false; // float16_t arithmetic
     bool storage_16bit = false;  // float16_t/uint16_t in storage buffers
     bool storage_8bit = false;   // int8_t/uint8_t in storage buffers
+    // The device runs invocations on CPU cores (lavapipe): linear sums one output per invocation
+    // (shaders/linear_rows.comp), since workgroup barriers cost far more there than arithmetic.
+    bool output_per_invocation = false;
 };
 
 struct MemoryHeap {

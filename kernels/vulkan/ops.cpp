@@ -46,9 +46,11 @@ std::string variant(const Stream& stream, const std::string& base, Storage stora
     return name;
 }
 
-constexpr std::int64_t kRowTile = 4;   // ROW_TILE in linear.comp
-constexpr std::int64_t kTile = 64;     // TILE in linear_tiled.comp
-constexpr std::int64_t kTiledRows = 8; // from here on the tiled kernel decodes each weight fewer times
+constexpr std::int64_t kRowTile = 4;    // ROW_TILE in linear.comp
+constexpr std::int64_t kTile = 64;      // TILE in linear_tiled.comp
+constexpr std::int64_t kTiledRows = 8;  // from here on the tiled kernel decodes each weight fewer times
+constexpr std::int64_t kRowsGroup = 64; // WG_SIZE in linear_rows.comp
+constexpr std::int64_t kRowsTile = 32;  // ROW_TILE in linear_rows.comp
 
 // `format` names the weight format's shader family ("f32", "q4_k", ...).
 Result<void> dispatch_linear(Stream& stream, const std::string& format, Storage storage, BufferSpan x,
@@ -57,6 +59,23 @@ Result<void> dispatch_linear(Stream& stream, const std::string& format, Storage 
     const struct {
         std::uint32_t rows, out_features, in_features;
     } push{static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(k)};
+    if (stream.context().features().output_per_invocation) {
+        // A workgroup sums WG_SIZE outputs, or one per subgroup with subgroup arithmetic.
+        const Features& f = stream.context().features();
+        const std::uint64_t per_group = f.subgroup_arithmetic && f.subgroup_size > 0
+                                            ? std::max<std::uint64_t>(1, kRowsGroup / f.subgroup_size)
+                                            : kRowsGroup;
+        const struct {
+            std::uint32_t rows, out_features, in_features, outputs_per_group;
+        } rows_push{push.rows, push.out_features, push.in_features, static_cast<std::uint32_t>(per_group)};
+        std::array<std::uint32_t, 3> groups =
+            grid((static_cast<std::uint64_t>(n) + per_group - 1) / per_group);
+        const std::int64_t row_tiles = (rows + kRowsTile - 1) / kRowsTile;
+        if (row_tiles > 65535) return Error{"linear: more than 2097120 rows in one call; split them"};
+        groups[2] = static_cast<std::uint32_t>(row_tiles);
+        return stream.dispatch(variant(stream, "linear_rows_" + format, storage), {x, data, scales, y},
+                               &rows_push, sizeof(rows_push), groups);
+    }
     if (rows >= kTiledRows) {
         const std::int64_t row_tiles = (rows + kTile - 1) / kTile, out_tiles = (n + kTile - 1) / kTile;
         if (row_tiles > 65535 || out_tiles > 65535)

@@ -71,7 +71,7 @@ MainWindow::MainWindow(Profile profile, QWidget* parent) : QMainWindow(parent), 
     compareView_ = new CompareView(this);
     compareView_->setWindowFlag(Qt::Window);
     compareView_->resize(1300, 900);
-    compareView_->setCacheDirectory(profile_.cacheDirectory());
+    compareView_->setCacheSettings(CacheSettings::load(profile_));
     connect(compareView_, &CompareView::redlineRequested, this, [this](qint64 left, qint64 right) {
         CompareDocumentsDialog* dialog = showCompareDocuments();
         if (left != 0 && right != 0) dialog->compareDocuments(left, right);
@@ -154,6 +154,7 @@ SettingsDialog* MainWindow::showSettings() {
         const CacheSettings chosen = dialog->settings();
         chosen.save(profile_);
         ask_->setCacheSettings(chosen);
+        compareView_->setCacheSettings(chosen);
     });
     dialog->open();
     return dialog;

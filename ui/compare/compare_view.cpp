@@ -202,8 +202,9 @@ void CompareView::setStore(store::Store* store, qint64 session) {
     store_ = store;
     session_ = session;
     cache_.reset();
-    if (store_ && !cacheDirectory_.isEmpty() && QDir().mkpath(cacheDirectory_))
-        cache_ = std::make_unique<answers::CorpusCache>(*store_, cacheDirectory_);
+    if (store_ && !cacheSettings_.directory.isEmpty() && QDir().mkpath(cacheSettings_.directory))
+        cache_ = std::make_unique<answers::CorpusCache>(*store_, cacheSettings_.directory,
+                                                        cacheSettings_.limitBytes);
     for (Column& column : columns_) {
         column.viewer->closeDocument();
         column.shownDocument = 0;
@@ -214,8 +215,8 @@ void CompareView::setStore(store::Store* store, qint64 session) {
     updateState();
 }
 
-void CompareView::setCacheDirectory(const QString& directory) {
-    cacheDirectory_ = directory;
+void CompareView::setCacheSettings(const CacheSettings& settings) {
+    cacheSettings_ = settings;
     setStore(store_, session_);
 }
 

@@ -12,6 +12,7 @@
 #include "app/answers/comparison.h"
 #include "app/answers/corpus_cache.h"
 #include "app/compare/comparison_run.h"
+#include "app/profile/cache_settings.h"
 #include "app/worker/inference_worker.h"
 #include "ui/conversation/answer_view_model.h"
 
@@ -45,8 +46,9 @@ public:
     ~CompareView() override;
 
     void setStore(store::Store* store, qint64 session);
-    // Where corpus snapshots are kept (the profile's cache folder); empty keeps the last one in memory.
-    void setCacheDirectory(const QString& directory);
+    // Where corpus snapshots are kept and how large the cache may grow (Edit ▸ Settings); an empty
+    // directory keeps the last corpus prefix in memory only.
+    void setCacheSettings(const CacheSettings& settings);
     // A checkpoint folder or .gguf file; empty: the built-in default. Loaded on the next question.
     void setModelPath(const QString& path);
     // The most tokens each answer may take (and the room kept for it in the context).
@@ -109,7 +111,7 @@ private:
     std::optional<Pending> pending_;
     store::Store* store_ = nullptr;
     qint64 session_ = 0;
-    QString cacheDirectory_;
+    CacheSettings cacheSettings_;
     std::unique_ptr<answers::CorpusCache> cache_;
 
     QLineEdit* question_ = nullptr;

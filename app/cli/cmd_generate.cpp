@@ -1,5 +1,6 @@
 // lectern-cli generate --model M PROMPT [--max-tokens N] [--temperature T] [--seed N] [--top-p P] [--min-p
-// P]: raw generation from a prompt (no chat template), streamed to stdout as it is made.
+// P] [--backend auto|cpu|vulkan|cuda] [--gpu-layers N]: raw generation from a prompt (no chat template),
+// streamed to stdout as it is made; the backend used (and why not another) goes to stderr.
 
 #include "app/cli/cli.h"
 #include "inference/engine/engine.h"
@@ -40,9 +41,30 @@ int runGenerate(Context& context) {
                             QStringLiteral("--max-tokens must be >= 1, --temperature >= 0, --seed >= 0, "
                                            "--top-p in (0, 1], --min-p in [0, 1)"));
 
-    auto engine = inference::Engine::load(model_path->toStdString());
+    backend::Request request;
+    if (const auto choice = context.args.value(QStringLiteral("backend"))) {
+        auto parsed = backend::parse_choice(choice->toStdString());
+        if (!parsed) return context.fail(Usage, QString::fromStdString(parsed.error()));
+        request.choice = *parsed;
+    }
+    if (const auto layers = context.args.value(QStringLiteral("gpu-layers"))) {
+        bool ok = false;
+        request.gpu_layers = layers->toLongLong(&ok);
+        if (!ok)
+            return context.fail(Usage, QStringLiteral("--gpu-layers must be a whole number (-1 for all)"));
+    }
+
+    auto engine = inference::Engine::load(model_path->toStdString(), {}, request);
     if (!engine) return context.fail(Failure, QString::fromStdString(engine.error()));
     inference::Engine& e = **engine;
+    const backend::Status placed = e.backend();
+    if (!context.json) {
+        std::fprintf(stderr, "backend: %s on %s (%lld of %lld layers on the device)\n",
+                     std::string(backend::kind_name(placed.kind)).c_str(), placed.device.c_str(),
+                     static_cast<long long>(placed.device_layers), static_cast<long long>(placed.layers));
+        for (const std::string& reason : placed.fallbacks)
+            std::fprintf(stderr, "  not used: %s\n", reason.c_str());
+    }
     const tokenizer::BpeTokenizer* tokens = e.tokenizer();
     if (!tokens)
         return context.fail(Failure,
@@ -80,6 +102,8 @@ int runGenerate(Context& context) {
     text += tail;
     const inference::EngineStats stats = e.stats();
     if (context.json) {
+        QJsonArray fallbacks;
+        for (const std::string& reason : placed.fallbacks) fallbacks.append(QString::fromStdString(reason));
         QJsonArray ids;
         for (const model::Token id : generated->tokens) ids.append(id);
         context.printJson(
@@ -87,6 +111,11 @@ int runGenerate(Context& context) {
              {QStringLiteral("tokens"), ids},
              {QStringLiteral("prompt_tokens"), static_cast<qint64>(prompt.size())},
              {QStringLiteral("generated_tokens"), static_cast<qint64>(generated->tokens.size())},
+             {QStringLiteral("backend"),
+              QString::fromUtf8(backend::kind_name(placed.kind).data(),
+                                static_cast<qsizetype>(backend::kind_name(placed.kind).size()))},
+             {QStringLiteral("device"), QString::fromStdString(placed.device)},
+             {QStringLiteral("backend_fallbacks"), fallbacks},
              {QStringLiteral("prefill_tokens_per_second"),
               stats.prefill_seconds > 0 ? static_cast<double>(stats.prefill_tokens) / stats.prefill_seconds
                                         : 0.0},
@@ -104,14 +133,19 @@ int runGenerate(Context& context) {
 Command generateCommand() {
     return {
         QStringLiteral("generate"),
-        QStringLiteral("generate --model M PROMPT [--max-tokens N] [--temperature T] [--seed N]"),
+        QStringLiteral(
+            "generate --model M PROMPT [--max-tokens N] [--temperature T] [--seed N] [--backend B]"),
         QStringLiteral("raw generation from a prompt (temperature 0 = greedy); streams the text"),
         {{QStringLiteral("model"), true, QStringLiteral("checkpoint folder, .gguf file or default")},
          {QStringLiteral("max-tokens"), true, QStringLiteral("most tokens to generate (128)")},
          {QStringLiteral("temperature"), true, QStringLiteral("0 = greedy (default)")},
          {QStringLiteral("seed"), true, QStringLiteral("sampling seed (0)")},
          {QStringLiteral("top-p"), true, QStringLiteral("nucleus mass (1.0)")},
-         {QStringLiteral("min-p"), true, QStringLiteral("drop tokens below this share of the top one (0)")}},
+         {QStringLiteral("min-p"), true, QStringLiteral("drop tokens below this share of the top one (0)")},
+         {QStringLiteral("backend"), true,
+          QStringLiteral(
+              "auto (default; or LECTERN_BACKEND), cpu, vulkan or cuda; falls back with the reason")},
+         {QStringLiteral("gpu-layers"), true, QStringLiteral("layers on the GPU, the last ones (-1 = all)")}},
         runGenerate};
 }
 

@@ -31,13 +31,26 @@ std::vector<std::byte> pack(const std::vector<std::byte>& state, const std::vect
 
 } // namespace
 
-Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const model::LoadProgress& progress) {
-    auto loaded = model::load_model(path, progress);
+Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const model::LoadProgress& progress,
+                                             const backend::Request& backend) {
+    auto request = backend::resolve(backend);
+    if (!request) return std::move(request).take_error();
+    auto loaded = model::load_model(path, progress, *request);
     if (!loaded) return std::move(loaded).take_error();
-    return std::make_unique<Engine>(std::move(*loaded));
+    auto engine = std::make_unique<Engine>(std::move(*loaded));
+    backend::Status& status = engine->backend_;
+    if (*request->choice != backend::Choice::Cpu && status.kind == backend::Kind::Cpu &&
+        status.fallbacks.empty())
+        status.fallbacks.push_back("GPU: the " + engine->info().family +
+                                   " graph runs on the CPU only in this build");
+    return engine;
 }
 
-Engine::Engine(std::unique_ptr<model::Model> model) : model_(std::move(model)), state_(model_->new_state()) {}
+Engine::Engine(std::unique_ptr<model::Model> model)
+    : model_(std::move(model)), state_(model_->new_state()), backend_(model_->backend()) {
+    stats_.state_bytes = state_->memory_bytes();
+    stats_.state_device_bytes = state_->device_bytes();
+}
 
 const model::ModelInfo& Engine::info() const {
     return model_->info();
@@ -65,6 +78,7 @@ Result<PrefillResult> Engine::prefill(std::span<const model::Token> tokens,
         stats_.prefill_seconds += seconds_since(start);
         stats_.position = state_->position();
         stats_.state_bytes = state_->memory_bytes();
+        stats_.state_device_bytes = state_->device_bytes();
     }
     return PrefillResult{result->consumed, result->cancelled};
 }
@@ -90,6 +104,7 @@ Result<GenerateResult> Engine::generate(const GenerateOptions& options,
         stats_.decode_seconds += seconds_since(start);
         stats_.position = state_->position();
         stats_.state_bytes = state_->memory_bytes();
+        stats_.state_device_bytes = state_->device_bytes();
     };
     while (static_cast<std::int64_t>(result.tokens.size()) < options.max_tokens) {
         if (cancel_) {
@@ -134,6 +149,7 @@ void Engine::reset() {
     const std::lock_guard stats_lock(stats_mutex_);
     stats_.position = 0;
     stats_.state_bytes = state_->memory_bytes();
+    stats_.state_device_bytes = state_->device_bytes();
 }
 
 std::vector<std::byte> Engine::snapshot() const {
@@ -163,6 +179,7 @@ Result<void> Engine::restore(std::span<const std::byte> bytes) {
     const std::lock_guard stats_lock(stats_mutex_);
     stats_.position = state_->position();
     stats_.state_bytes = state_->memory_bytes();
+    stats_.state_device_bytes = state_->device_bytes();
     return {};
 }
 
@@ -196,6 +213,14 @@ AttentionEvidence Engine::attention_evidence() const {
 EngineStats Engine::stats() const {
     const std::lock_guard lock(stats_mutex_);
     return stats_;
+}
+
+backend::Status Engine::backend() const {
+    const std::lock_guard lock(stats_mutex_);
+    backend::Status status = backend_;
+    status.kv_bytes_on_device = stats_.state_device_bytes;
+    status.kv_bytes_on_host = stats_.state_bytes - stats_.state_device_bytes;
+    return status;
 }
 
 } // namespace lectern::inference

@@ -26,7 +26,8 @@ struct EngineStats {
     std::int64_t generated_tokens = 0;
     double prefill_seconds = 0.0;
     double decode_seconds = 0.0;
-    std::uint64_t state_bytes = 0; // the sequence state's memory
+    std::uint64_t state_bytes = 0;        // the sequence state's memory
+    std::uint64_t state_device_bytes = 0; // the part of it on a GPU
 };
 
 struct GenerateOptions {
@@ -53,8 +54,12 @@ struct PrefillResult {
 class Engine {
 public:
     // `progress` returning false cancels the load at the loader's next step (an error, no engine).
+    // `backend` picks where the model runs (inference/backend/README.md): unset fields come from
+    // LECTERN_BACKEND and LECTERN_GPU_LAYERS, then auto (CUDA, Vulkan, CPU, with the reason for each
+    // fallback in backend().fallbacks). A bad environment value is an error naming the variable.
     static Result<std::unique_ptr<Engine>> load(const std::string& path,
-                                                const model::LoadProgress& progress = {});
+                                                const model::LoadProgress& progress = {},
+                                                const backend::Request& backend = {});
     explicit Engine(std::unique_ptr<model::Model> model);
 
     const model::ModelInfo& info() const;
@@ -76,6 +81,9 @@ public:
     Result<void> load_snapshot(const std::string& path);
 
     EngineStats stats() const;
+    // Where the model runs: backend, device, fallbacks and their reasons, weight and cache bytes on the
+    // device and on the host (the cache's as of the last call).
+    backend::Status backend() const;
 
     // Opt-in evidence from attention (attention_evidence.h): while on, generate() records which
     // compressed blocks the sparse-attention indexer chose for each generated token. Off by default.
@@ -91,6 +99,7 @@ private:
     mutable std::mutex mutex_;
     mutable std::mutex stats_mutex_;
     EngineStats stats_;
+    backend::Status backend_;
     std::atomic<bool> cancel_{false};
     bool record_evidence_ = false;
     EvidenceRecorder evidence_;

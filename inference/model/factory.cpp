@@ -39,7 +39,8 @@ void register_loader(Loader loader) {
     registry().push_back(std::move(loader));
 }
 
-Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadProgress& progress) {
+Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadProgress& progress,
+                                          const backend::Request& request) {
     std::error_code error;
     if (std::filesystem::is_directory(path, error)) {
         if (!std::filesystem::exists(std::filesystem::path(path) / "config.json", error))
@@ -81,6 +82,7 @@ Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadPro
             "cannot open " + path +
             ": not a checkpoint folder (config.json + *.safetensors) and no loader accepts this file"};
     }
+    if (chosen.load_on_backend) return chosen.load_on_backend(path, progress, request);
     return chosen.load(path, progress);
 }
 

@@ -3,6 +3,7 @@
 // dense/). The engine drives a Model through this header only: one forward call that consumes a chunk of
 // tokens from a sequence state's current position, with progress and cancellation.
 
+#include "inference/backend/backend.h"
 #include "kernels/result.h"
 
 #include <atomic>
@@ -60,6 +61,7 @@ public:
     virtual ~SequenceState() = default;
     virtual std::int64_t position() const = 0; // tokens consumed so far
     virtual std::uint64_t memory_bytes() const = 0;
+    virtual std::uint64_t device_bytes() const { return 0; } // the part of memory_bytes() on a GPU
     virtual std::vector<std::byte> snapshot() const = 0;
     // Replaces this state by a snapshot of the same model; a mismatch is an error, never a crash.
     virtual Result<void> restore(std::span<const std::byte> bytes) = 0;
@@ -91,6 +93,8 @@ public:
     virtual const ModelInfo& info() const = 0;
     // The tokenizer the model came with (tokenizer.json beside a checkpoint, GGUF metadata), or null.
     virtual const tokenizer::BpeTokenizer* tokenizer() const { return nullptr; }
+    // Where the model runs (backend/backend.h); graphs that only run on the CPU keep this default.
+    virtual backend::Status backend() const { return {}; }
     virtual std::unique_ptr<SequenceState> new_state() const = 0;
     // Runs `tokens` from state.position(); the state must come from this model's new_state().
     virtual Result<ForwardResult> forward(SequenceState& state, std::span<const Token> tokens,

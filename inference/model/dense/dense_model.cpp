@@ -1,12 +1,14 @@
 #include "inference/model/dense/dense_model.h"
 
 #include "inference/model/default_model.h"
+#include "inference/model/dense/dense_vulkan.h"
 #include "inference/model/dense/gguf_tokenizer.h"
 #include "kernels/cpu/quant/dequantize.h"
 #include "kernels/cpu/quant/half.h"
 #include "kernels/cpu/quant/matmul.h"
 #include "kernels/cpu/quant/ordered_ops.h"
 #include "kernels/cpu/quant/thread_pool.h"
+#include "kernels/vulkan/ops.h"
 
 #include <algorithm>
 #include <cmath>
@@ -86,19 +88,36 @@ Result<const float*> require_norm(const GgufFile& file, const std::string& name,
     return reinterpret_cast<const float*>(t.data.data());
 }
 
+// The key/value caches of the host layers [0, host_layers) in host memory; those of the device layers in
+// `device` (dense_vulkan.h). Snapshots hold every layer's fp16 cache alike, so a snapshot made on one
+// backend restores on another.
 class DenseState final : public SequenceState {
 public:
-    DenseState(std::int64_t layers, std::int64_t kv_dim, std::int64_t context)
-        : kv_dim_(kv_dim), context_(context), keys_(static_cast<std::size_t>(layers)),
-          values_(static_cast<std::size_t>(layers)) {}
+    DenseState(std::int64_t layers, std::int64_t kv_dim, std::int64_t context, std::int64_t host_layers,
+               std::unique_ptr<DeviceCache> device)
+        : kv_dim_(kv_dim), context_(context), host_layers_(host_layers),
+          keys_(static_cast<std::size_t>(layers)), values_(static_cast<std::size_t>(layers)),
+          device_(std::move(device)) {}
+    DenseState(const DenseState& other)
+        : kv_dim_(other.kv_dim_), context_(other.context_), host_layers_(other.host_layers_),
+          position_(other.position_), keys_(other.keys_), values_(other.values_) {
+        if (other.device_) {
+            auto copy = other.device_->clone(position_);
+            if (copy)
+                device_ = std::move(*copy);
+            else
+                device_error_ = "copying the device cache failed: " + copy.error();
+        }
+    }
 
     std::int64_t position() const override { return position_; }
     std::uint64_t memory_bytes() const override {
-        std::uint64_t bytes = 0;
+        std::uint64_t bytes = device_bytes();
         for (std::size_t l = 0; l < keys_.size(); ++l)
             bytes += (keys_[l].capacity() + values_[l].capacity()) * 2;
         return bytes;
     }
+    std::uint64_t device_bytes() const override { return device_ ? device_->bytes() : 0; }
 
     std::vector<std::byte> snapshot() const override {
         const std::uint64_t header[4] = {(std::uint64_t{kSnapshotVersion} << 32) | kSnapshotMagic,
@@ -111,8 +130,14 @@ public:
         p += sizeof header;
         for (std::size_t l = 0; l < keys_.size(); ++l) {
             if (used_bytes == 0) break;
-            std::memcpy(p, keys_[l].data(), used_bytes);
-            std::memcpy(p + used_bytes, values_[l].data(), used_bytes);
+            if (on_device(l)) {
+                auto* keys = reinterpret_cast<std::uint16_t*>(p);
+                // A device that fails to read back yields an empty snapshot, which restore() refuses.
+                if (!device_->read(device_index(l), position_, keys, keys + used_bytes / 2)) return {};
+            } else {
+                std::memcpy(p, keys_[l].data(), used_bytes);
+                std::memcpy(p + used_bytes, values_[l].data(), used_bytes);
+            }
             p += 2 * used_bytes;
         }
         return bytes;
@@ -133,8 +158,17 @@ public:
         if (bytes.size() != sizeof header + keys_.size() * used * 4)
             return Error{"the snapshot's size does not match its header; it is damaged"};
         position_ = static_cast<std::int64_t>(position);
+        if (device_)
+            if (auto room = device_->reserve(position_, 0); !room) return room;
         const std::byte* p = bytes.data() + sizeof header;
         for (std::size_t l = 0; l < keys_.size(); ++l) {
+            if (on_device(l)) {
+                const auto* keys = reinterpret_cast<const std::uint16_t*>(p);
+                if (auto written = device_->write(device_index(l), position_, keys, keys + used); !written)
+                    return written;
+                p += used * 4;
+                continue;
+            }
             keys_[l].assign(used, 0);
             values_[l].assign(used, 0);
             if (used == 0) continue;
@@ -147,10 +181,10 @@ public:
 
     std::unique_ptr<SequenceState> clone() const override { return std::make_unique<DenseState>(*this); }
 
-    // Room for `positions` positions in every layer's cache.
+    // Room for `positions` positions in every host layer's cache.
     void reserve(std::int64_t positions) {
         const std::size_t needed = static_cast<std::size_t>(positions * kv_dim_);
-        for (std::size_t l = 0; l < keys_.size(); ++l) {
+        for (std::size_t l = 0; l < static_cast<std::size_t>(host_layers_); ++l) {
             if (keys_[l].size() < needed) {
                 const std::size_t grown = std::max(needed, keys_[l].size() * 2);
                 const std::size_t capped = std::min(grown, static_cast<std::size_t>(context_ * kv_dim_));
@@ -163,12 +197,24 @@ public:
     std::uint16_t* keys(std::size_t layer) { return keys_[layer].data(); }
     std::uint16_t* values(std::size_t layer) { return values_[layer].data(); }
     void advance(std::int64_t tokens) { position_ += tokens; }
+    DeviceCache* device() { return device_.get(); }
+    const std::string& device_error() const { return device_error_; }
 
 private:
+    bool on_device(std::size_t layer) const {
+        return device_ && static_cast<std::int64_t>(layer) >= host_layers_;
+    }
+    std::int64_t device_index(std::size_t layer) const {
+        return static_cast<std::int64_t>(layer) - host_layers_;
+    }
+
     std::int64_t kv_dim_;
     std::int64_t context_;
+    std::int64_t host_layers_;
     std::int64_t position_ = 0;
-    std::vector<std::vector<std::uint16_t>> keys_, values_; // [position][kv_dim] fp16, per layer
+    std::vector<std::vector<std::uint16_t>> keys_, values_; // [position][kv_dim] fp16, per host layer
+    std::unique_ptr<DeviceCache> device_;                   // the device layers' caches
+    std::string device_error_;                              // why a copy has no usable device cache
 };
 
 class DenseModel final : public Model {
@@ -177,12 +223,16 @@ public:
         : file_(std::move(file)), config_(std::move(config)), pool_(threads) {}
 
     Result<void> bind(const LoadProgress& progress);
+    // Places the last layers and the head on the backend the request selects (the CPU runs the rest).
+    void place(const backend::Request& request);
 
     const ModelInfo& info() const override { return info_; }
     const tokenizer::BpeTokenizer* tokenizer() const override { return tokenizer_ ? &*tokenizer_ : nullptr; }
+    backend::Status backend() const override { return status_; }
     std::unique_ptr<SequenceState> new_state() const override {
         return std::make_unique<DenseState>(config_.layers, config_.kv_heads * config_.head_dim,
-                                            config_.context_length);
+                                            config_.context_length, host_layers(),
+                                            device_ ? device_->new_cache() : nullptr);
     }
     Result<ForwardResult> forward(SequenceState& state, std::span<const Token> tokens,
                                   const ForwardOptions& options) const override;
@@ -194,6 +244,8 @@ private:
     void matmul(const Matrix& m, const float* x, std::int64_t tokens, float* y) const {
         quant::matmul(m.type, m.data, m.rows, m.cols, x, tokens, y, {&pool_, true});
     }
+    std::int64_t host_layers() const { return config_.layers - status_.device_layers; }
+    // Runs the embedding and the host layers of one slice; the device layers follow in forward().
     void run_slice(DenseState& state, std::span<const Token> tokens, Buffers& b) const;
     void attention(DenseState& state, std::size_t layer, std::int64_t first, std::int64_t count,
                    Buffers& b) const;
@@ -205,6 +257,8 @@ private:
     const float* output_norm_ = nullptr;
     std::vector<Layer> layers_;
     std::optional<tokenizer::BpeTokenizer> tokenizer_; // when the file carries one
+    backend::Status status_;
+    std::unique_ptr<DenseVulkanGraph> device_; // the last status_.device_layers layers and the head
     mutable quant::ThreadPool pool_;
     mutable std::mutex mutex_; // one forward at a time: the pool and its buffers are shared
 };
@@ -294,6 +348,48 @@ Result<void> DenseModel::bind(const LoadProgress& progress) {
     return {};
 }
 
+void DenseModel::place(const backend::Request& request) {
+    const DenseConfig& c = config_;
+    backend::GraphSupport support;
+    support.graph = "the dense GGUF graph";
+    support.cuda_missing = "the CUDA backend has no kernels for GGUF block types yet, so " + support.graph +
+                           " does not run on it";
+    for (const TensorView& tensor : file_.tensors())
+        if (tensor.shape.size() == 2 && !kernels::vulkan::linear_gguf_supports(tensor.dtype)) {
+            support.vulkan_missing = "no Vulkan kernel for " +
+                                     std::string(kernels::dtype_info(tensor.dtype).name) +
+                                     " weights (tensor '" + tensor.name + "')";
+            break;
+        }
+    status_.layers = c.layers;
+    backend::Selection selection = backend::select(request, support);
+    status_.fallbacks = std::move(selection.fallbacks);
+    if (selection.kind == backend::Kind::Vulkan) {
+        const std::int64_t device_layers = backend::device_layers(request, c.layers);
+        auto graph =
+            DenseVulkanGraph::create(selection.vulkan, file_, c, c.layers - device_layers, kSliceTokens);
+        if (graph) {
+            device_ = std::move(*graph);
+            status_.kind = backend::Kind::Vulkan;
+            status_.device = selection.device;
+            status_.device_layers = device_layers;
+            status_.weight_bytes_on_device = device_->weight_bytes();
+        } else {
+            status_.fallbacks.push_back("Vulkan: " + graph.error());
+        }
+    }
+    // The host reads the embedding rows it gathers, its own layers, and the head when no device has it.
+    for (const TensorView& tensor : file_.tensors()) {
+        bool on_host = !device_;
+        if (tensor.name == "token_embd.weight") {
+            on_host = true;
+        } else if (tensor.name.starts_with("blk.")) {
+            on_host = std::stoll(tensor.name.substr(4)) < host_layers();
+        }
+        if (on_host) status_.weight_bytes_on_host += tensor.data.size();
+    }
+}
+
 void DenseModel::attention(DenseState& state, std::size_t layer, std::int64_t first, std::int64_t count,
                            Buffers& b) const {
     const DenseConfig& c = config_;
@@ -354,7 +450,7 @@ void DenseModel::run_slice(DenseState& state, std::span<const Token> tokens, Buf
                               b.x.data() + t * e, e);
     std::vector<float> angles(static_cast<std::size_t>(d)); // RoPE's cos, sin per pair at one position
 
-    for (std::size_t l = 0; l < layers_.size(); ++l) {
+    for (std::size_t l = 0; l < static_cast<std::size_t>(host_layers()); ++l) {
         const Layer& layer = layers_[l];
         quant::rms_norm_ordered(b.x.data(), layer.attn_norm, b.h.data(), n, e, eps);
         matmul(layer.q, b.h.data(), n, b.q.data());
@@ -384,7 +480,6 @@ void DenseModel::run_slice(DenseState& state, std::span<const Token> tokens, Buf
         matmul(layer.down, b.gate.data(), n, b.out.data());
         for (std::size_t i = 0; i < b.x.size(); ++i) b.x[i] += b.out[i];
     }
-    state.advance(n);
 }
 
 Result<ForwardResult> DenseModel::forward(SequenceState& state, std::span<const Token> tokens,
@@ -400,6 +495,7 @@ Result<ForwardResult> DenseModel::forward(SequenceState& state, std::span<const 
             return Error{"token id " + std::to_string(token) + " is outside the vocabulary (0 .. " +
                          std::to_string(config_.vocab - 1) + ")"};
 
+    if (!dense->device_error().empty()) return Error{dense->device_error()};
     const std::lock_guard lock(mutex_);
     dense->reserve(dense->position() + total);
     ForwardResult result;
@@ -415,15 +511,26 @@ Result<ForwardResult> DenseModel::forward(SequenceState& state, std::span<const 
         // last token of a longer call by itself (llama.cpp runs a whole prompt as one batch).
         std::int64_t n = std::min(kSliceTokens, total - done);
         if (total - done - n == 1) --n;
+        const std::int64_t first = dense->position();
         run_slice(*dense, tokens.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(n)),
                   buffers);
-        done += n;
-        result.consumed = done;
         // Logits for every row (All), or for the call's last token only (Last).
         const bool all = options.logits == LogitsWanted::All;
-        const bool last = options.logits == LogitsWanted::Last && done == total;
-        if (all || last) {
-            const std::int64_t rows = all ? n : 1;
+        const bool last = options.logits == LogitsWanted::Last && done + n == total;
+        const std::int64_t rows = all ? n : last ? 1 : 0;
+        if (device_) {
+            const std::size_t offset = result.logits.size();
+            result.logits.resize(offset + static_cast<std::size_t>(rows * vocab));
+            if (auto ran = device_->forward(*dense->device(), first, buffers.x.data(), n, rows,
+                                            result.logits.data() + offset);
+                !ran)
+                return Error{"the " + status_.device + " device failed: " + ran.error()};
+            result.rows += rows;
+        }
+        dense->advance(n);
+        done += n;
+        result.consumed = done;
+        if (!device_ && rows > 0) {
             const float* x = buffers.x.data() + (n - rows) * e;
             normed.resize(static_cast<std::size_t>(rows * e));
             quant::rms_norm_ordered(x, output_norm_, normed.data(), rows, e,
@@ -500,7 +607,7 @@ Result<DenseConfig> read_dense_config(const formats::GgufFile& file) {
 }
 
 Result<std::unique_ptr<Model>> load_dense_gguf(const std::string& path, const LoadProgress& progress,
-                                               int threads) {
+                                               int threads, const backend::Request& request) {
     if (progress && !progress(0.0, "reading " + path)) return load_cancelled(path);
     auto file = GgufFile::open(path);
     if (!file) return std::move(file).take_error();
@@ -509,21 +616,32 @@ Result<std::unique_ptr<Model>> load_dense_gguf(const std::string& path, const Lo
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     auto model = std::make_unique<DenseModel>(std::move(*file), std::move(*config), threads);
     if (auto bound = model->bind(progress); !bound) return std::move(bound).take_error();
+    model->place(request);
     return std::unique_ptr<Model>(std::move(model));
 }
 
 std::vector<Loader> dense_loaders() {
     std::vector<Loader> loaders;
-    loaders.push_back({"gguf", [](const std::string& path) { return path.ends_with(".gguf"); },
-                       [](const std::string& path, const LoadProgress& progress) {
-                           return load_dense_gguf(path, progress);
-                       }});
+    const auto load_default = [](const LoadProgress& progress,
+                                 const backend::Request& request) -> Result<std::unique_ptr<Model>> {
+        auto path = default_model_path();
+        if (!path) return std::move(path).take_error();
+        return load_dense_gguf(*path, progress, 0, request);
+    };
+    const backend::Request cpu{backend::Choice::Cpu, {}, {}, {}};
+    loaders.push_back(
+        {"gguf", [](const std::string& path) { return path.ends_with(".gguf"); },
+         [cpu](const std::string& path, const LoadProgress& progress) {
+             return load_dense_gguf(path, progress, 0, cpu);
+         },
+         [](const std::string& path, const LoadProgress& progress, const backend::Request& request) {
+             return load_dense_gguf(path, progress, 0, request);
+         }});
     loaders.push_back(
         {"default model", [](const std::string& path) { return path == "default"; },
-         [](const std::string&, const LoadProgress& progress) -> Result<std::unique_ptr<Model>> {
-             auto path = default_model_path();
-             if (!path) return std::move(path).take_error();
-             return load_dense_gguf(*path, progress);
+         [=](const std::string&, const LoadProgress& progress) { return load_default(progress, cpu); },
+         [=](const std::string&, const LoadProgress& progress, const backend::Request& request) {
+             return load_default(progress, request);
          }});
     return loaders;
 }

@@ -1,5 +1,6 @@
 #pragma once
-// The small dense family (Llama-style: SmolLM2, the built-in default model) from a GGUF file, on the CPU.
+// The small dense family (Llama-style: SmolLM2, the built-in default model) from a GGUF file, on the CPU,
+// or with its last layers and the head on a Vulkan device (dense_vulkan.h).
 // Graph: token embedding; per layer RMSNorm, grouped-query attention with RoPE and a KV cache, RMSNorm,
 // SwiGLU feed-forward, each with a residual; final RMSNorm and the output projection (the embedding
 // itself when the file has no `output.weight`, as with SmolLM2's tied embeddings).
@@ -37,9 +38,11 @@ struct DenseConfig {
 // Reads the config from `llama.*` metadata; the error names the file and the key.
 Result<DenseConfig> read_dense_config(const formats::GgufFile& file);
 
-// Opens a dense GGUF model; `threads` <= 0 uses every core.
-Result<std::unique_ptr<Model>> load_dense_gguf(const std::string& path, const LoadProgress& progress = {},
-                                               int threads = 0);
+// Opens a dense GGUF model; `threads` <= 0 uses every core. The request (backend/backend.h, resolved)
+// places the last layers and the head on a GPU; by default the CPU runs everything.
+Result<std::unique_ptr<Model>>
+load_dense_gguf(const std::string& path, const LoadProgress& progress = {}, int threads = 0,
+                const backend::Request& request = {backend::Choice::Cpu, {}, {}, {}});
 
 // The model factory's built-in loaders for `*.gguf` files and for the word `default` (the built-in model,
 // found by default_model_path()).

@@ -1,0 +1,173 @@
+#include "inference/backend/backend.h"
+
+#include "kernels/vulkan/context.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <dlfcn.h>
+
+namespace lectern::backend {
+namespace {
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+// The first CUDA device's name, or why there is none, asked through the driver library itself (dlopen),
+// so that a build without the CUDA backend still says why it does not use the GPU.
+struct CudaProbe {
+    std::string device;
+    std::string missing;
+};
+
+CudaProbe probe_cuda() {
+    void* driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!driver) return {{}, "no NVIDIA driver (libcuda.so.1 not found)"};
+    using Init = int (*)(unsigned);
+    using Count = int (*)(int*);
+    using Get = int (*)(int*, int);
+    using Name = int (*)(char*, int, int);
+    const auto init = reinterpret_cast<Init>(dlsym(driver, "cuInit"));
+    const auto count = reinterpret_cast<Count>(dlsym(driver, "cuDeviceGetCount"));
+    const auto get = reinterpret_cast<Get>(dlsym(driver, "cuDeviceGet"));
+    const auto name = reinterpret_cast<Name>(dlsym(driver, "cuDeviceGetName"));
+    CudaProbe probe;
+    int devices = 0, device = 0;
+    char text[256] = {};
+    if (!init || !count || !get || !name)
+        probe.missing = "the NVIDIA driver library lacks cuInit/cuDeviceGetCount";
+    else if (const int error = init(0); error != 0)
+        probe.missing = "the NVIDIA driver did not start (cuInit returned " + std::to_string(error) + ")";
+    else if (count(&devices) != 0 || devices == 0)
+        probe.missing = "no device (cuDeviceGetCount returned 0)";
+    else if (get(&device, 0) == 0 && name(text, sizeof text - 1, device) == 0)
+        probe.device = text;
+    else
+        probe.device = "CUDA device 0";
+    dlclose(driver);
+    return probe;
+}
+
+struct Attempt {
+    bool used = false;
+    std::string reason;
+};
+
+Attempt try_cuda(const GraphSupport& support, Selection& out) {
+#ifndef LECTERN_HAVE_CUDA
+    (void)support;
+    (void)out;
+    return {false, "CUDA: not in this build (built without nvcc)"};
+#else
+    const CudaProbe probe = probe_cuda();
+    if (!probe.missing.empty()) return {false, "CUDA: " + probe.missing};
+    if (support.cuda_missing)
+        return {false, "CUDA: " + *support.cuda_missing + " (device: " + probe.device + ")"};
+    out.kind = Kind::Cuda;
+    out.device = probe.device;
+    return {true, {}};
+#endif
+}
+
+Attempt try_vulkan(const Request& request, bool automatic, const GraphSupport& support, Selection& out) {
+    if (support.vulkan_missing) return {false, "Vulkan: " + *support.vulkan_missing};
+    kernels::vulkan::ContextOptions options;
+    options.device = request.vulkan_device;
+    auto context = kernels::vulkan::Context::create(options);
+    if (!context) {
+        const std::string& error = context.error(); // the context's own message may already say "Vulkan:"
+        return {false, error.starts_with("Vulkan: ") ? error : "Vulkan: " + error};
+    }
+    const kernels::vulkan::DeviceInfo& device = (*context)->device();
+    const bool named = !request.vulkan_device.empty() || std::getenv("LECTERN_VULKAN_DEVICE") != nullptr;
+    if (automatic && !named && device.type == "CPU (software)")
+        return {false, "Vulkan: the only device is " + device.name +
+                           ", a software renderer slower than the CPU backend (choose vulkan, or name the "
+                           "device in LECTERN_VULKAN_DEVICE, to use it anyway)"};
+    out.kind = Kind::Vulkan;
+    out.device = device.name;
+    out.vulkan = std::shared_ptr<kernels::vulkan::Context>(std::move(*context));
+    return {true, {}};
+}
+
+} // namespace
+
+std::string_view kind_name(Kind kind) {
+    switch (kind) {
+    case Kind::Vulkan:
+        return "vulkan";
+    case Kind::Cuda:
+        return "cuda";
+    case Kind::Cpu:
+        break;
+    }
+    return "cpu";
+}
+
+Result<Choice> parse_choice(std::string_view text) {
+    const std::string name = lower(text);
+    if (name == "auto") return Choice::Auto;
+    if (name == "cpu") return Choice::Cpu;
+    if (name == "vulkan") return Choice::Vulkan;
+    if (name == "cuda") return Choice::Cuda;
+    return Error{"backend '" + std::string(text) + "' is not one of auto, cpu, vulkan, cuda"};
+}
+
+Result<Request> resolve(Request request) {
+    if (!request.choice) {
+        const char* env = std::getenv("LECTERN_BACKEND");
+        if (env && *env) {
+            auto choice = parse_choice(env);
+            if (!choice) return Error{"LECTERN_BACKEND: " + choice.error()};
+            request.choice = *choice;
+        } else {
+            request.choice = Choice::Auto;
+        }
+    }
+    if (!request.gpu_layers) {
+        const char* env = std::getenv("LECTERN_GPU_LAYERS");
+        std::int64_t layers = -1;
+        if (env && *env) {
+            const std::string_view text(env);
+            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), layers);
+            if (error != std::errc{} || end != text.data() + text.size())
+                return Error{"LECTERN_GPU_LAYERS='" + std::string(text) +
+                             "' is not a whole number (the layers to run on the GPU; -1 for all)"};
+        }
+        request.gpu_layers = layers;
+    }
+    return request;
+}
+
+std::int64_t device_layers(const Request& request, std::int64_t layers) {
+    const std::int64_t wanted = request.gpu_layers.value_or(-1);
+    return wanted < 0 ? layers : std::min(wanted, layers);
+}
+
+Selection select(const Request& request, const GraphSupport& support) {
+    Selection selection;
+    const Choice choice = request.choice.value_or(Choice::Auto);
+    const bool automatic = choice == Choice::Auto;
+    if (choice == Choice::Cpu) return selection;
+    if (request.gpu_layers && *request.gpu_layers == 0) {
+        selection.fallbacks.push_back("GPU: 0 GPU layers were asked for, so the CPU runs the whole graph");
+        return selection;
+    }
+    // An explicit choice that cannot be used falls back along auto's order after it.
+    if (choice == Choice::Auto || choice == Choice::Cuda) {
+        const Attempt cuda = try_cuda(support, selection);
+        if (cuda.used) return selection;
+        selection.fallbacks.push_back(cuda.reason);
+    }
+    const Attempt vulkan = try_vulkan(request, automatic, support, selection);
+    if (vulkan.used) return selection;
+    selection.fallbacks.push_back(vulkan.reason);
+    return selection;
+}
+
+} // namespace lectern::backend

@@ -1,0 +1,88 @@
+// Backend choice and its fallbacks, on the default model: a backend that cannot be used falls back along
+// auto's order with the reason said; auto passes over software Vulkan devices unless one is named; the
+// environment (LECTERN_BACKEND, LECTERN_GPU_LAYERS) fills what the caller leaves unset and a bad value is
+// an error naming the variable; 0 GPU layers means the CPU. Needs only the model, no GPU (skipped, 77,
+// without the model).
+
+#include "inference/backend/backend.h"
+#include "inference/engine/engine.h"
+#include "inference/model/default_model.h"
+#include "tests/kernels/check.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+using namespace lectern;
+
+namespace {
+
+backend::Status load(const backend::Request& request) {
+    auto engine = inference::Engine::load("default", {}, request);
+    if (!CHECK(engine.ok())) {
+        std::fprintf(stderr, "load: %s\n", engine.error().c_str());
+        return {};
+    }
+    const backend::Status status = (*engine)->backend();
+    std::printf("%s on %s, %lld of %lld layers on the device\n",
+                std::string(backend::kind_name(status.kind)).c_str(), status.device.c_str(),
+                static_cast<long long>(status.device_layers), static_cast<long long>(status.layers));
+    for (const std::string& reason : status.fallbacks) std::printf("  not used: %s\n", reason.c_str());
+    return status;
+}
+
+bool mentions(const backend::Status& status, const std::string& prefix, const std::string& words) {
+    for (const std::string& reason : status.fallbacks)
+        if (reason.starts_with(prefix) && reason.find(words) != std::string::npos) return true;
+    return false;
+}
+
+} // namespace
+
+int main() {
+    if (auto path = model::default_model_path(); !path) {
+        std::printf("backend_fallback: skipped: %s\n", path.error().c_str());
+        return 77;
+    }
+    unsetenv("LECTERN_BACKEND");
+    unsetenv("LECTERN_GPU_LAYERS");
+    unsetenv("LECTERN_VULKAN_DEVICE");
+
+    // CUDA asked for: no CUDA path for this graph (and no driver here), so Vulkan or the CPU, with the
+    // reason.
+    const backend::Status cuda = load({backend::Choice::Cuda, {}, {}, {}});
+    CHECK(cuda.kind != backend::Kind::Cuda);
+    CHECK(!cuda.fallbacks.empty() && cuda.fallbacks.front().starts_with("CUDA: "));
+
+    // A Vulkan device that does not exist: the CPU, and the reason names what was asked for.
+    const backend::Status missing = load({backend::Choice::Vulkan, {}, {}, "no-such-gpu-4711"});
+    CHECK(missing.kind == backend::Kind::Cpu && missing.device == "CPU");
+    CHECK(mentions(missing, "Vulkan: ", "no-such-gpu-4711"));
+    CHECK(missing.weight_bytes_on_device == 0 && missing.weight_bytes_on_host > 50u << 20);
+
+    // auto: every backend before the one used left its reason; a software Vulkan device is passed over.
+    const backend::Status automatic = load({});
+    CHECK(automatic.fallbacks.size() >= 1 && automatic.fallbacks.front().starts_with("CUDA: "));
+    if (automatic.kind == backend::Kind::Cpu) CHECK(mentions(automatic, "Vulkan: ", ""));
+
+    // 0 GPU layers: the CPU, said plainly.
+    const backend::Status none = load({backend::Choice::Vulkan, 0, {}, {}});
+    CHECK(none.kind == backend::Kind::Cpu && mentions(none, "GPU: ", "0 GPU layers"));
+
+    // The environment: LECTERN_BACKEND=cpu is obeyed; nonsense is refused with the variable's name.
+    setenv("LECTERN_BACKEND", "cpu", 1);
+    const backend::Status from_env = load({});
+    CHECK(from_env.kind == backend::Kind::Cpu && from_env.fallbacks.empty());
+    setenv("LECTERN_BACKEND", "tpu", 1);
+    auto refused = inference::Engine::load("default", {}, {});
+    CHECK(!refused.ok() && refused.error().find("LECTERN_BACKEND") != std::string::npos);
+    if (!refused.ok()) std::printf("LECTERN_BACKEND=tpu: %s\n", refused.error().c_str());
+    unsetenv("LECTERN_BACKEND");
+    setenv("LECTERN_GPU_LAYERS", "many", 1);
+    auto bad_layers = inference::Engine::load("default", {}, {});
+    CHECK(!bad_layers.ok() && bad_layers.error().find("LECTERN_GPU_LAYERS") != std::string::npos);
+    unsetenv("LECTERN_GPU_LAYERS");
+
+    CHECK(!backend::parse_choice("gpu").ok() && backend::parse_choice("VULKAN").ok());
+    return lectern::test::finish("backend_fallback");
+}

@@ -1,0 +1,197 @@
+// The built-in default model (SmolLM2-135M Q4_1) with all 30 layers and the head on the Vulkan device
+// (lavapipe in CI) against the CPU backend: the same greedy tokens on fixed prompts, logits within
+// kLogitBound, the decode path's reused recording, a snapshot moved from the device to the CPU, and layers
+// split between host and device. Skipped (77) without the model or a Vulkan device.
+//
+// lavapipe runs this model at a few seconds per forward pass, so greedy equality is checked by teacher
+// forcing: the CPU generates kGreedySteps tokens greedily, then the device runs prompt + those tokens in one
+// forward with every row's logits; if the device's argmax after every prefix is the CPU's next token, the
+// device's own greedy run makes the same tokens (by induction over the steps).
+
+#include "inference/backend/backend.h"
+#include "inference/model/default_model.h"
+#include "inference/model/dense/dense_model.h"
+#include "inference/tokenizer/bpe_tokenizer.h"
+#include "kernels/vulkan/context.h"
+#include "tests/kernels/check.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace lectern;
+using model::Token;
+
+namespace {
+
+// The CPU graph computes llama.cpp's CPU operations, whose matrix products take the activations quantised
+// to 8 bits per block of 32 (scale amax/127: up to 0.4% of the block's largest value per element); the
+// device multiplies the fp32 activations (as GPU backends do), sums in fp32 in its own order and uses the
+// shader's exp. That rounding enters all 210 matrix products and the head: with only the head and one
+// layer on the device the logits (which span about +-35) already differ by 0.5, and through all 30 layers
+// by up to 2.2 at worst over 2 x 22 rows x 49152 logits (measured on lavapipe). kLogitBound leaves room
+// above that; a regression in any op (a wrong head, position or cache row) moves logits by far more.
+constexpr double kLogitBound = 3.0;
+// Where the CPU's two best tokens are closer than this (in its own logits), the device may pick the other:
+// that close, the 8-bit activations alone can swap them. Measured: one such step in 32, a gap of 0.054.
+constexpr double kTieMargin = 0.25;
+constexpr int kGreedySteps = 16;
+
+double max_difference(const float* a, const float* b, std::size_t n) {
+    double worst = 0.0;
+    for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
+    return worst;
+}
+
+Token argmax(const float* logits, std::int64_t vocab) {
+    return static_cast<Token>(std::max_element(logits, logits + vocab) - logits);
+}
+
+std::vector<float> run(const model::Model& m, model::SequenceState& state, const std::vector<Token>& tokens,
+                       model::LogitsWanted wanted = model::LogitsWanted::Last) {
+    model::ForwardOptions options;
+    options.logits = wanted;
+    auto result = m.forward(state, tokens, options);
+    if (!CHECK(result.ok())) {
+        std::fprintf(stderr, "forward: %s\n", result.error().c_str());
+        return {};
+    }
+    return std::move(result->logits);
+}
+
+std::unique_ptr<model::Model> load(const std::string& path, const backend::Request& request) {
+    auto loaded = model::dense::load_dense_gguf(path, {}, 2, request);
+    if (!loaded) {
+        std::fprintf(stderr, "load: %s\n", loaded.error().c_str());
+        std::exit(1);
+    }
+    return std::move(loaded).value();
+}
+
+} // namespace
+
+int main() {
+    auto path = model::default_model_path();
+    if (!path) {
+        std::printf("dense_model_vulkan: skipped: %s\n", path.error().c_str());
+        return 77;
+    }
+    if (auto device = kernels::vulkan::Context::create(); !device) {
+        std::printf("dense_model_vulkan: skipped: %s\n", device.error().c_str());
+        return 77;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const auto cpu = load(*path, {backend::Choice::Cpu, {}, {}, {}});
+    const auto gpu = load(*path, {backend::Choice::Vulkan, -1, {}, {}});
+    const backend::Status status = gpu->backend();
+    std::printf("device: %s; %lld of %lld layers; weights on the device %.1f MiB, on the host %.1f MiB\n",
+                status.device.c_str(), static_cast<long long>(status.device_layers),
+                static_cast<long long>(status.layers), status.weight_bytes_on_device / 1048576.0,
+                status.weight_bytes_on_host / 1048576.0);
+    CHECK(status.kind == backend::Kind::Vulkan && status.layers == 30 && status.device_layers == 30);
+    CHECK(status.weight_bytes_on_device > 50u << 20); // the 30 layers and the tied head
+    CHECK(status.fallbacks.empty());                  // an explicit choice tries nothing before it
+    const std::int64_t vocab = cpu->info().vocab_size;
+
+    const tokenizer::BpeTokenizer* words = cpu->tokenizer();
+    if (!CHECK(words != nullptr)) return lectern::test::finish("dense_model_vulkan");
+    double worst = 0.0;
+    std::unique_ptr<model::SequenceState> gpu_state, cpu_state;
+    std::vector<Token> sequence;
+    for (const char* text : {"The capital of France is", "def fibonacci(n):"}) {
+        std::vector<Token> prompt;
+        if (cpu->info().bos_token >= 0) prompt.push_back(cpu->info().bos_token);
+        for (const Token id : words->encode(text, tokenizer::AddedTokens::Match)) prompt.push_back(id);
+        // The CPU's greedy tokens, one decode step at a time.
+        cpu_state = cpu->new_state();
+        std::vector<float> logits = run(*cpu, *cpu_state, prompt);
+        sequence = prompt;
+        for (int step = 0; step < kGreedySteps && !logits.empty(); ++step) {
+            sequence.push_back(argmax(logits.data(), vocab));
+            if (step + 1 < kGreedySteps) logits = run(*cpu, *cpu_state, {sequence.back()});
+        }
+        // Every row's logits of prompt + greedy tokens (but the last) on both backends.
+        const std::vector<Token> forced(sequence.begin(), sequence.end() - 1);
+        auto cpu_forced = cpu->new_state();
+        const auto expected = run(*cpu, *cpu_forced, forced, model::LogitsWanted::All);
+        gpu_state = gpu->new_state();
+        const auto actual = run(*gpu, *gpu_state, forced, model::LogitsWanted::All);
+        if (!CHECK(actual.size() == forced.size() * static_cast<std::size_t>(vocab) &&
+                   expected.size() == actual.size()))
+            break;
+        int equal = 0;
+        double prompt_worst = 0.0;
+        for (std::size_t row = prompt.size() - 1; row < forced.size(); ++row) {
+            const float* got = actual.data() + row * static_cast<std::size_t>(vocab);
+            const float* want = expected.data() + row * static_cast<std::size_t>(vocab);
+            const Token next = sequence[row + 1], chosen = argmax(got, vocab);
+            if (chosen == next) {
+                ++equal;
+                continue;
+            }
+            const double gap = static_cast<double>(want[next]) - want[chosen];
+            std::printf(
+                "  step %zu: near-tie: the device picks %d, the CPU %d, which leads it by %.4f there\n",
+                row + 1 - prompt.size(), chosen, next, gap);
+            CHECK(gap < kTieMargin);
+        }
+        for (std::size_t row = 0; row < forced.size(); ++row)
+            prompt_worst = std::max(prompt_worst, max_difference(expected.data() + row * vocab,
+                                                                 actual.data() + row * vocab, vocab));
+        std::printf("'%s': %zu prompt tokens, greedy tokens equal on %d of %d steps, max logit difference "
+                    "%.4f over every row\n",
+                    text, prompt.size(), equal, kGreedySteps, prompt_worst);
+        worst = std::max(worst, prompt_worst);
+    }
+    CHECK(worst <= kLogitBound);
+
+    // Decode on the device (rows of one: the recording made for the first step is submitted again for the
+    // second), against the CPU continuing the same sequence.
+    if (gpu_state && cpu_state) {
+        auto cpu_next = cpu->new_state();
+        run(*cpu, *cpu_next, std::vector<Token>(sequence.begin(), sequence.end() - 1));
+        double decode_worst = 0.0;
+        for (const Token token : {sequence.back(), Token{42}}) {
+            const auto want = run(*cpu, *cpu_next, {token});
+            const auto got = run(*gpu, *gpu_state, {token});
+            if (CHECK(want.size() == got.size() && !got.empty()))
+                decode_worst = std::max(decode_worst, max_difference(want.data(), got.data(), want.size()));
+        }
+        std::printf("two decode steps on the device: max logit difference %.4f\n", decode_worst);
+        CHECK(decode_worst <= kLogitBound);
+        CHECK(gpu_state->device_bytes() > 0 && gpu_state->device_bytes() == gpu_state->memory_bytes());
+
+        // The device's cache, moved to the CPU: the same fp16 values, so the CPU continues as from its own.
+        auto moved = cpu->new_state();
+        CHECK(moved->restore(gpu_state->snapshot()).ok() && moved->position() == gpu_state->position());
+        const auto from_moved = run(*cpu, *moved, {7});
+        const auto from_cpu = run(*cpu, *cpu_next, {7});
+        if (CHECK(from_moved.size() == from_cpu.size() && !from_cpu.empty())) {
+            const double moved_worst = max_difference(from_moved.data(), from_cpu.data(), from_cpu.size());
+            std::printf("device snapshot restored on the CPU: max logit difference %.4f\n", moved_worst);
+            CHECK(moved_worst <= kLogitBound);
+        }
+    }
+
+    // One layer and the head on the device, 29 layers on the host.
+    const auto split = load(*path, {backend::Choice::Vulkan, 1, {}, {}});
+    CHECK(split->backend().device_layers == 1 && split->backend().kind == backend::Kind::Vulkan);
+    CHECK(split->backend().weight_bytes_on_device < status.weight_bytes_on_device);
+    const std::vector<Token> short_prompt(sequence.begin(), sequence.begin() + 6);
+    auto split_state = split->new_state();
+    auto reference_state = cpu->new_state();
+    const auto split_logits = run(*split, *split_state, short_prompt, model::LogitsWanted::All);
+    const auto reference = run(*cpu, *reference_state, short_prompt, model::LogitsWanted::All);
+    if (CHECK(split_logits.size() == reference.size() && !reference.empty())) {
+        const double split_worst = max_difference(split_logits.data(), reference.data(), reference.size());
+        std::printf("1 device layer + 29 host layers: max logit difference %.4f\n", split_worst);
+        CHECK(split_worst <= kLogitBound);
+    }
+    std::printf("took %.1f s\n",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return lectern::test::finish("dense_model_vulkan");
+}

@@ -19,10 +19,6 @@ void ComparisonRun::start(const QString& question, answers::ComparisonPlan plan,
     current_ = -1;
     running_ = true;
     if (!target_.store) return finish(QStringLiteral("There is no session store to keep the answers in."));
-    auto created = target_.store->createConversation(target_.session, QStringLiteral("Compare: ") +
-                                                                          question.trimmed().left(70));
-    if (!created) return finish(QString::fromStdString(created.error()));
-    conversation_ = *created;
 
     using Worker = worker::InferenceWorker;
     connections_ = {
@@ -100,8 +96,19 @@ void ComparisonRun::onAnswered(const worker::AnswerOutcome& outcome) {
         for (const answers::VerifiedCitation& verified : outcome.citations)
             record.citations.append(answers::citationRecord(
                 *target_.store, corpusOfSide(answers::sideOf(answer, verified)), *answer.corpus, verified));
-        if (auto saved = target_.store->saveMessage(*conversation_, record); !saved)
-            error = QString::fromStdString(saved.error());
+        // The conversation is made with the first answer kept: a comparison stopped before it leaves none.
+        if (!conversation_) {
+            auto created = target_.store->createConversation(
+                target_.session, QStringLiteral("Compare: ") + question_.trimmed().left(70));
+            if (created)
+                conversation_ = *created;
+            else
+                error = QString::fromStdString(created.error());
+        }
+        if (conversation_) {
+            if (auto saved = target_.store->saveMessage(*conversation_, record); !saved)
+                error = QString::fromStdString(saved.error());
+        }
     } else {
         error =
             outcome.cancelled ? QStringLiteral("Stopped before the answers were finished.") : outcome.error;

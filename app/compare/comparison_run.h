@@ -40,6 +40,7 @@ public:
     void cancel();
     bool isRunning() const { return running_; }
     const answers::ComparisonPlan& plan() const { return plan_; }
+    // Where its answers are kept: made with the first one.
     std::optional<qint64> conversation() const { return conversation_; }
 
 signals:

@@ -6,7 +6,8 @@
 // The 135M model rarely cites, so verified citations are synthesised (made and verified here as the
 // worker would) and fed through the view's citation path: a chip for corpus B opens B's viewer at the
 // cited page with the quoted words' boxes highlighted and leaves A's viewer alone, and the other way
-// round, in both modes. "Redline…" opens the word-level redline of the two documents the viewers show.
+// round, in both modes. "Redline…" opens the word-level redline of the two documents the viewers show;
+// Stop ends a comparison and keeps nothing of it.
 
 #include "app/answers/citation_verifier.h"
 #include "app/answers/store_corpus.h"
@@ -248,6 +249,17 @@ private slots:
         QVERIFY(view->viewer(CompareView::A)->currentPath().isEmpty());
         QTest::mouseClick(left->chip(94), Qt::LeftButton);
         expectOpened(view, CompareView::A, original, bothA, both);
+
+        // Stop: the answer being written ends, corpus B is not asked, nothing is kept, asking works again.
+        view->setMaxAnswerTokens(400);
+        QVERIFY(view->ask(QStringLiteral("Describe both leases in detail."), answers::CompareMode::Each));
+        auto* stop = view->findChild<QPushButton*>(QStringLiteral("compareStopButton"));
+        QVERIFY(stop && stop->isEnabled());
+        QTest::mouseClick(stop, Qt::LeftButton);
+        QVERIFY(finished.wait(30000) || !finished.isEmpty());
+        QVERIFY(finished.takeFirst().at(0).toString().contains(QStringLiteral("Stopped")));
+        QVERIFY(view->answerModel(CompareView::B).error.startsWith(QStringLiteral("Not asked")));
+        QVERIFY(view->askButton()->isEnabled() && !stop->isEnabled());
 
         // Kept in the store: one conversation per comparison, each answer with its corpus.
         auto conversations = store->conversations(session);

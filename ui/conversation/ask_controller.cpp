@@ -11,7 +11,23 @@
 
 #include <QDir>
 
+#include <algorithm>
+
 namespace lectern::ui {
+namespace {
+
+// Two-corpus comparisons are kept in the same session but belong to the compare view: their conversation
+// is titled "Compare: …" (app/compare/comparison_run.cpp), and their answers hold both corpora or come
+// from corpus B. Chat answers come from corpus A alone.
+bool isComparison(const store::ConversationInfo& conversation, const QList<store::MessageRecord>& messages,
+                  std::optional<qint64> corpusA) {
+    if (conversation.title.startsWith(QLatin1String("Compare: "))) return true;
+    return std::any_of(messages.begin(), messages.end(), [&](const store::MessageRecord& message) {
+        return message.comparedCorpus || (message.corpus && corpusA && *message.corpus != *corpusA);
+    });
+}
+
+} // namespace
 
 AskController::AskController(ConversationView* conversation, StatusPanel* status, QObject* parent)
     : QObject(parent), conversation_(conversation), status_(status) {
@@ -149,15 +165,21 @@ void AskController::restoreSession() {
     auto loaded = answers::loadCorpus(*store_, session_);
     if (!loaded) return;
     const answers::Corpus corpus(std::move(*loaded));
+    std::optional<qint64> corpusA;
+    if (auto corpora = store_->corpora(session_))
+        for (const store::CorpusInfo& info : *corpora)
+            if (info.label == QLatin1String("A")) corpusA = info.id;
     for (const store::ConversationInfo& info : *conversations) {
         auto messages = store_->messages(info.id);
-        if (!messages) continue;
-        for (const store::MessageRecord& message : *messages) {
+        if (!messages || isComparison(info, *messages, corpusA)) continue;
+        for (const store::MessageRecord& message : *messages)
             conversation_->addAnswer(savedAnswerView(message, corpus));
-            if (info.id == conversations->back().id) history_.push_back({message.question, message.answer});
-        }
+        // New answers continue the latest ordinary conversation, with its turns as the chat history.
+        storedConversation_ = info.id;
+        history_.clear();
+        for (const store::MessageRecord& message : *messages)
+            history_.push_back({message.question, message.answer});
     }
-    storedConversation_ = conversations->back().id;
 }
 
 void AskController::saveAnswer(const worker::AnswerOutcome& outcome) {

@@ -47,6 +47,8 @@ public:
     // same limit); it is also what the prompt keeps free of corpus.
     void setMaxAnswerTokens(std::int64_t tokens) { maxAnswerTokens_ = tokens; }
     bool isAnswering() const { return answering_; }
+    // The turns the next question carries as chat history: the latest ordinary conversation's.
+    const std::vector<answers::Turn>& history() const { return history_; }
     void ask(const QString& question);
 
 signals:

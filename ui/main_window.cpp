@@ -9,6 +9,7 @@
 #include "ui/conversation/ask_controller.h"
 #include "ui/conversation/conversation_view.h"
 #include "ui/corpus/corpus_panel.h"
+#include "ui/model/backend_choice.h"
 #include "ui/model/model_manager_dialog.h"
 #include "ui/search/search_panel.h"
 #include "ui/settings/settings_dialog.h"
@@ -126,7 +127,7 @@ QWidget* MainWindow::buildCorpusPane() {
 }
 
 void MainWindow::loadModel(const QString& path) {
-    ask_->loadModel(path);
+    ask_->loadModel(path, BackendChoice::load(profile_).request());
     compareView_->setModelPath(path);
 }
 
@@ -310,9 +311,16 @@ void MainWindow::buildMenus() {
     QMenu* modelMenu = menuBar()->addMenu(QStringLiteral("&Model"));
     QAction* chooseModel = modelMenu->addAction(QStringLiteral("Choose &Model…"), this, [this] {
         ModelManagerDialog dialog(this);
+        dialog.setBackendChoice(BackendChoice::load(profile_));
+        if (store_ && corpus_->session() != 0)
+            if (auto corpora = store_->corpora(corpus_->session()))
+                for (const store::CorpusInfo& corpus : *corpora)
+                    if (corpus.label == QLatin1String("A")) dialog.setCorpusTokens(corpus.tokens);
         auto defaultPath = lectern::model::default_model_path();
         if (defaultPath) dialog.setModelPath(QString::fromStdString(*defaultPath));
-        if (dialog.exec() == QDialog::Accepted) loadModel(dialog.modelPath());
+        if (dialog.exec() != QDialog::Accepted) return;
+        dialog.backendChoice().save(profile_);
+        loadModel(dialog.modelPath());
     });
     chooseModel->setObjectName(QStringLiteral("chooseModelAction"));
     chooseModel->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));

@@ -32,6 +32,18 @@ QString stopReasonName(inference::StopReason reason) {
     return {};
 }
 
+QString backendName(backend::Kind kind) {
+    switch (kind) {
+    case backend::Kind::Cpu:
+        return QStringLiteral("CPU");
+    case backend::Kind::Vulkan:
+        return QStringLiteral("Vulkan");
+    case backend::Kind::Cuda:
+        return QStringLiteral("CUDA");
+    }
+    return {};
+}
+
 } // namespace
 
 struct InferenceWorker::State {
@@ -66,9 +78,11 @@ void InferenceWorker::post(std::function<void()> job) {
     QMetaObject::invokeMethod(context_, std::move(job), Qt::QueuedConnection);
 }
 
-void InferenceWorker::load(const QString& model_path) {
+void InferenceWorker::load(const QString& model_path, backend::Request backend) {
     const std::uint64_t sequence = ++submitted_;
-    post([this, model_path, sequence] { runLoad(model_path, sequence); });
+    post([this, model_path, backend = std::move(backend), sequence] {
+        runLoad(model_path, backend, sequence);
+    });
 }
 
 void InferenceWorker::unload() {
@@ -106,7 +120,8 @@ qint64 InferenceWorker::estimateMemory(const QString& model_path) {
     return bytes;
 }
 
-void InferenceWorker::runLoad(const QString& model_path, std::uint64_t sequence) {
+void InferenceWorker::runLoad(const QString& model_path, const backend::Request& backend,
+                              std::uint64_t sequence) {
     if (cancelled(sequence)) {
         emit loadCancelled();
         return;
@@ -121,15 +136,17 @@ void InferenceWorker::runLoad(const QString& model_path, std::uint64_t sequence)
     state_->memory_snapshot.clear();
     QElapsedTimer since_report;
     bool reported = false;
-    auto engine =
-        inference::Engine::load(model_path.toStdString(), [&](double fraction, std::string_view what) {
+    auto engine = inference::Engine::load(
+        model_path.toStdString(),
+        [&](double fraction, std::string_view what) {
             if (!reported || since_report.elapsed() >= kProgressIntervalMs || fraction >= 1.0) {
                 reported = true;
                 since_report.start();
                 emit loadProgress(fraction, QString::fromUtf8(what.data(), qsizetype(what.size())));
             }
             return !cancelled(sequence);
-        });
+        },
+        backend);
     if (cancelled(sequence)) { // whatever the loader made of it, nothing half-loaded is kept
         emit loadCancelled();
         return;
@@ -144,9 +161,19 @@ void InferenceWorker::runLoad(const QString& model_path, std::uint64_t sequence)
         engine_ = state_->engine.get();
     }
     const model::ModelInfo& info = state_->engine->info();
-    emit loaded(ModelSummary{QString::fromStdString(info.name), QString::fromStdString(info.family),
-                             qint64(info.context_length), qint64(state_->engine->stats().state_bytes),
-                             QStringLiteral("CPU"), QString(), state_->engine->tokenizer()});
+    const backend::Status placed = state_->engine->backend();
+    ModelSummary summary;
+    summary.name = QString::fromStdString(info.name);
+    summary.family = QString::fromStdString(info.family);
+    summary.context_tokens = qint64(info.context_length);
+    summary.state_bytes = qint64(state_->engine->stats().state_bytes);
+    summary.backend = backendName(placed.kind);
+    summary.device = QString::fromStdString(placed.device);
+    for (const std::string& reason : placed.fallbacks) summary.fallbacks << QString::fromStdString(reason);
+    summary.layers = qint64(placed.layers);
+    summary.device_layers = qint64(placed.device_layers);
+    summary.tokenizer = state_->engine->tokenizer();
+    emit loaded(summary);
 }
 
 void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) {

@@ -15,6 +15,7 @@
 
 #include <QObject>
 #include <QString>
+#include <QStringList>
 #include <QThread>
 
 #include <atomic>
@@ -30,8 +31,11 @@ struct ModelSummary {
     QString family;
     qint64 context_tokens = 0;
     qint64 state_bytes = 0; // the empty sequence's memory; grows with the prompt
-    QString backend;        // what runs it: "CPU" (the only backend the engine reports today)
-    QString device;         // which device of that backend; empty for the CPU
+    QString backend;        // what runs it: "CPU", "Vulkan" or "CUDA" (Engine::backend())
+    QString device;         // which device of that backend ("CPU" on the host)
+    QStringList fallbacks;  // one plain reason per faster backend passed over, in the order tried
+    qint64 layers = 0;      // the graph's layers, and how many of them run on the device
+    qint64 device_layers = 0;
     // The model's own tokenizer (thread-safe to encode with), or null; valid until unload or the next load.
     const tokenizer::BpeTokenizer* tokenizer = nullptr;
 };
@@ -72,7 +76,9 @@ public:
     explicit InferenceWorker(QObject* parent = nullptr);
     ~InferenceWorker() override; // cancels what runs and joins the thread
 
-    void load(const QString& model_path);
+    // `backend` says where the model should run (inference/backend/README.md); the engine falls back
+    // towards the CPU when it cannot, and the summary says why.
+    void load(const QString& model_path, backend::Request backend = {});
     void ask(AskRequest request);
     void unload();
     // Any thread, any time: stops the running load (between tensors), prefill or generation (within ~1 s),
@@ -110,7 +116,7 @@ private:
     struct State; // the engine and the last corpus prefix: touched only on the worker's thread
 
     void post(std::function<void()> job);
-    void runLoad(const QString& model_path, std::uint64_t sequence);
+    void runLoad(const QString& model_path, const backend::Request& backend, std::uint64_t sequence);
     void runAsk(const AskRequest& request, std::uint64_t sequence);
     bool cancelled(std::uint64_t sequence) const { return sequence <= cancelled_through_.load(); }
 

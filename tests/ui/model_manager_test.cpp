@@ -10,6 +10,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QLocale>
 #include <QPushButton>
 #include <QTemporaryDir>
 #include <QTest>
@@ -44,8 +45,17 @@ private slots:
         QVERIFY(!dialog.verdictText().contains(QStringLiteral("Does not fit")));
         QVERIFY(dialog.loadButton()->isEnabled());
         QVERIFY(dialog.kvCacheText().startsWith(QStringLiteral("unknown")));
+        dialog.setCorpusTokens(612340);
+        QVERIFY2(dialog.kvCacheText().contains(QLocale::system().toString(612340)),
+                 qPrintable(dialog.kvCacheText()));
+        QVERIFY(dialog.backendText().startsWith(QStringLiteral("Automatic.")));
+        QVERIFY2(dialog.gpuMemoryText().startsWith(QStringLiteral("Vulkan: ")),
+                 qPrintable(dialog.gpuMemoryText()));
+        dialog.setBackendChoice({lectern::backend::Choice::Cpu, 0});
         QVERIFY(dialog.backendText().startsWith(QStringLiteral("CPU.")));
-        QVERIFY(dialog.backendText().contains(QStringLiteral("not wired into the engine yet")));
+        QCOMPARE(dialog.gpuMemoryText(), QStringLiteral("not used"));
+        dialog.setBackendChoice({lectern::backend::Choice::Vulkan, 12});
+        QCOMPARE(dialog.backendChoice(), (BackendChoice{lectern::backend::Choice::Vulkan, 12}));
     }
 
     void foldersAndRefusals() {
@@ -80,6 +90,15 @@ private slots:
         auto* action = window.findChild<QAction*>(QStringLiteral("chooseModelAction"));
         QVERIFY(action);
         QCOMPARE(action->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_M));
+
+        // The choice is kept in the profile's settings; Automatic with all layers by default.
+        QCOMPARE(BackendChoice::load(*profile), BackendChoice{});
+        BackendChoice{lectern::backend::Choice::Cuda, 7}.save(*profile);
+        QCOMPARE(BackendChoice::load(*profile), (BackendChoice{lectern::backend::Choice::Cuda, 7}));
+        const lectern::backend::Request request = BackendChoice::load(*profile).request();
+        QCOMPARE(request.choice, std::optional(lectern::backend::Choice::Cuda));
+        QCOMPARE(request.gpu_layers, std::optional<std::int64_t>(7));
+        QVERIFY(!BackendChoice{}.request().choice); // Automatic leaves LECTERN_BACKEND its say
     }
 };
 

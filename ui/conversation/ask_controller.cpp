@@ -42,7 +42,7 @@ AskController::AskController(ConversationView* conversation, StatusPanel* status
     connect(&worker_, &worker::InferenceWorker::loaded, this, [this](const worker::ModelSummary& model) {
         loading_ = false;
         model_ = model;
-        status_->setBackend(model.backend, model.device);
+        status_->setBackend(model.backend, model.device, model.fallbacks);
         status_->setKvCacheBytes(model.state_bytes);
         status_->setContext(0, model.context_tokens);
         updateAskState();
@@ -200,7 +200,7 @@ void AskController::saveAnswer(const worker::AnswerOutcome& outcome) {
             QStringLiteral("The answer could not be saved: %1").arg(QString::fromStdString(saved.error()));
 }
 
-void AskController::loadModel(const QString& path) {
+void AskController::loadModel(const QString& path, const backend::Request& backend) {
     QString modelPath = path;
     if (modelPath.isEmpty()) {
         Result<std::string> found = model::default_model_path();
@@ -216,7 +216,7 @@ void AskController::loadModel(const QString& path) {
     loading_ = true;
     modelStatus_ = QStringLiteral("Loading the model…");
     updateAskState();
-    worker_.load(modelPath);
+    worker_.load(modelPath, backend);
 }
 
 void AskController::updateAskState() {

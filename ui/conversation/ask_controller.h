@@ -40,8 +40,11 @@ public:
     // Where corpus snapshots go and how large the cache may grow; a lower limit evicts at once.
     void setCacheSettings(const CacheSettings& settings);
     const CacheSettings& cacheSettings() const { return cacheSettings_; }
-    // A checkpoint folder or .gguf file; empty: the built-in default model.
-    void loadModel(const QString& path = {});
+    // A checkpoint folder or .gguf file; empty: the built-in default model. `backend`: where it should
+    // run (the engine falls back towards the CPU; the status bar shows what it got and why).
+    void loadModel(const QString& path = {}, const backend::Request& backend = {});
+    // The loaded model's summary (backend, device, fallbacks), when one is loaded.
+    const std::optional<worker::ModelSummary>& model() const { return model_; }
     bool isModelLoaded() const { return model_.has_value(); }
     // The longest answer, in tokens (kMaxAnswerTokens unless set; lectern-cli ask --max-tokens is the
     // same limit); it is also what the prompt keeps free of corpus.

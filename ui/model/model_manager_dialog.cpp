@@ -1,5 +1,7 @@
 #include "ui/model/model_manager_dialog.h"
 
+#include "kernels/vulkan/context.h"
+
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDir>
@@ -13,13 +15,31 @@
 #include <QLocale>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QSpinBox>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace lectern::ui {
 namespace {
 
 QString bytesText(qint64 bytes) {
     return QLocale::system().formattedDataSize(bytes, 1, QLocale::DataSizeSIFormat);
+}
+
+QString probeVulkanMemory(qint64* deviceLocalBytes) {
+    *deviceLocalBytes = -1;
+    auto context = kernels::vulkan::Context::create();
+    if (!context) return QStringLiteral("Vulkan: %1").arg(QString::fromStdString(context.error()));
+    const kernels::vulkan::DeviceInfo& device = (*context)->device();
+    qint64 local = 0;
+    for (const kernels::vulkan::MemoryHeap& heap : device.heaps)
+        if (heap.device_local) local = std::max(local, qint64(heap.bytes));
+    *deviceLocalBytes = local;
+    // The context reads the heaps' sizes, not VK_EXT_memory_budget: what other programs use is not seen.
+    return QStringLiteral("Vulkan: %1 (%2), %3 device-local heap (the heap's size: the Vulkan context does "
+                          "not read the memory budget, so memory other programs use is not counted)")
+        .arg(QString::fromStdString(device.name), QString::fromStdString(device.type), bytesText(local));
 }
 
 } // namespace
@@ -91,19 +111,33 @@ ModelManagerDialog::ModelManagerDialog(QWidget* parent) : QDialog(parent) {
     kvCache_ = label(QStringLiteral("KV cache"));
     memory_ = label(QStringLiteral("Free memory"));
     verdict_ = label(QStringLiteral("Whether the model fits"));
+    gpuMemory_ = label(QStringLiteral("Free GPU memory"));
     backend_ = new QComboBox(this);
     backend_->setAccessibleName(QStringLiteral("Backend"));
-    backend_->addItem(QStringLiteral("CPU"));
+    for (backend::Choice choice :
+         {backend::Choice::Auto, backend::Choice::Cuda, backend::Choice::Vulkan, backend::Choice::Cpu})
+        backend_->addItem(choiceLabel(choice), int(choice));
+    backend_->setToolTip(QStringLiteral("Automatic tries CUDA, then Vulkan, then the CPU. A backend that "
+                                        "cannot run the model falls back towards the CPU, and the status "
+                                        "bar says why."));
+    connect(backend_, &QComboBox::currentIndexChanged, this, &ModelManagerDialog::check);
+    gpuLayers_ = new QSpinBox(this);
+    gpuLayers_->setAccessibleName(QStringLiteral("GPU layers"));
+    gpuLayers_->setRange(-1, 999);
+    gpuLayers_->setSpecialValueText(QStringLiteral("All"));
+    gpuLayers_->setValue(-1);
+    gpuLayers_->setToolTip(QStringLiteral("How many layers run on the GPU (the last ones, with the output "
+                                          "head); the rest run on the CPU"));
     backendNote_ = label(QStringLiteral("Backend note"));
-    backendNote_->setText(QStringLiteral("GPU backends (CUDA, Vulkan) are not wired into the engine yet: "
-                                         "models run on the CPU."));
 
     auto* form = new QFormLayout;
     form->addRow(QStringLiteral("&Model:"), pathRow);
     form->addRow(QStringLiteral("Weights:"), weights_);
     form->addRow(QStringLiteral("KV cache:"), kvCache_);
     form->addRow(QStringLiteral("Free memory:"), memory_);
+    form->addRow(QStringLiteral("GPU memory:"), gpuMemory_);
     form->addRow(QStringLiteral("&Backend:"), backend_);
+    form->addRow(QStringLiteral("&GPU layers:"), gpuLayers_);
     form->addRow(QString(), backendNote_);
 
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Cancel, this);
@@ -142,13 +176,55 @@ QString ModelManagerDialog::verdictText() const {
 QString ModelManagerDialog::backendText() const {
     return backend_->currentText() + QStringLiteral(". ") + backendNote_->text();
 }
+QString ModelManagerDialog::gpuMemoryText() const {
+    return gpuMemory_->text();
+}
+
+void ModelManagerDialog::setBackendChoice(const BackendChoice& choice) {
+    backend_->setCurrentIndex(std::max(0, backend_->findData(int(choice.choice))));
+    gpuLayers_->setValue(std::max(-1, choice.gpuLayers));
+    check();
+}
+
+BackendChoice ModelManagerDialog::backendChoice() const {
+    return BackendChoice{backend::Choice(backend_->currentData().toInt()), gpuLayers_->value()};
+}
+
+void ModelManagerDialog::setCorpusTokens(qint64 tokens) {
+    corpusTokens_ = tokens;
+    check();
+}
 
 void ModelManagerDialog::check() {
     fits_ = false;
     load_->setEnabled(false);
     // The engine exposes no per-token cache size before a model is loaded.
-    kvCache_->setText(QStringLiteral("unknown before loading: the model information does not give the "
-                                     "cache size per token yet"));
+    QString kv = QStringLiteral("unknown before loading: the engine does not give the cache size per "
+                                "token before a model is loaded; once loaded, the status bar shows it");
+    if (corpusTokens_ > 0)
+        kv += QStringLiteral(" (this corpus: %1 tokens)").arg(QLocale::system().toString(corpusTokens_));
+    kvCache_->setText(kv);
+    const backend::Choice choice = backendChoice().choice;
+    const bool checkpointFolder = QFileInfo(modelPath()).isDir();
+    gpuLayers_->setEnabled(choice != backend::Choice::Cpu && !checkpointFolder);
+    if (choice == backend::Choice::Cpu) {
+        backendNote_->setText(QStringLiteral("The model runs on the CPU."));
+        gpuMemory_->setText(QStringLiteral("not used"));
+    } else {
+        backendNote_->setText(
+            checkpointFolder
+                ? QStringLiteral("A checkpoint folder is DeepSeek-V4, which runs on the CPU only in this "
+                                 "build: the GPU is not used and GPU layers do not apply.")
+                : QStringLiteral("If %1 cannot run the model, it falls back towards the CPU (CUDA, then "
+                                 "Vulkan, then the CPU) and the status bar says why.")
+                      .arg(choice == backend::Choice::Auto ? QStringLiteral("no GPU") : choiceLabel(choice)));
+        if (!vulkanProbed_) {
+            vulkanMemory_ = probeVulkanMemory(&vulkanDeviceLocal_);
+            vulkanProbed_ = true;
+        }
+        gpuMemory_->setText(vulkanMemory_ + QStringLiteral(". CUDA: free memory is not read before loading "
+                                                           "(the engine probes CUDA when it loads)."));
+    }
     const std::optional<qint64> available = availableHostMemory();
     memory_->setText(available ? QStringLiteral("%1 of host memory available").arg(bytesText(*available))
                                : QStringLiteral("unknown (/proc/meminfo gives no MemAvailable)"));
@@ -170,11 +246,18 @@ void ModelManagerDialog::check() {
         return;
     }
     fits_ = *weights <= *available;
-    verdict_->setText(fits_ ? QStringLiteral("The weights fit in the available host memory (%1 of %2).")
+    QString verdict = fits_ ? QStringLiteral("The weights fit in the available host memory (%1 of %2).")
                                   .arg(bytesText(*weights), bytesText(*available))
                             : QStringLiteral("Does not fit: the weights need %1 but only %2 of host memory "
                                              "is available. Close other programs or choose a smaller model.")
-                                  .arg(bytesText(*weights), bytesText(*available)));
+                                  .arg(bytesText(*weights), bytesText(*available));
+    // All layers on a Vulkan device put every weight in its memory.
+    if (fits_ && choice == backend::Choice::Vulkan && !checkpointFolder && gpuLayers_->value() < 0 &&
+        vulkanDeviceLocal_ >= 0 && *weights > vulkanDeviceLocal_)
+        verdict += QStringLiteral(" Does not fit on the GPU: the weights need %1 but the Vulkan device has "
+                                  "%2. Lower the GPU layers or choose the CPU.")
+                       .arg(bytesText(*weights), bytesText(vulkanDeviceLocal_));
+    verdict_->setText(verdict);
     load_->setEnabled(fits_);
 }
 

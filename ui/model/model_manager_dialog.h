@@ -2,9 +2,11 @@
 // Model ▸ Choose Model…: a checkpoint folder (HF safetensors) or a .gguf file, checked before loading
 // against this computer's free memory: weights size (the files' sizes summed), the KV cache at this
 // corpus size when known, free host memory (/proc/meminfo MemAvailable), and a plain "does not fit".
-// Only the CPU backend exists in the engine so far, and the dialog says so.
+// The backend (Automatic, CUDA, Vulkan, CPU) and GPU layers are chosen here (backend_choice.h); the
+// Vulkan device's memory is its device-local heap's size.
 
 #include "kernels/result.h"
+#include "ui/model/backend_choice.h"
 
 #include <QDialog>
 
@@ -14,6 +16,7 @@ class QComboBox;
 class QLabel;
 class QLineEdit;
 class QPushButton;
+class QSpinBox;
 
 namespace lectern::ui {
 
@@ -36,6 +39,12 @@ public:
     QString memoryText() const;
     QString verdictText() const;
     QString backendText() const;
+    QString gpuMemoryText() const;
+
+    void setBackendChoice(const BackendChoice& choice);
+    BackendChoice backendChoice() const;
+    // Tokens in the session's corpus, shown with the KV cache's estimate; 0: none.
+    void setCorpusTokens(qint64 tokens);
     QPushButton* loadButton() const { return load_; }
 
 private:
@@ -46,10 +55,17 @@ private:
     QLabel* kvCache_ = nullptr;
     QLabel* memory_ = nullptr;
     QLabel* verdict_ = nullptr;
+    QLabel* gpuMemory_ = nullptr;
     QComboBox* backend_ = nullptr;
+    QSpinBox* gpuLayers_ = nullptr;
     QLabel* backendNote_ = nullptr;
     QPushButton* load_ = nullptr;
     bool fits_ = false;
+    qint64 corpusTokens_ = 0;
+    // The Vulkan device is probed once per dialog: creating a context takes a moment.
+    bool vulkanProbed_ = false;
+    QString vulkanMemory_;
+    qint64 vulkanDeviceLocal_ = -1; // bytes; negative: no device
 };
 
 } // namespace lectern::ui

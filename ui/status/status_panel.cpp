@@ -27,6 +27,10 @@ StatusPanel::StatusPanel(QWidget* parent) : QWidget(parent) {
     prefill_ = makeLabel(QStringLiteral("prefillStatus"), this);
     speed_ = makeLabel(QStringLiteral("speedStatus"), this);
     backend_ = makeLabel(QStringLiteral("backendStatus"), this);
+    fallback_ = makeLabel(QStringLiteral("backendFallbackStatus"), this);
+    fallback_->setAccessibleName(QStringLiteral("Why a faster backend was not used"));
+    // The reasons are long sentences: the status bar shows their start, the tooltip all of them.
+    fallback_->setMaximumWidth(fallback_->fontMetrics().averageCharWidth() * 60);
     kvCache_ = makeLabel(QStringLiteral("kvCacheStatus"), this);
     context_ = new QProgressBar(this);
     context_->setObjectName(QStringLiteral("contextMeter"));
@@ -38,7 +42,7 @@ StatusPanel::StatusPanel(QWidget* parent) : QWidget(parent) {
     context_->setVisible(false);
     for (QWidget* widget :
          {static_cast<QWidget*>(prefill_), static_cast<QWidget*>(speed_), static_cast<QWidget*>(backend_),
-          static_cast<QWidget*>(kvCache_), static_cast<QWidget*>(context_)})
+          static_cast<QWidget*>(fallback_), static_cast<QWidget*>(kvCache_), static_cast<QWidget*>(context_)})
         layout->addWidget(widget);
 }
 
@@ -88,10 +92,20 @@ void StatusPanel::setKvCacheBytes(qint64 bytes) {
     kvCache_->setVisible(bytes >= 0);
 }
 
-void StatusPanel::setBackend(const QString& backend, const QString& device) {
-    const QString text = device.isEmpty() ? backend : QStringLiteral("%1 · %2").arg(backend, device);
+void StatusPanel::setBackend(const QString& backend, const QString& device, const QStringList& fallbacks) {
+    // The CPU backend's device is the CPU itself: naming it twice says nothing.
+    const QString text =
+        device.isEmpty() || device == backend ? backend : QStringLiteral("%1 · %2").arg(backend, device);
     backend_->setText(text);
     backend_->setVisible(!backend.isEmpty());
+    const QString reasons = fallbacks.join(QStringLiteral("\n"));
+    fallback_->setText(reasons.isEmpty()
+                           ? QString()
+                           : QStringLiteral("not used: %1").arg(fallbacks.join(QStringLiteral("; "))));
+    fallback_->setToolTip(reasons);
+    backend_->setToolTip(reasons.isEmpty() ? QString()
+                                           : QStringLiteral("Faster backends passed over:\n") + reasons);
+    fallback_->setVisible(!backend.isEmpty() && !reasons.isEmpty());
 }
 
 void StatusPanel::setTokensPerSecond(double rate) {
@@ -120,6 +134,9 @@ QString StatusPanel::kvCacheText() const {
 }
 QString StatusPanel::backendText() const {
     return backend_->text();
+}
+QString StatusPanel::fallbackText() const {
+    return fallback_->text();
 }
 QString StatusPanel::speedText() const {
     return speed_->text();

@@ -3,6 +3,7 @@
 // backend and device, tokens/s while generating, and prefill progress with its ETA. Setters only: the
 // inference worker's reports are turned into these calls by the main window.
 
+#include <QStringList>
 #include <QWidget>
 
 class QLabel;
@@ -16,9 +17,11 @@ public:
     explicit StatusPanel(QWidget* parent = nullptr);
 
     void setContext(qint64 usedTokens, qint64 capacityTokens);
-    void setKvCacheBytes(qint64 bytes);                             // negative: unknown, hidden
-    void setBackend(const QString& backend, const QString& device); // "CUDA", "NVIDIA H200"; empty hides
-    void setTokensPerSecond(double rate);                           // negative: not generating, hidden
+    void setKvCacheBytes(qint64 bytes); // negative: unknown, hidden
+    // "CUDA", "NVIDIA H200"; empty hides. `fallbacks`: why faster backends were passed over, one reason
+    // each, shown next to it ("also tried") with the full text as its tooltip.
+    void setBackend(const QString& backend, const QString& device, const QStringList& fallbacks = {});
+    void setTokensPerSecond(double rate); // negative: not generating, hidden
     // fraction in [0, 1]; etaSeconds and tokensPerSecond negative while unknown. clearPrefill() when done.
     void setPrefill(double fraction, double etaSeconds, double tokensPerSecond = -1);
     void clearPrefill();
@@ -26,6 +29,7 @@ public:
     QString contextText() const;
     QString kvCacheText() const;
     QString backendText() const;
+    QString fallbackText() const; // the reasons shown, empty when nothing was passed over
     QString speedText() const;
     QString prefillText() const;
 
@@ -37,6 +41,7 @@ private:
     QProgressBar* context_ = nullptr;
     QLabel* kvCache_ = nullptr;
     QLabel* backend_ = nullptr;
+    QLabel* fallback_ = nullptr;
     QLabel* speed_ = nullptr;
     QLabel* prefill_ = nullptr;
 };

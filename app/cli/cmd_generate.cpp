@@ -72,7 +72,7 @@ int runGenerate(Context& context) {
                                            "prompt into tokens")
                                 .arg(*model_path));
     std::vector<model::Token> prompt;
-    if (e.info().bos_token >= 0) prompt.push_back(e.info().bos_token);
+    if (e.info().prompt_starts_with_bos && e.info().bos_token >= 0) prompt.push_back(e.info().bos_token);
     for (const auto id :
          tokens->encode(context.args.positional.front().toStdString(), tokenizer::AddedTokens::Match))
         prompt.push_back(id);

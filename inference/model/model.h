@@ -29,6 +29,8 @@ struct ModelInfo {
     std::int64_t vocab_size = 0;
     std::int64_t context_length = 0; // the most positions one sequence may hold
     Token bos_token = -1;            // -1: the model has none
+    // Whether a raw prompt gets bos_token first (GGUF: tokenizer.ggml.add_bos_token).
+    bool prompt_starts_with_bos = true;
     Token eos_token = -1;
     std::vector<Token> stop_tokens; // end-of-turn tokens, EOS included
     // Whether forward() reports sparse attention's choices to an IndexerObserver (DeepSeek-V4's CSA

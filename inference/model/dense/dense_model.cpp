@@ -319,6 +319,8 @@ Result<void> DenseModel::bind(const LoadProgress& progress) {
         return id && *id < static_cast<std::uint64_t>(c.vocab) ? static_cast<Token>(*id) : -1;
     };
     info_.bos_token = token_key("tokenizer.ggml.bos_token_id");
+    if (const formats::GgufValue* add_bos = file_.find("tokenizer.ggml.add_bos_token"))
+        info_.prompt_starts_with_bos = add_bos->as_bool().value_or(true);
     info_.eos_token = token_key("tokenizer.ggml.eos_token_id");
     if (info_.eos_token >= 0) info_.stop_tokens.push_back(info_.eos_token);
     if (const Token eot = token_key("tokenizer.ggml.eot_token_id"); eot >= 0 && eot != info_.eos_token)

@@ -26,6 +26,7 @@ store::CitationRecord citationRecord(store::Store& store, qint64 corpus, const C
     store::CitationRecord record;
     record.number = citation.citation.number;
     record.quote = citation.citation.quote;
+    record.answerOffset = citation.citation.answer_offset;
     record.status = citation.verification == Verification::Fuzzy ? store::CitationStatus::Partial
                     : isVerified(citation.verification)          ? store::CitationStatus::Verified
                                                                  : store::CitationStatus::Unverified;

@@ -115,6 +115,9 @@ struct CitationRecord {
     QString quote;              // the quoted span
     importers::TextRange range; // of the quote in the passage's text
     CitationStatus status = CitationStatus::Unverified;
+    // Where [n] stood in MessageRecord::answer (answers::Citation::answer_offset); empty for answers
+    // saved before the store kept it.
+    std::optional<qsizetype> answerOffset;
 };
 
 // A passage the model's sparse attention looked at while answering (app/answers/looked_at.h).

@@ -165,7 +165,13 @@ CREATE INDEX looked_at_by_message ON looked_at(message_id);
 CREATE INDEX looked_at_by_passage ON looked_at(passage_id);
 )sql";
 
-constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3, kVersion4};
+// Version 5: where each [n] stood in the answer's text (the text is kept without its brackets), so a
+// reopened answer shows its citations inline again. NULL for older answers: they show chips only.
+constexpr const char* kVersion5 = R"sql(
+ALTER TABLE citations ADD COLUMN answer_offset INTEGER;
+)sql";
+
+constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5};
 
 } // namespace
 

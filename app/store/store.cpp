@@ -680,11 +680,12 @@ Result<qint64> Store::saveMessage(qint64 conversation, const MessageRecord& mess
         insert.run();
         const qint64 id = db_.lastInsertId();
         Statement citation = db_.prepare("INSERT INTO citations(message_id, number, passage_id, "
-                                         "passage_stable_id, quote, start, end, status) "
-                                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                                         "passage_stable_id, quote, start, end, status, answer_offset) "
+                                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
         for (const CitationRecord& c : message.citations) {
             citation.bind(1, id).bind(2, c.number);
             if (c.passage) citation.bind(3, *c.passage);
+            if (c.answerOffset) citation.bind(9, qint64(*c.answerOffset));
             citation.bind(4, text(c.passageStableId))
                 .bind(5, text(c.quote))
                 .bind(6, static_cast<qint64>(c.range.start))
@@ -713,7 +714,8 @@ Result<QList<MessageRecord>> Store::messages(qint64 conversation) {
                                     "WHERE conversation_id = ?1 ORDER BY id");
         row.bind(1, conversation);
         Statement citations = db_.prepare("SELECT number, passage_id, passage_stable_id, quote, start, end, "
-                                          "status FROM citations WHERE message_id = ?1 ORDER BY number, id");
+                                          "status, answer_offset FROM citations WHERE message_id = ?1 "
+                                          "ORDER BY number, id");
         Statement looked = db_.prepare("SELECT passage_id, passage_stable_id, weight, cited FROM looked_at "
                                        "WHERE message_id = ?1 ORDER BY id");
         while (row.step()) {
@@ -740,6 +742,7 @@ Result<QList<MessageRecord>> Store::messages(qint64 conversation) {
                 c.quote = citations.text(3);
                 c.range = {citations.int64(4), citations.int64(5)};
                 c.status = parseStatus(citations.text(6));
+                if (!citations.isNull(7)) c.answerOffset = qsizetype(citations.int64(7));
                 message.citations.push_back(std::move(c));
             }
             citations.reset();

@@ -84,7 +84,8 @@ int answersForever(Store& store) {
                                          QStringLiteral("%1:%2").arg(n).arg(c),
                                          QStringLiteral("quoted span %1").arg(c),
                                          {c, c + 10},
-                                         CitationStatus::Verified});
+                                         CitationStatus::Verified,
+                                         c * 8});
         const auto saved = store.saveMessage(*conversation, message);
         if (!saved) return fail(saved.error());
         std::printf("saved %lld\n", static_cast<long long>(*saved));

@@ -52,6 +52,7 @@ private slots:
         QCOMPARE(messages[0].citations.size(), 1);
         QCOMPARE(messages[0].citations[0].quote, QStringLiteral("l'été"));
         QCOMPARE(messages[0].citations[0].passage, std::optional<qint64>(1));
+        QCOMPARE(messages[0].citations[0].answerOffset, std::nullopt); // version 5's column: not known
         QCOMPARE((*store.caches(documents[0].corpus)).size(), 1);
 
         // Version 2's index serves the duplicate look-up, and new imports record the file size.

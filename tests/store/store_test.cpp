@@ -343,7 +343,7 @@ private slots:
         const qint64 conversation = check(store().createConversation(session_, QStringLiteral("Questions")));
         MessageRecord message;
         message.question = QStringLiteral("What is cited?");
-        message.answer = QStringLiteral("The text [1].");
+        message.answer = QStringLiteral("The text.");
         message.thinking = QStringLiteral("look it up");
         message.modelId = QStringLiteral("smollm2-135m");
         message.prefillMs = 12.5;
@@ -351,7 +351,8 @@ private slots:
         message.cachedTokens = 800;
         message.answerTokens = 5;
         message.citations = {
-            {1, passage.id, passage.stableId, QStringLiteral("cited"), {0, 5}, CitationStatus::Verified}};
+            {1, passage.id, passage.stableId, QStringLiteral("cited"), {0, 5}, CitationStatus::Verified, 8},
+            {2, passage.id, passage.stableId, QString(), {}, CitationStatus::Unverified, std::nullopt}};
         message.lookedAt = {{passage.id, passage.stableId, 0.25, true},
                             {std::nullopt, QStringLiteral("0123456789abcdef:7"), 0.125, false}};
         const qint64 id = check(store().saveMessage(conversation, message));
@@ -361,9 +362,11 @@ private slots:
         QCOMPARE(saved[0].thinking, message.thinking);
         QCOMPARE(saved[0].cachedTokens, qint64(800));
         QVERIFY(saved[0].created.isValid());
-        QCOMPARE(saved[0].citations.size(), 1);
+        QCOMPARE(saved[0].citations.size(), 2);
         QCOMPARE(saved[0].citations[0].passage, std::optional<qint64>(passage.id));
         QCOMPARE(saved[0].citations[0].status, CitationStatus::Verified);
+        QCOMPARE(saved[0].citations[0].answerOffset, std::optional<qsizetype>(8)); // before the full stop
+        QCOMPARE(saved[0].citations[1].answerOffset, std::nullopt);
         QCOMPARE(saved[0].lookedAt.size(), 2); // in the order given: best first
         QCOMPARE(saved[0].lookedAt[0].passage, std::optional<qint64>(passage.id));
         QCOMPARE(saved[0].lookedAt[0].weight, 0.25);

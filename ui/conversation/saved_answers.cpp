@@ -7,7 +7,15 @@
 namespace lectern::ui {
 namespace {
 
-CitationChip savedChip(const store::CitationRecord& record, const answers::Corpus& corpus) {
+// Where [n] goes in the saved answer's text: the stored offset, when there is one and it lies in the text.
+qsizetype savedOffset(const store::CitationRecord& record, const QString& answer) {
+    return record.answerOffset && *record.answerOffset >= 0 && *record.answerOffset <= answer.size()
+               ? *record.answerOffset
+               : -1;
+}
+
+CitationChip savedChip(const store::CitationRecord& record, const answers::Corpus& corpus,
+                       const QString& answer) {
     answers::VerifiedCitation citation;
     citation.citation.number = record.number;
     citation.citation.quote = record.quote;
@@ -19,6 +27,7 @@ CitationChip savedChip(const store::CitationRecord& record, const answers::Corpu
         chip.verification = store::citationStatusName(record.status);
         chip.flagged = true;
         chip.flagReason = QStringLiteral("the cited passage is no longer in this session's documents");
+        chip.answerOffset = savedOffset(record, answer);
         return chip;
     }
     const importers::Passage& passage = corpus.passage(*citation.passage);
@@ -37,7 +46,7 @@ CitationChip savedChip(const store::CitationRecord& record, const answers::Corpu
             record.quote.isEmpty() ? answers::Verification::NoQuote : answers::Verification::NotFound;
     }
     CitationChip chip = chipFor(citation, corpus);
-    chip.answerOffset = -1; // not kept by the store
+    chip.answerOffset = savedOffset(record, answer);
     chip.verification = store::citationStatusName(record.status);
     return chip;
 }
@@ -71,7 +80,7 @@ AnswerViewModel savedAnswerView(const store::MessageRecord& message, const answe
     view.thinking = message.thinking;
     view.markdown = message.answer;
     for (const store::CitationRecord& citation : message.citations)
-        view.citations.append(savedChip(citation, corpus));
+        view.citations.append(savedChip(citation, corpus, message.answer));
     for (const store::LookedAtRecord& looked : message.lookedAt) // a passage gone since is left out
         if (auto item = lookedAtFor({corpus.markerOf(looked.passageStableId), looked.passageStableId,
                                      looked.weight, looked.cited},

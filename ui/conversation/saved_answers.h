@@ -25,8 +25,8 @@ Result<qint64> saveAnswer(store::Store& store, qint64 conversation, qint64 corpu
                           const answers::Corpus& answerCorpus, const QString& question,
                           const QString& modelId, const worker::AnswerOutcome& outcome);
 
-// A saved answer as the pane shows it. The store does not keep where each [n] stood in the text, so
-// the citations come back as chips under the answer. A verified quote opens on its words again; one
+// A saved answer as the pane shows it: each [n] where it stood in the text (answers saved before the
+// store kept that come back as chips under the answer only). A verified quote opens on its words again; one
 // whose passage is gone from the corpus since is flagged and says so.
 AnswerViewModel savedAnswerView(const store::MessageRecord& message, const answers::Corpus& corpus);
 

@@ -127,8 +127,9 @@ QWidget* MainWindow::buildCorpusPane() {
 }
 
 void MainWindow::loadModel(const QString& path) {
-    ask_->loadModel(path, BackendChoice::load(profile_).request());
-    compareView_->setModelPath(path);
+    const backend::Request backend = BackendChoice::load(profile_).request();
+    ask_->loadModel(path, backend);
+    compareView_->setModelPath(path, backend);
 }
 
 void MainWindow::searchAll(const QString& text) {

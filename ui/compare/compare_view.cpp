@@ -220,9 +220,13 @@ void CompareView::setCacheSettings(const CacheSettings& settings) {
     setStore(store_, session_);
 }
 
-void CompareView::setModelPath(const QString& path) {
-    if (path == modelPath_) return;
+void CompareView::setModelPath(const QString& path, const backend::Request& backend) {
+    const bool sameBackend = backend.choice == backend_.choice && backend.gpu_layers == backend_.gpu_layers &&
+                             backend.experts == backend_.experts &&
+                             backend.vulkan_device == backend_.vulkan_device;
+    if (path == modelPath_ && sameBackend) return;
     modelPath_ = path;
+    backend_ = backend;
     model_.reset(); // loaded again on the next question
 }
 
@@ -266,7 +270,7 @@ bool CompareView::ask(const QString& question, answers::CompareMode mode) {
         loading_ = true;
         showMessage(QStringLiteral("Loading the model…"));
         updateState();
-        worker_.load(path);
+        worker_.load(path, backend_);
         return true;
     }
     startPending();

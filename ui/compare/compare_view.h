@@ -49,8 +49,9 @@ public:
     // Where corpus snapshots are kept and how large the cache may grow (Edit ▸ Settings); an empty
     // directory keeps the last corpus prefix in memory only.
     void setCacheSettings(const CacheSettings& settings);
-    // A checkpoint folder or .gguf file; empty: the built-in default. Loaded on the next question.
-    void setModelPath(const QString& path);
+    // A checkpoint folder or .gguf file; empty: the built-in default. Loaded on the next question, where
+    // `backend` says (Model ▸ Choose Model's backend choice).
+    void setModelPath(const QString& path, const backend::Request& backend = {});
     // The most tokens each answer may take (and the room kept for it in the context).
     void setMaxAnswerTokens(std::int64_t tokens) { maxAnswerTokens_ = tokens; }
 
@@ -102,6 +103,7 @@ private:
     compare::ComparisonRun run_{worker_};
     std::optional<worker::ModelSummary> model_;
     QString modelPath_;
+    backend::Request backend_;
     std::int64_t maxAnswerTokens_ = kDefaultMaxAnswerTokens;
     bool loading_ = false;
     struct Pending {

@@ -53,9 +53,10 @@ constexpr std::int64_t kRowsGroup = 64; // WG_SIZE in linear_rows.comp
 constexpr std::int64_t kRowsTile = 32;  // ROW_TILE in linear_rows.comp
 
 // `format` names the weight format's shader family ("f32", "q4_k", ...).
+// `tiled`: the format has a linear_tiled kernel for many rows.
 Result<void> dispatch_linear(Stream& stream, const std::string& format, Storage storage, BufferSpan x,
                              std::int64_t rows, BufferSpan data, BufferSpan scales, std::int64_t n,
-                             std::int64_t k, BufferSpan y) {
+                             std::int64_t k, BufferSpan y, bool tiled = true) {
     const struct {
         std::uint32_t rows, out_features, in_features;
     } push{static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(k)};
@@ -76,7 +77,7 @@ Result<void> dispatch_linear(Stream& stream, const std::string& format, Storage 
         return stream.dispatch(variant(stream, "linear_rows_" + format, storage), {x, data, scales, y},
                                &rows_push, sizeof(rows_push), groups);
     }
-    if (rows >= kTiledRows) {
+    if (tiled && rows >= kTiledRows) {
         const std::int64_t row_tiles = (rows + kTile - 1) / kTile, out_tiles = (n + kTile - 1) / kTile;
         if (row_tiles > 65535 || out_tiles > 65535)
             return Error{"linear: more than 4194240 rows or outputs in one call; split them"};
@@ -96,6 +97,13 @@ struct GgufShader {
     const char* name = nullptr;
     Storage storage = Storage::Bytes;
 };
+
+// Q4_0, Q4_1 and Q8_0 weights multiply activations quantized to 8-bit blocks (quantize_q8.comp), as the CPU
+// does (kernels/cpu/quant/matmul.h), so both backends give the same logits.
+bool quantizes_activations(DType type) {
+    return type == DType::Q4_0 || type == DType::Q4_1 || type == DType::Q8_0;
+}
+constexpr std::uint64_t kQ8BlockBytes = 40; // d, s and 32 int8 (q8_activations.glsl)
 
 GgufShader gguf_shader(DType type) {
     switch (type) {
@@ -256,7 +264,19 @@ Result<void> linear_gguf(Stream& stream, BufferSpan x, std::int64_t rows, DType 
                                      static_cast<std::uint64_t>(*dtype_bytes(type, n * k)));
         !ok)
         return ok;
-    return dispatch_linear(stream, shader.name, shader.storage, x, rows, weight, weight, n, k, y);
+    if (!quantizes_activations(type))
+        return dispatch_linear(stream, shader.name, shader.storage, x, rows, weight, weight, n, k, y);
+
+    const auto blocks = static_cast<std::uint64_t>(rows * k / 32);
+    Result<BufferSpan> quantized = stream.scratch(blocks * kQ8BlockBytes);
+    if (!quantized) return std::move(quantized).take_error();
+    const std::uint32_t push = static_cast<std::uint32_t>(blocks);
+    if (Result<void> ok =
+            stream.dispatch("quantize_q8", {x, *quantized}, &push, sizeof(push), grid((blocks + 63) / 64));
+        !ok)
+        return ok;
+    return dispatch_linear(stream, shader.name, shader.storage, *quantized, rows, weight, weight, n, k, y,
+                           false);
 }
 
 std::vector<float> rope_cos_sin(std::span<const double> positions, const float* frequencies,

@@ -44,6 +44,8 @@ Result<void> linear(Stream& stream, BufferSpan x, std::int64_t rows, const Devic
 
 // linear for a weight in a GGUF tensor type, [out_features, in_features] with each row a whole number of
 // blocks, byte for byte as the file stores it (so it can be uploaded straight from the mapped file).
+// Q4_0, Q4_1 and Q8_0 multiply x quantized to 8-bit blocks of 32 in integers, bit for bit as the CPU
+// quantizes it (kernels/cpu/quant/matmul.h), using the Stream's scratch buffer.
 Result<void> linear_gguf(Stream& stream, BufferSpan x, std::int64_t rows, DType type, BufferSpan weight,
                          std::int64_t out_features, std::int64_t in_features, BufferSpan y);
 // Whether linear_gguf has a kernel for `type` (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K ... Q6_K,

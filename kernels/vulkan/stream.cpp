@@ -14,7 +14,8 @@ Stream::Stream(Stream&& other) noexcept
       fence_(std::exchange(other.fence_, VK_NULL_HANDLE)),
       descriptors_(std::exchange(other.descriptors_, VK_NULL_HANDLE)),
       queries_(std::exchange(other.queries_, VK_NULL_HANDLE)), timestamps_(other.timestamps_),
-      dispatches_(other.dispatches_), recording_(other.recording_), recorded_(other.recorded_) {}
+      dispatches_(other.dispatches_), recording_(other.recording_), recorded_(other.recorded_),
+      scratch_(std::move(other.scratch_)) {}
 
 Stream::~Stream() {
     if (!context_) return;
@@ -172,6 +173,15 @@ Result<void> Stream::submit() {
     LECTERN_VK_TRY(vkWaitForFences(device, 1, &fence_, VK_TRUE, UINT64_MAX), "waiting for the GPU");
     LECTERN_VK_TRY(vkResetFences(device, 1, &fence_), "resetting a fence");
     return {};
+}
+
+Result<BufferSpan> Stream::scratch(std::size_t bytes) {
+    if (scratch_.empty() || scratch_.back().size() < bytes) {
+        Result<Buffer> buffer = context_->create_buffer(bytes);
+        if (!buffer) return std::move(buffer).take_error();
+        scratch_.push_back(std::move(*buffer));
+    }
+    return scratch_.back().span(0, bytes);
 }
 
 void Stream::reset() {

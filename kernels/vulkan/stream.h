@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string_view>
+#include <vector>
 
 namespace lectern::kernels::vulkan {
 
@@ -39,6 +40,11 @@ public:
 
     Context& context() const { return *context_; }
 
+    // A device buffer of at least `bytes` for intermediate results between two dispatches of one op (the
+    // barrier after each dispatch orders its reuse). Buffers outgrown stay alive with the Stream, as
+    // recordings may still use them.
+    Result<BufferSpan> scratch(std::size_t bytes);
+
 private:
     friend class Context;
     explicit Stream(Context& context) : context_(&context) {}
@@ -56,8 +62,9 @@ private:
     VkQueryPool queries_ = VK_NULL_HANDLE;
     std::uint32_t timestamps_ = 0;
     std::uint32_t dispatches_ = 0;
-    bool recording_ = false; // vkBeginCommandBuffer done, not yet ended
-    bool recorded_ = false;  // ended: submit() may run it (again)
+    bool recording_ = false;      // vkBeginCommandBuffer done, not yet ended
+    bool recorded_ = false;       // ended: submit() may run it (again)
+    std::vector<Buffer> scratch_; // the last is the largest
 };
 
 } // namespace lectern::kernels::vulkan

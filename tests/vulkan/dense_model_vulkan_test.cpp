@@ -3,10 +3,9 @@
 // kLogitBound, the decode path's reused recording, a snapshot moved from the device to the CPU, and layers
 // split between host and device. Skipped (77) without the model or a Vulkan device.
 //
-// lavapipe runs this model at a few seconds per forward pass, so greedy equality is checked by teacher
-// forcing: the CPU generates kGreedySteps tokens greedily, then the device runs prompt + those tokens in one
-// forward with every row's logits; if the device's argmax after every prefix is the CPU's next token, the
-// device's own greedy run makes the same tokens (by induction over the steps).
+// Greedy equality is checked by teacher forcing: the CPU generates kGreedySteps tokens greedily, then both
+// backends run prompt + those tokens in one forward with every row's logits, and the device's argmax after
+// every prefix must be the CPU's on the same row (no allowance for near-ties).
 
 #include "inference/backend/backend.h"
 #include "inference/model/default_model.h"
@@ -28,17 +27,15 @@ using model::Token;
 
 namespace {
 
-// The CPU graph computes llama.cpp's CPU operations, whose matrix products take the activations quantised
-// to 8 bits per block of 32 (scale amax/127: up to 0.4% of the block's largest value per element); the
-// device multiplies the fp32 activations (as GPU backends do), sums in fp32 in its own order and uses the
-// shader's exp. That rounding enters all 210 matrix products and the head: with only the head and one
-// layer on the device the logits (which span about +-35) already differ by 0.5, and through all 30 layers
-// by up to 2.2 at worst over 2 x 22 rows x 49152 logits (measured on lavapipe). kLogitBound leaves room
-// above that; a regression in any op (a wrong head, position or cache row) moves logits by far more.
-constexpr double kLogitBound = 3.0;
-// Where the CPU's two best tokens are closer than this (in its own logits), the device may pick the other:
-// that close, the 8-bit activations alone can swap them. Measured: one such step in 32, a gap of 0.054.
-constexpr double kTieMargin = 0.25;
+// Both backends multiply Q4_0/Q4_1/Q8_0 weights by activations quantised to 8 bits per block of 32, in the
+// same integer arithmetic (kernels/cpu/quant/matmul.h, kernels/vulkan/shaders/quantize_q8.comp). The other
+// ops (attention, exp, norms, summation order) agree only to float rounding, and the 8-bit quantisation
+// turns such a rounding into a whole quantisation step wherever a value lies near a rounding boundary; over
+// 30 layers that reaches logits (which span about +-35) by up to 1.6 (measured on lavapipe). The CPU
+// itself is no closer to itself: its one-token decode and its batch over the same tokens (two summation
+// orders of attention) differ by as much (printed below). kLogitBound leaves room above that; a regression
+// in any op (a wrong head, position or cache row) moves logits by far more.
+constexpr double kLogitBound = 2.0;
 constexpr int kGreedySteps = 16;
 
 double max_difference(const float* a, const float* b, std::size_t n) {
@@ -104,7 +101,8 @@ int main() {
     std::vector<Token> sequence;
     for (const char* text : {"The capital of France is", "def fibonacci(n):"}) {
         std::vector<Token> prompt;
-        if (cpu->info().bos_token >= 0) prompt.push_back(cpu->info().bos_token);
+        if (cpu->info().prompt_starts_with_bos && cpu->info().bos_token >= 0)
+            prompt.push_back(cpu->info().bos_token);
         for (const Token id : words->encode(text, tokenizer::AddedTokens::Match)) prompt.push_back(id);
         // The CPU's greedy tokens, one decode step at a time.
         cpu_state = cpu->new_state();
@@ -123,28 +121,31 @@ int main() {
         if (!CHECK(actual.size() == forced.size() * static_cast<std::size_t>(vocab) &&
                    expected.size() == actual.size()))
             break;
-        int equal = 0;
+        // The device's argmax after every prefix is the CPU's on the same rows. (The CPU's own batch may
+        // pick another token than its one-token decode did where two nearly tie: counted, not checked.)
+        int equal = 0, batch_differs = 0;
         double prompt_worst = 0.0;
         for (std::size_t row = prompt.size() - 1; row < forced.size(); ++row) {
             const float* got = actual.data() + row * static_cast<std::size_t>(vocab);
             const float* want = expected.data() + row * static_cast<std::size_t>(vocab);
-            const Token next = sequence[row + 1], chosen = argmax(got, vocab);
-            if (chosen == next) {
-                ++equal;
-                continue;
-            }
-            const double gap = static_cast<double>(want[next]) - want[chosen];
-            std::printf(
-                "  step %zu: near-tie: the device picks %d, the CPU %d, which leads it by %.4f there\n",
-                row + 1 - prompt.size(), chosen, next, gap);
-            CHECK(gap < kTieMargin);
+            const Token chosen = argmax(got, vocab), cpu_chosen = argmax(want, vocab);
+            equal += CHECK(chosen == cpu_chosen) ? 1 : 0;
+            if (cpu_chosen != sequence[row + 1]) ++batch_differs;
         }
+        // The CPU's last decode step against its batch's last row: how far two summation orders of the
+        // same model on the same CPU lie apart.
+        const double cpu_orders =
+            logits.size() == static_cast<std::size_t>(vocab)
+                ? max_difference(logits.data(), expected.data() + (forced.size() - 1) * vocab, vocab)
+                : 0.0;
         for (std::size_t row = 0; row < forced.size(); ++row)
             prompt_worst = std::max(prompt_worst, max_difference(expected.data() + row * vocab,
                                                                  actual.data() + row * vocab, vocab));
-        std::printf("'%s': %zu prompt tokens, greedy tokens equal on %d of %d steps, max logit difference "
-                    "%.4f over every row\n",
-                    text, prompt.size(), equal, kGreedySteps, prompt_worst);
+        std::printf(
+            "'%s': %zu prompt tokens, argmax equal on %d of %d steps (the CPU's batch differs from its "
+            "decode on %d), max logit difference %.4f over every row; the CPU's decode against its "
+            "batch: %.4f\n",
+            text, prompt.size(), equal, kGreedySteps, batch_differs, prompt_worst, cpu_orders);
         worst = std::max(worst, prompt_worst);
     }
     CHECK(worst <= kLogitBound);

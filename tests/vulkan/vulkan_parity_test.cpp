@@ -5,6 +5,7 @@
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/quant/dequantize.h"
 #include "kernels/cpu/quant/half.h"
+#include "kernels/cpu/quant/matmul.h"
 #include "kernels/vulkan/ops.h"
 #include "tests/vulkan/device_buffers.h"
 
@@ -246,26 +247,36 @@ void linear_gguf_parity(vulkan::Context& context, std::mt19937& rng) {
                              DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K,
                              DType::Q6_K, DType::MXFP4, DType::IQ2_XXS}) {
         CHECK(vulkan::linear_gguf_supports(type));
-        for (const std::int64_t rows : {2, 11}) { // the matrix-vector and the tiled kernel
+        // Q4_0, Q4_1 and Q8_0 quantize the activations to 8-bit blocks, as the CPU does: they are checked
+        // against the CPU's product (quant::matmul), every other type against the exact one.
+        const bool quantized = type == DType::Q4_0 || type == DType::Q4_1 || type == DType::Q8_0;
+        for (const std::int64_t rows : {2, 11}) { // the matrix-vector and the tiled (or many-row) kernel
             const std::int64_t out = 67, in = 512;
             const auto w = random_gguf_rows(type, out, in, rng);
             const auto x = random_floats(static_cast<std::size_t>(rows * in), rng);
             const std::size_t row_bytes = static_cast<std::size_t>(*dtype_bytes(type, in));
             std::vector<float> expected(static_cast<std::size_t>(rows * out)), bound(expected.size());
             std::vector<float> decoded(static_cast<std::size_t>(in));
+            if (quantized)
+                quant::matmul(type, reinterpret_cast<const std::byte*>(w.data()), out, in, x.data(), rows,
+                              expected.data());
             for (std::int64_t o = 0; o < out; ++o) {
                 const std::uint8_t* row = w.data() + static_cast<std::size_t>(o) * row_bytes;
                 quant::dequantize_row(type, row, decoded.data(), in);
                 for (std::int64_t r = 0; r < rows; ++r) {
                     const float* xr = x.data() + r * in;
-                    expected[static_cast<std::size_t>(r * out + o)] =
-                        static_cast<float>(quant::dot_reference(type, row, xr, in));
+                    if (!quantized)
+                        expected[static_cast<std::size_t>(r * out + o)] =
+                            static_cast<float>(quant::dot_reference(type, row, xr, in));
                     double magnitude = 0;
                     for (std::int64_t i = 0; i < in; ++i)
                         magnitude += std::fabs(static_cast<double>(xr[i]) * decoded[i]);
                     // As for linear; the per-element decode may also fuse a multiply-add (one more rounding).
+                    // Quantized: the same block products summed in another order (and the CPU rounds each
+                    // 8-lane part of a block apart): a few float roundings of the sum of |w x|, while one
+                    // activation rounded differently would be off by about |w| amax / 127.
                     bound[static_cast<std::size_t>(r * out + o)] =
-                        static_cast<float>(1e-6 + 5e-7 * magnitude);
+                        static_cast<float>(1e-6 + (quantized ? 2.5e-7 : 5e-7) * magnitude);
                 }
             }
             vulkan::Buffer dx = to_device(context, x), dw = to_device(context, w);
@@ -295,6 +306,50 @@ void linear_gguf_parity(vulkan::Context& context, std::mt19937& rng) {
         vulkan::linear_gguf(*stream, one.span(), 1, DType::Q8_K, one.span(), 1, 256, one.span());
     CHECK(!no_kernel.ok() && no_kernel.error().find("Q8_K") != std::string::npos);
     CHECK(!vulkan::linear_gguf(*stream, one.span(), 1, DType::Q8_0, one.span(), 1, 48, one.span()).ok());
+}
+
+// The activation quantization bit for bit: one block of 32 per row and weights that pick one quantized
+// value each (Q8_0 rows with d = 1 and a single q = 1: y[r, o] = d_x q_x[o]) or the block's scaled sum
+// (Q4_1 rows with d = 0 and m = 1: y = s_x), so each output is one product of exact values and the device
+// must give the CPU's bits. The rows span 2^-20 .. 2^20, hold exact ties of x * 127 / amax, and zeros.
+void activation_quantization_exact(vulkan::Context& context, std::mt19937& rng) {
+    const std::int64_t rows = 1024, in = 32, out = 32;
+    std::vector<float> x = random_floats(static_cast<std::size_t>(rows * in), rng, 1.0f);
+    std::uniform_int_distribution<int> exponent(-20, 20);
+    for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t j = 0; j < in; ++j)
+            x[static_cast<std::size_t>(r * in + j)] *= std::ldexp(1.0f, exponent(rng) / (j % 4 == 0 ? 1 : 2));
+    for (std::int64_t j = 0; j < in; ++j) {
+        x[static_cast<std::size_t>(j)] = j == 0 ? 127.0f : static_cast<float>(j % 8) - 3.5f; // 127 / amax = 1
+        x[static_cast<std::size_t>(in + j)] = 0.0f;
+    }
+    const std::uint16_t one = quant::float_to_half(1.0f);
+    std::vector<std::uint8_t> q8(static_cast<std::size_t>(out * 34), 0),
+        q4_1(static_cast<std::size_t>(out * 20), 0);
+    for (std::int64_t o = 0; o < out; ++o) {
+        std::memcpy(q8.data() + o * 34, &one, 2);
+        q8[static_cast<std::size_t>(o * 34 + 2 + o)] = 1;
+        std::memcpy(q4_1.data() + o * 20 + 2, &one, 2); // d = 0, m = 1
+    }
+    vulkan::Buffer dx = to_device(context, x);
+    for (const auto& [type, weights] : {std::pair{DType::Q8_0, &q8}, std::pair{DType::Q4_1, &q4_1}}) {
+        std::vector<float> expected(static_cast<std::size_t>(rows * out));
+        quant::matmul(type, reinterpret_cast<const std::byte*>(weights->data()), out, in, x.data(), rows,
+                      expected.data());
+        vulkan::Buffer dw = to_device(context, *weights);
+        vulkan::Buffer dy = device_zeros<float>(context, expected.size());
+        const std::string op = "activation quantization " + std::string(dtype_info(type).name);
+        if (!run(context, op.c_str(), [&](vulkan::Stream& s) {
+                return vulkan::linear_gguf(s, dx.span(), rows, type, dw.span(), out, in, dy.span());
+            }))
+            continue;
+        const auto y = from_device<float>(context, dy, expected.size());
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < y.size(); ++i)
+            differ += std::memcmp(&y[i], &expected[i], sizeof(float)) != 0;
+        std::printf("  %-28s %zu of %zu values differ from the CPU's bits\n", op.c_str(), differ, y.size());
+        CHECK(differ == 0);
+    }
 }
 
 // The IQ2_XXS decode bit for bit: identity activations make each output one decoded weight times 1 plus
@@ -439,6 +494,7 @@ void all_ops(vulkan::Context& context, std::mt19937& rng) {
     rms_norm_parity(context, rng);
     linear_parity(context, rng);
     linear_gguf_parity(context, rng);
+    activation_quantization_exact(context, rng);
     iq2_xxs_decode_exact(context, rng);
     rope_parity(context, rng);
     hadamard_parity(context, rng);

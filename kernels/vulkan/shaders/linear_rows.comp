@@ -13,7 +13,9 @@ layout(local_size_x = WG_SIZE) in;
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
 
+#ifndef Q8_ACTIVATIONS
 layout(std430, binding = 0) readonly buffer X { float x[]; };
+#endif
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Push {
     uint rows;
@@ -23,6 +25,9 @@ layout(push_constant) uniform Push {
 } p;
 
 #include "weights.glsl"
+#ifdef Q8_ACTIVATIONS
+#include "q8_activations.glsl"
+#endif
 
 void main() {
     const uint group = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
@@ -39,10 +44,17 @@ void main() {
         const uint tile = min(uint(ROW_TILE), p.rows - first_row);
         float acc[ROW_TILE];
         for (uint t = 0; t < ROW_TILE; ++t) acc[t] = 0.0;
+#ifdef Q8_ACTIVATIONS
+        for (uint b = lane; b < p.in_features / 32u; b += lanes) {
+            const WeightBlock w = weight_block(o, b);
+            for (uint t = 0; t < tile; ++t) acc[t] += block_product(w, first_row + t, b);
+        }
+#else
         for (uint i = lane; i < p.in_features; i += lanes) {
             const float weight = weight_at(o, i);
             for (uint t = 0; t < tile; ++t) acc[t] += x[(first_row + t) * p.in_features + i] * weight;
         }
+#endif
         for (uint t = 0; t < tile; ++t) {
 #ifdef USE_SUBGROUP
             const float total = subgroupAdd(acc[t]);

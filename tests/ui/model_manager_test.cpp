@@ -1,8 +1,10 @@
-// The model manager on real widgets (offscreen): the built-in default model's size and that it fits in
-// this machine's memory; a checkpoint folder's safetensors summed; a (sparse) model bigger than the
+// The model manager on real widgets (offscreen): the built-in default model's size, its KV cache at the
+// corpus's size from the model's metadata, and that both fit in this machine's memory (or, for a corpus
+// far too long, do not); a checkpoint folder's safetensors summed; a (sparse) model bigger than the
 // available memory refused in plain words; a missing path explained.
 
 #include "inference/model/default_model.h"
+#include "inference/model/memory_estimate.h"
 #include "ui/main_window.h"
 #include "ui/model/model_manager_dialog.h"
 
@@ -44,10 +46,38 @@ private slots:
         QVERIFY2(dialog.verdictText().contains(QStringLiteral("fit")), qPrintable(dialog.verdictText()));
         QVERIFY(!dialog.verdictText().contains(QStringLiteral("Does not fit")));
         QVERIFY(dialog.loadButton()->isEnabled());
-        QVERIFY(dialog.kvCacheText().startsWith(QStringLiteral("unknown")));
+        // The KV cache from the model's metadata (SmolLM2-135M: 30 layers x 3 KV heads x 64 x K and V x
+        // fp16 = 23,040 bytes a token), in the fit check with the weights.
+        QCOMPARE(dialog.kvCacheText(),
+                 QStringLiteral("KV cache at this corpus (0 tokens): %1")
+                     .arg(QLocale::system().formattedDataSize(0, 1, QLocale::DataSizeSIFormat)));
+        QVERIFY2(dialog.verdictText().contains(QStringLiteral("the weights and KV cache")),
+                 qPrintable(dialog.verdictText()));
+        dialog.setCorpusTokens(2000);
+        const auto estimate = lectern::model::estimate_memory(path.toStdString(), 2000);
+        QVERIFY(estimate.ok());
+        QCOMPARE(estimate->kv_cache_bytes, std::uint64_t(2000) * 23040);
+        QCOMPARE(dialog.kvCacheText(),
+                 QStringLiteral("KV cache at this corpus (%1 tokens): %2")
+                     .arg(QLocale::system().toString(2000),
+                          QLocale::system().formattedDataSize(2000 * 23040, 1, QLocale::DataSizeSIFormat)));
+        QVERIFY2(dialog.verdictText().contains(QLocale::system().formattedDataSize(
+                     QFileInfo(path).size() + 2000 * 23040, 1, QLocale::DataSizeSIFormat)),
+                 qPrintable(dialog.verdictText()));
+        // A corpus past the model's 8,192-token context is said to be read in parts.
         dialog.setCorpusTokens(612340);
-        QVERIFY2(dialog.kvCacheText().contains(QLocale::system().toString(612340)),
+        QVERIFY2(dialog.kvCacheText().contains(QLocale::system().toString(612340)) &&
+                     dialog.kvCacheText().contains(QStringLiteral("longer than the model's context")),
                  qPrintable(dialog.kvCacheText()));
+        // A corpus whose cache alone exceeds the host memory does not fit.
+        const qint64 tooMany = availableHostMemory().value_or(0) / 23040 + 1000;
+        dialog.setCorpusTokens(tooMany);
+        QVERIFY(!dialog.fits());
+        QVERIFY2(
+            dialog.verdictText().startsWith(QStringLiteral("Does not fit: the weights and KV cache need")),
+            qPrintable(dialog.verdictText()));
+        QVERIFY(!dialog.loadButton()->isEnabled());
+        dialog.setCorpusTokens(612340);
         QVERIFY(dialog.backendText().startsWith(QStringLiteral("Automatic.")));
         QVERIFY2(dialog.gpuMemoryText().startsWith(QStringLiteral("Vulkan: ")),
                  qPrintable(dialog.gpuMemoryText()));
@@ -78,6 +108,15 @@ private slots:
         QVERIFY2(dialog.verdictText().startsWith(QStringLiteral("Does not fit")),
                  qPrintable(dialog.verdictText()));
         QVERIFY(!dialog.loadButton()->isEnabled());
+
+        // A checkpoint whose config.json cannot be read: the weights alone are checked, the cache is unknown.
+        dialog.setModelPath(checkpoint);
+        QVERIFY2(dialog.kvCacheText().startsWith(QStringLiteral("unknown: ")) &&
+                     dialog.kvCacheText().contains(QStringLiteral("config.json")),
+                 qPrintable(dialog.kvCacheText()));
+        QVERIFY(dialog.fits());
+        QVERIFY2(dialog.verdictText().endsWith(QStringLiteral("The KV cache's size is unknown.")),
+                 qPrintable(dialog.verdictText()));
 
         dialog.setModelPath(dir.path() + QStringLiteral("/missing.gguf"));
         QVERIFY(!dialog.fits());

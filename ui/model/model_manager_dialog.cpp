@@ -1,5 +1,6 @@
 #include "ui/model/model_manager_dialog.h"
 
+#include "inference/model/memory_estimate.h"
 #include "kernels/vulkan/context.h"
 
 #include <QComboBox>
@@ -198,12 +199,6 @@ void ModelManagerDialog::setCorpusTokens(qint64 tokens) {
 void ModelManagerDialog::check() {
     fits_ = false;
     load_->setEnabled(false);
-    // The engine exposes no per-token cache size before a model is loaded.
-    QString kv = QStringLiteral("unknown before loading: the engine does not give the cache size per "
-                                "token before a model is loaded; once loaded, the status bar shows it");
-    if (corpusTokens_ > 0)
-        kv += QStringLiteral(" (this corpus: %1 tokens)").arg(QLocale::system().toString(corpusTokens_));
-    kvCache_->setText(kv);
     const backend::Choice choice = backendChoice().choice;
     const bool checkpointFolder = QFileInfo(modelPath()).isDir();
     gpuLayers_->setEnabled(choice != backend::Choice::Cpu && !checkpointFolder);
@@ -230,33 +225,58 @@ void ModelManagerDialog::check() {
                                : QStringLiteral("unknown (/proc/meminfo gives no MemAvailable)"));
     if (modelPath().isEmpty()) {
         weights_->setText(QStringLiteral("no model chosen"));
+        kvCache_->setText(QStringLiteral("no model chosen"));
         verdict_->setText(QStringLiteral("Choose a .gguf file or a checkpoint folder."));
         return;
     }
     const Result<qint64> weights = modelWeightsBytes(modelPath());
     if (!weights) {
         weights_->setText(QStringLiteral("unknown"));
+        kvCache_->setText(QStringLiteral("unknown"));
         verdict_->setText(QString::fromStdString(weights.error()));
         return;
     }
     weights_->setText(bytesText(*weights));
+    const QLocale locale = QLocale::system();
+    const auto estimate = model::estimate_memory(modelPath().toStdString(), corpusTokens_);
+    // Without an estimate (a file the estimate cannot read) the weights alone are checked; loading then
+    // says what is wrong with the file.
+    const qint64 cache = estimate ? qint64(estimate->kv_cache_bytes) : 0;
+    if (estimate) {
+        QString kv = QStringLiteral("KV cache at this corpus (%1 tokens): %2")
+                         .arg(locale.toString(corpusTokens_), bytesText(cache));
+        if (estimate->context_length > 0 && corpusTokens_ > estimate->context_length)
+            kv += QStringLiteral("; the corpus is longer than the model's context of %1 tokens, so a "
+                                 "question reads a part of it")
+                      .arg(locale.toString(qint64(estimate->context_length)));
+        kvCache_->setText(kv);
+    } else {
+        kvCache_->setText(QStringLiteral("unknown: %1").arg(QString::fromStdString(estimate.error())));
+    }
     if (!available) {
         verdict_->setText(QStringLiteral("Cannot tell whether it fits: free memory is unknown."));
         load_->setEnabled(true);
         return;
     }
-    fits_ = *weights <= *available;
-    QString verdict = fits_ ? QStringLiteral("The weights fit in the available host memory (%1 of %2).")
-                                  .arg(bytesText(*weights), bytesText(*available))
-                            : QStringLiteral("Does not fit: the weights need %1 but only %2 of host memory "
-                                             "is available. Close other programs or choose a smaller model.")
-                                  .arg(bytesText(*weights), bytesText(*available));
-    // All layers on a Vulkan device put every weight in its memory.
-    if (fits_ && choice == backend::Choice::Vulkan && !checkpointFolder && gpuLayers_->value() < 0 &&
-        vulkanDeviceLocal_ >= 0 && *weights > vulkanDeviceLocal_)
-        verdict += QStringLiteral(" Does not fit on the GPU: the weights need %1 but the Vulkan device has "
-                                  "%2. Lower the GPU layers or choose the CPU.")
-                       .arg(bytesText(*weights), bytesText(vulkanDeviceLocal_));
+    // All layers on a Vulkan device put every weight and the whole cache in its memory; otherwise the
+    // cache is counted in host memory with the weights.
+    const bool allOnVulkan = choice == backend::Choice::Vulkan && !checkpointFolder &&
+                             gpuLayers_->value() < 0 && vulkanDeviceLocal_ >= 0;
+    const qint64 hostNeed = allOnVulkan ? *weights : *weights + cache;
+    const QString hostParts =
+        allOnVulkan || !estimate ? QStringLiteral("the weights") : QStringLiteral("the weights and KV cache");
+    fits_ = hostNeed <= *available;
+    QString verdict = fits_ ? QStringLiteral("It fits: %1 need %2 of the %3 of host memory available.")
+                                  .arg(hostParts, bytesText(hostNeed), bytesText(*available))
+                            : QStringLiteral("Does not fit: %1 need %2 but only %3 of host memory is "
+                                             "available. Close other programs, choose a smaller model or "
+                                             "a smaller corpus.")
+                                  .arg(hostParts, bytesText(hostNeed), bytesText(*available));
+    if (fits_ && !estimate) verdict += QStringLiteral(" The KV cache's size is unknown.");
+    if (fits_ && allOnVulkan && *weights + cache > vulkanDeviceLocal_)
+        verdict += QStringLiteral(" Does not fit on the GPU: the weights and KV cache need %1 but the Vulkan "
+                                  "device has %2. Lower the GPU layers or choose the CPU.")
+                       .arg(bytesText(*weights + cache), bytesText(vulkanDeviceLocal_));
     verdict_->setText(verdict);
     load_->setEnabled(fits_);
 }

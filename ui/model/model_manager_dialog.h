@@ -1,7 +1,9 @@
 #pragma once
 // Model ▸ Choose Model…: a checkpoint folder (HF safetensors) or a .gguf file, checked before loading
 // against this computer's free memory: weights size (the files' sizes summed), the KV cache at this
-// corpus size when known, free host memory (/proc/meminfo MemAvailable), and a plain "does not fit".
+// corpus size (model::estimate_memory, from the model's metadata), free host memory (/proc/meminfo
+// MemAvailable), and a plain "does not fit": weights and cache against host memory, or against the Vulkan
+// device's when all layers go there.
 // The backend (Automatic, CUDA, Vulkan, CPU) and GPU layers are chosen here (backend_choice.h); the
 // Vulkan device's memory is its device-local heap's size.
 

@@ -76,36 +76,48 @@ void linear_reference(const float* x, std::int64_t rows, const WeightMatrix& wei
     }
 }
 
-void linear(const float* x, std::int64_t rows, const WeightMatrix& weight, float* y) {
+void linear(const float* x, std::int64_t rows, const WeightMatrix& weight, float* y,
+            quant::ThreadPool* pool) {
     if (weight.format == WeightFormat::GGUF_BLOCK) {
         quant::matmul(weight.gguf_type, static_cast<const std::byte*>(weight.data), weight.out_features,
-                      weight.in_features, x, rows, y);
+                      weight.in_features, x, rows, y, {.pool = pool});
         return;
     }
-    // Each weight row is dequantised once and reused for every activation row, so a prefill chunk reads
-    // the (mapped, possibly cold) weights once.
-    thread_local std::vector<float> row;
-    row.resize(static_cast<std::size_t>(weight.in_features));
     const std::int64_t k = weight.in_features;
-    for (std::int64_t o = 0; o < weight.out_features; ++o) {
-        if (weight.format == WeightFormat::F32) {
-            const float* source = static_cast<const float*>(weight.data) + o * k;
+    const auto outputs = [&](std::int64_t first, std::int64_t end) {
+        // Each weight row is dequantised once and reused for every activation row, so a prefill chunk reads
+        // the (mapped, possibly cold) weights once.
+        thread_local std::vector<float> row;
+        row.resize(static_cast<std::size_t>(k));
+        for (std::int64_t o = first; o < end; ++o) {
+            if (weight.format == WeightFormat::F32) {
+                const float* source = static_cast<const float*>(weight.data) + o * k;
+                for (std::int64_t r = 0; r < rows; ++r)
+                    y[r * weight.out_features + o] = dot(x + r * k, source, k);
+                continue;
+            }
+            const auto* bytes = static_cast<const std::uint8_t*>(weight.data);
+            if (weight.format == WeightFormat::BF16 && have_avx2())
+                avx2::bf16_to_f32(static_cast<const std::uint16_t*>(weight.data) + o * k, row.data(), k);
+            else if (weight.format == WeightFormat::F8_E4M3_BLOCK128 && have_avx2() && k % 8 == 0)
+                avx2::fp8_row_to_f32(bytes + o * k, weight.scales + (o / 128) * ((k + 127) / 128), row.data(),
+                                     k);
+            else if (weight.format == WeightFormat::FP4_E2M1_BLOCK32 && have_avx2())
+                avx2::fp4_row_to_f32(bytes + o * (k / 2), weight.scales + o * (k / 32), row.data(), k);
+            else
+                dequantize_row(weight, o, row.data());
             for (std::int64_t r = 0; r < rows; ++r)
-                y[r * weight.out_features + o] = dot(x + r * k, source, k);
-            continue;
+                y[r * weight.out_features + o] = dot(x + r * k, row.data(), k);
         }
-        const auto* bytes = static_cast<const std::uint8_t*>(weight.data);
-        if (weight.format == WeightFormat::BF16 && have_avx2())
-            avx2::bf16_to_f32(static_cast<const std::uint16_t*>(weight.data) + o * k, row.data(), k);
-        else if (weight.format == WeightFormat::F8_E4M3_BLOCK128 && have_avx2() && k % 8 == 0)
-            avx2::fp8_row_to_f32(bytes + o * k, weight.scales + (o / 128) * ((k + 127) / 128), row.data(), k);
-        else if (weight.format == WeightFormat::FP4_E2M1_BLOCK32 && have_avx2())
-            avx2::fp4_row_to_f32(bytes + o * (k / 2), weight.scales + o * (k / 32), row.data(), k);
-        else
-            dequantize_row(weight, o, row.data());
-        for (std::int64_t r = 0; r < rows; ++r)
-            y[r * weight.out_features + o] = dot(x + r * k, row.data(), k);
+    };
+    // Below a few thousand multiply-adds per thread, waking the pool costs more than it saves.
+    constexpr std::int64_t kMinWorkPerThread = 1 << 15;
+    const std::int64_t outs = weight.out_features;
+    if (!pool || pool->size() == 1 || outs * rows * k < kMinWorkPerThread * pool->size()) {
+        outputs(0, outs);
+        return;
     }
+    pool->run([&](int part, int parts) { outputs(outs * part / parts, outs * (part + 1) / parts); });
 }
 
 void rope_interleaved(float* x, std::int64_t pairs, const float* frequencies, double position, bool inverse) {

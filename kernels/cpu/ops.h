@@ -6,6 +6,10 @@
 
 #include <cstdint>
 
+namespace lectern::kernels::quant {
+class ThreadPool;
+}
+
 namespace lectern::kernels::cpu {
 
 // y[i] = x[i] / sqrt(mean(x^2) + eps) * (weight ? weight[i] : 1), for each of `rows` rows of `n` values.
@@ -44,7 +48,11 @@ void dequantize_row(const WeightMatrix& weight, std::int64_t row, float* out);
 // (Q4_0/Q4_1/Q8_0 against activations quantised to 8-bit blocks, the other types decoded and summed in
 // float), so it differs from linear_reference by up to the bound stated in kernels/cpu/quant/matmul.h.
 void linear_reference(const float* x, std::int64_t rows, const WeightMatrix& weight, float* y);
-void linear(const float* x, std::int64_t rows, const WeightMatrix& weight, float* y);
+//
+// With a pool, linear splits the output features between its threads; each output is still one thread's
+// sum in the same order, so the result does not depend on the pool's size.
+void linear(const float* x, std::int64_t rows, const WeightMatrix& weight, float* y,
+            quant::ThreadPool* pool = nullptr);
 
 // sum_i a[i] * b[i] accumulated in double; the AVX2+FMA path when the CPU has it.
 float dot(const float* a, const float* b, std::int64_t n);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numbers>
 #include <numeric>
 
@@ -15,18 +16,32 @@ namespace {
 namespace k = kernels::cpu;
 using k::WeightFormat;
 
+// Calls work(first, end) on shares of [0, count) in the pool's threads, for loops whose iterations are
+// independent (so any split gives the same results); inline when there is no pool or too little work
+// (`cost` multiply-adds per iteration) to be worth waking it.
+void split(kernels::quant::ThreadPool* pool, std::int64_t count, std::int64_t cost,
+           const std::function<void(std::int64_t, std::int64_t)>& work) {
+    constexpr std::int64_t kMinWorkPerThread = 1 << 15;
+    if (!pool || pool->size() == 1 || count < 2 || count * cost < kMinWorkPerThread * pool->size()) {
+        work(0, count);
+        return;
+    }
+    pool->run([&](int part, int parts) { work(count * part / parts, count * (part + 1) / parts); });
+}
+
 // A linear as the reference runs it: FP8/FP4 weights see FP8-quantised activations (1x128 blocks,
 // power-of-two scales); the output is bf16. BF16/F32 weights and GGUF block types (a GGUF file's Q8_0,
 // Q4_K, IQ2_XXS, F16, ...) see the activations as they are, as llama.cpp runs them: no FP8 QAT.
-std::vector<float> linear_bf16_out(const float* x, std::int64_t rows, const k::WeightMatrix& w) {
+std::vector<float> linear_bf16_out(const float* x, std::int64_t rows, const k::WeightMatrix& w,
+                                   kernels::quant::ThreadPool* pool) {
     std::vector<float> y(static_cast<std::size_t>(rows * w.out_features));
     if (w.format == WeightFormat::F8_E4M3_BLOCK128 || w.format == WeightFormat::FP4_E2M1_BLOCK32) {
         std::vector<float> quantised(x, x + rows * w.in_features);
         for (std::int64_t r = 0; r < rows; ++r)
             k::fp8_qat(quantised.data() + r * w.in_features, w.in_features, 128);
-        k::linear(quantised.data(), rows, w, y.data());
+        k::linear(quantised.data(), rows, w, y.data(), pool);
     } else {
-        k::linear(x, rows, w, y.data());
+        k::linear(x, rows, w, y.data(), pool);
     }
     k::round_to_bf16(y.data(), static_cast<std::int64_t>(y.size()));
     return y;
@@ -93,8 +108,8 @@ std::vector<float> rope_frequencies(const Config& c, double theta, bool yarn) {
     return frequencies;
 }
 
-Graph::Graph(const Config& config, const Weights& weights)
-    : config_(config), weights_(weights),
+Graph::Graph(const Config& config, const Weights& weights, kernels::quant::ThreadPool* pool)
+    : config_(config), weights_(weights), pool_(pool),
       plain_frequencies_(rope_frequencies(config, config.rope_theta, false)),
       compressed_frequencies_(rope_frequencies(config, config.compress_rope_theta, true)) {}
 
@@ -144,7 +159,7 @@ void Graph::head(const HyperConnection& mix, const std::vector<float>& norm, con
     }
     k::round_to_bf16(mixed.data(), rows * dim);
     rms_norm_rows(mixed.data(), norm, rows, dim, static_cast<float>(config_.norm_eps), true);
-    k::linear(mixed.data(), rows, weights_.head, out);
+    k::linear(mixed.data(), rows, weights_.head, out, pool_);
 }
 
 std::vector<float> Graph::mtp(LayerCache& cache, std::int64_t start, const std::vector<float>& main_residual,
@@ -158,10 +173,10 @@ std::vector<float> Graph::mtp(LayerCache& cache, std::int64_t start, const std::
         k::dequantize_row(weights_.embed, next_tokens[static_cast<std::size_t>(t)],
                           embedded.data() + t * dim);
     rms_norm_rows(embedded.data(), mtp.enorm, rows, dim, eps, true);
-    const std::vector<float> from_token = linear_bf16_out(embedded.data(), rows, mtp.e_proj);
+    const std::vector<float> from_token = linear_bf16_out(embedded.data(), rows, mtp.e_proj, pool_);
     std::vector<float> hidden(main_residual.begin(), main_residual.begin() + rows * hc * dim);
     rms_norm_rows(hidden.data(), mtp.hnorm, rows * hc, dim, eps, true);
-    std::vector<float> residual = linear_bf16_out(hidden.data(), rows * hc, mtp.h_proj);
+    std::vector<float> residual = linear_bf16_out(hidden.data(), rows * hc, mtp.h_proj, pool_);
     for (std::int64_t t = 0; t < rows; ++t)
         for (std::int64_t j = 0; j < hc; ++j) {
             float* stream = residual.data() + (t * hc + j) * dim;
@@ -271,9 +286,9 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
     const float eps = static_cast<float>(c.norm_eps);
     const float* freq = frequencies.data();
 
-    std::vector<float> q_latent = linear_bf16_out(x.data(), rows, layer.wq_a);
+    std::vector<float> q_latent = linear_bf16_out(x.data(), rows, layer.wq_a, pool_);
     rms_norm_rows(q_latent.data(), layer.q_norm, rows, c.q_lora_rank, eps, true);
-    std::vector<float> q = linear_bf16_out(q_latent.data(), rows, layer.wq_b);
+    std::vector<float> q = linear_bf16_out(q_latent.data(), rows, layer.wq_b, pool_);
     rms_norm_rows(q.data(), {}, rows * heads, head_dim, eps, false);
     for (std::int64_t t = 0; t < rows; ++t)
         for (std::int64_t h = 0; h < heads; ++h)
@@ -281,7 +296,7 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
                                 static_cast<double>(start + t), false);
     k::round_to_bf16(q.data(), rows * heads * head_dim);
 
-    std::vector<float> kv = linear_bf16_out(x.data(), rows, layer.wkv);
+    std::vector<float> kv = linear_bf16_out(x.data(), rows, layer.wkv, pool_);
     rms_norm_rows(kv.data(), layer.kv_norm, rows, head_dim, eps, true);
     for (std::int64_t t = 0; t < rows; ++t) {
         float* entry = kv.data() + t * head_dim;
@@ -297,15 +312,15 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
     if (ratio != 0) {
         comp_a.assign(static_cast<std::size_t>(rows * lanes * head_dim), 0.0f);
         comp_z.assign(comp_a.size(), 0.0f);
-        k::linear(x.data(), rows, layer.compressor.wkv, comp_a.data());
-        k::linear(x.data(), rows, layer.compressor.wgate, comp_z.data());
+        k::linear(x.data(), rows, layer.compressor.wkv, comp_a.data(), pool_);
+        k::linear(x.data(), rows, layer.compressor.wgate, comp_z.data(), pool_);
     }
     if (ratio == 4) {
         index_a.assign(static_cast<std::size_t>(rows * 2 * index_dim), 0.0f);
         index_z.assign(index_a.size(), 0.0f);
-        k::linear(x.data(), rows, layer.indexer_compressor.wkv, index_a.data());
-        k::linear(x.data(), rows, layer.indexer_compressor.wgate, index_z.data());
-        index_q = linear_bf16_out(q_latent.data(), rows, layer.indexer_wq_b);
+        k::linear(x.data(), rows, layer.indexer_compressor.wkv, index_a.data(), pool_);
+        k::linear(x.data(), rows, layer.indexer_compressor.wgate, index_z.data(), pool_);
+        index_q = linear_bf16_out(q_latent.data(), rows, layer.indexer_wq_b, pool_);
         for (std::int64_t t = 0; t < rows; ++t) {
             for (std::int64_t h = 0; h < index_heads; ++h) {
                 float* head = index_q.data() + (t * index_heads + h) * index_dim;
@@ -315,7 +330,7 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
                 k::fp4_qat(head, index_dim, 32);
             }
         }
-        index_w = linear_bf16_out(x.data(), rows, layer.indexer_weights_proj);
+        index_w = linear_bf16_out(x.data(), rows, layer.indexer_weights_proj, pool_);
         const auto weight_scale = static_cast<float>(
             1.0 / (std::sqrt(static_cast<double>(index_dim)) * std::sqrt(static_cast<double>(index_heads))));
         k::scale(index_w.data(), static_cast<std::int64_t>(index_w.size()), weight_scale);
@@ -356,8 +371,11 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
             std::transform(cache.index_keys.begin(), cache.index_keys.begin() + visible * index_dim,
                            index_keys.begin(), k::bf16_to_f32);
             index_scores.resize(static_cast<std::size_t>(visible));
-            k::indexer_scores(index_q.data() + t * index_heads * index_dim, index_w.data() + t * index_heads,
-                              index_keys.data(), index_heads, visible, index_dim, index_scores.data());
+            split(pool_, visible, index_heads * index_dim, [&](std::int64_t first, std::int64_t end) {
+                k::indexer_scores(index_q.data() + t * index_heads * index_dim,
+                                  index_w.data() + t * index_heads, index_keys.data() + first * index_dim,
+                                  index_heads, end - first, index_dim, index_scores.data() + first);
+            });
             const auto keep = static_cast<std::size_t>(std::min(c.index_topk, visible));
             order.resize(keep);
             k::top_k(index_scores.data(), visible, static_cast<std::int64_t>(keep), k::TopKOrder::ByIndex,
@@ -369,12 +387,14 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
                 append(cache.entries.data() + order[i] * head_dim, head_dim);
         }
         const std::int64_t count = static_cast<std::int64_t>(candidates.size()) / head_dim;
-        for (std::int64_t h = 0; h < heads; ++h) {
-            float* o = output.data() + (t * heads + h) * head_dim;
-            k::sink_attention(q.data() + (t * heads + h) * head_dim, candidates.data(), count, head_dim,
-                              scale, layer.attn_sink[static_cast<std::size_t>(h)], o);
-            k::rope_interleaved(o + nope, rope / 2, freq, static_cast<double>(position), true);
-        }
+        split(pool_, heads, 2 * count * head_dim, [&](std::int64_t first, std::int64_t end) {
+            for (std::int64_t h = first; h < end; ++h) {
+                float* o = output.data() + (t * heads + h) * head_dim;
+                k::sink_attention(q.data() + (t * heads + h) * head_dim, candidates.data(), count, head_dim,
+                                  scale, layer.attn_sink[static_cast<std::size_t>(h)], o);
+                k::rope_interleaved(o + nope, rope / 2, freq, static_cast<double>(position), true);
+            }
+        });
     }
     k::round_to_bf16(output.data(), rows * heads * head_dim);
 
@@ -388,23 +408,23 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
                       output.begin() + t * heads * head_dim + (g + 1) * group_in,
                       group_input.begin() + t * group_in);
         const std::vector<float> z =
-            linear_bf16_out(group_input.data(), rows, row_slice(layer.wo_a, g * rank, rank));
+            linear_bf16_out(group_input.data(), rows, row_slice(layer.wo_a, g * rank, rank), pool_);
         for (std::int64_t t = 0; t < rows; ++t)
             std::copy(z.begin() + t * rank, z.begin() + (t + 1) * rank,
                       low_rank.begin() + (t * groups + g) * rank);
     }
-    return linear_bf16_out(low_rank.data(), rows, layer.wo_b);
+    return linear_bf16_out(low_rank.data(), rows, layer.wo_b, pool_);
 }
 
 void Graph::expert(const Expert& e, const float* x, std::int64_t rows, const std::vector<float>& gates,
                    std::vector<float>& accumulate, const std::vector<std::int64_t>& row_of) const {
     const std::int64_t inter = config_.moe_inter_dim, dim = config_.dim;
     const float limit = static_cast<float>(config_.swiglu_limit);
-    std::vector<float> h1 = linear_bf16_out(x, rows, e.w1);
-    const std::vector<float> h3 = linear_bf16_out(x, rows, e.w3);
+    std::vector<float> h1 = linear_bf16_out(x, rows, e.w1, pool_);
+    const std::vector<float> h3 = linear_bf16_out(x, rows, e.w3, pool_);
     k::swiglu(h1.data(), h3.data(), gates.data(), h1.data(), rows, inter, limit);
     k::round_to_bf16(h1.data(), rows * inter);
-    const std::vector<float> y = linear_bf16_out(h1.data(), rows, e.w2);
+    const std::vector<float> y = linear_bf16_out(h1.data(), rows, e.w2, pool_);
     k::scatter_add_rows(y.data(), row_of.data(), rows, dim, accumulate.data());
 }
 
@@ -414,7 +434,7 @@ std::vector<float> Graph::moe(const Layer& layer, const std::vector<float>& x,
     const std::int64_t rows = static_cast<std::int64_t>(tokens.size()), dim = c.dim,
                        experts = c.n_routed_experts, active = c.n_activated_experts;
     std::vector<float> scores(static_cast<std::size_t>(rows * experts));
-    k::linear(x.data(), rows, layer.gate, scores.data());
+    k::linear(x.data(), rows, layer.gate, scores.data(), pool_);
     k::sqrt_softplus(scores.data(), scores.data(), rows * experts);
 
     std::vector<std::int64_t> chosen(static_cast<std::size_t>(rows * active));

@@ -6,6 +6,7 @@
 #include "inference/model/v4/config.h"
 #include "inference/model/v4/state.h"
 #include "inference/model/v4/weights.h"
+#include "kernels/cpu/quant/thread_pool.h"
 
 #include <span>
 #include <vector>
@@ -14,7 +15,9 @@ namespace lectern::model::v4 {
 
 class Graph {
 public:
-    Graph(const Config& config, const Weights& weights);
+    // `pool` (not owned; nullptr: the calling thread only) splits the heavy ops; results are bit-identical
+    // whatever its size.
+    Graph(const Config& config, const Weights& weights, kernels::quant::ThreadPool* pool = nullptr);
 
     // Runs `tokens` at positions state.position_... and advances it. Returns the final 4-stream residual
     // [tokens, hc_mult, dim]. `observer`, when set, sees each CSA layer's indexer selection.
@@ -59,6 +62,7 @@ private:
 
     const Config& config_;
     const Weights& weights_;
+    kernels::quant::ThreadPool* pool_;
     std::vector<float> plain_frequencies_;      // ratio-0 layers and MTP
     std::vector<float> compressed_frequencies_; // ratio != 0 layers: compress_rope_theta with YaRN
 };

@@ -13,7 +13,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 namespace lectern::model::v4 {
 namespace {
@@ -25,9 +27,10 @@ constexpr std::int64_t kSliceTokens = 256;
 class V4Model final : public Model {
 public:
     V4Model(Config config, std::unique_ptr<TensorSource> source, Weights weights, std::string name,
-            std::optional<tokenizer::BpeTokenizer> tokenizer)
+            std::optional<tokenizer::BpeTokenizer> tokenizer, int threads)
         : config_(std::move(config)), source_(std::move(source)), weights_(std::move(weights)),
-          graph_(config_, weights_), tokenizer_(std::move(tokenizer)) {
+          pool_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+          graph_(config_, weights_, &pool_), tokenizer_(std::move(tokenizer)) {
         info_.family = "deepseek_v4";
         info_.name = std::move(name);
         info_.vocab_size = config_.vocab_size;
@@ -55,6 +58,7 @@ public:
             return Error{"the sequence would hold " + std::to_string(state->position() + total) +
                          " tokens, more than the model's context of " + std::to_string(config_.max_seq_len)};
 
+        const std::lock_guard lock(forward_mutex_);
         ForwardResult result;
         std::vector<float> last_residual;
         for (std::int64_t done = 0; done < total;) {
@@ -91,6 +95,8 @@ private:
     Config config_;
     std::unique_ptr<TensorSource> source_; // owns the mapped (and converted) bytes the weights view
     Weights weights_;
+    mutable kernels::quant::ThreadPool pool_; // the graph's heavy ops split over it
+    mutable std::mutex forward_mutex_;        // one forward at a time: the pool runs one op at a time
     Graph graph_;
     std::optional<tokenizer::BpeTokenizer> tokenizer_;
     ModelInfo info_;
@@ -98,7 +104,8 @@ private:
 
 } // namespace
 
-Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const LoadProgress& progress) {
+Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const LoadProgress& progress,
+                                             int threads) {
     if (progress && !progress(0.0, "config.json")) return load_cancelled(folder);
     auto config = load_config((std::filesystem::path(folder) / "config.json").string());
     if (!config) return std::move(config).take_error();
@@ -125,11 +132,13 @@ Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const Lo
     std::string name = std::filesystem::path(folder).filename().string();
     if (name.empty()) name = std::filesystem::path(folder).parent_path().filename().string();
     if (progress && !progress(1.0, "ready")) return load_cancelled(folder);
-    return std::unique_ptr<Model>(std::make_unique<V4Model>(
-        std::move(*config), std::move(source), std::move(*weights), std::move(name), std::move(tokens)));
+    return std::unique_ptr<Model>(std::make_unique<V4Model>(std::move(*config), std::move(source),
+                                                            std::move(*weights), std::move(name),
+                                                            std::move(tokens), threads));
 }
 
-Result<std::unique_ptr<Model>> load_v4_gguf_model(const std::string& path, const LoadProgress& progress) {
+Result<std::unique_ptr<Model>> load_v4_gguf_model(const std::string& path, const LoadProgress& progress,
+                                                  int threads) {
     if (progress && !progress(0.0, "GGUF header")) return load_cancelled(path);
     auto file = formats::GgufFile::open(path);
     if (!file) return std::move(file).take_error();
@@ -154,8 +163,9 @@ Result<std::unique_ptr<Model>> load_v4_gguf_model(const std::string& path, const
     if (cancelled) return load_cancelled(path);
     if (!weights) return std::move(weights).take_error();
     if (progress && !progress(1.0, "ready")) return load_cancelled(path);
-    return std::unique_ptr<Model>(std::make_unique<V4Model>(
-        std::move(*config), std::move(source), std::move(*weights), std::move(name), std::move(tokens)));
+    return std::unique_ptr<Model>(std::make_unique<V4Model>(std::move(*config), std::move(source),
+                                                            std::move(*weights), std::move(name),
+                                                            std::move(tokens), threads));
 }
 
 } // namespace lectern::model::v4

@@ -11,7 +11,11 @@
 
 namespace lectern::model::v4 {
 
-Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const LoadProgress& progress = {});
-Result<std::unique_ptr<Model>> load_v4_gguf_model(const std::string& path, const LoadProgress& progress = {});
+// `threads`: the CPU threads the forward pass splits its heavy ops over (0: one per hardware thread). The
+// results are bit-identical for any count.
+Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const LoadProgress& progress = {},
+                                             int threads = 0);
+Result<std::unique_ptr<Model>> load_v4_gguf_model(const std::string& path, const LoadProgress& progress = {},
+                                                  int threads = 0);
 
 } // namespace lectern::model::v4

@@ -2,10 +2,13 @@
 // tests generate into <build>/test-data/tiny-v4) is loaded once per thread count, then it times a prefill of
 // 256 tokens (logits for the last one) and 32 single-token decode steps after it, in wall-clock time, and
 // prints tokens/s with the ratio against the first thread count, measured in the same run. It also checks
-// that every thread count gives the same logits bit for bit. Nothing is asserted about time.
+// that every thread count gives the same logits bit for bit. Then one FP8 linear at Flash's size (wq_b:
+// 32768 x 1024) for 1 and 32 rows, the bulk of a Flash layer's work. Nothing is asserted about time.
 //
 // usage: v4_threads_bench FOLDER [THREADS...]   (default threads: 1 2)
 #include "inference/model/v4/v4_model.h"
+#include "kernels/cpu/ops.h"
+#include "kernels/cpu/quant/thread_pool.h"
 
 #include <chrono>
 #include <cstdio>
@@ -55,6 +58,29 @@ bool measure(const model::Model& m, Timing& timing) {
     return true;
 }
 
+// Seconds per call of an FP8 linear [out, in] over `rows` rows, with a pool of `threads`.
+double flash_linear_seconds(int threads, std::int64_t rows, std::vector<float>& y) {
+    constexpr std::int64_t out = 32768, in = 1024;
+    static std::vector<std::uint8_t> codes, scales;
+    if (codes.empty()) {
+        codes.resize(static_cast<std::size_t>(out * in));
+        for (std::size_t i = 0; i < codes.size(); ++i)
+            codes[i] = static_cast<std::uint8_t>((i * 2654435761u) % 0x48);
+        scales.assign(static_cast<std::size_t>((out / 128) * (in / 128)), 120);
+    }
+    const kernels::cpu::WeightMatrix w{kernels::cpu::WeightFormat::F8_E4M3_BLOCK128, codes.data(),
+                                       scales.data(), out, in};
+    std::vector<float> x(static_cast<std::size_t>(rows * in));
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 17) * 0.125f - 1.0f;
+    y.resize(static_cast<std::size_t>(rows * out));
+    kernels::quant::ThreadPool pool(threads);
+    constexpr int kCalls = 5;
+    kernels::cpu::linear(x.data(), rows, w, y.data(), &pool); // warm the weights
+    const auto start = Clock::now();
+    for (int call = 0; call < kCalls; ++call) kernels::cpu::linear(x.data(), rows, w, y.data(), &pool);
+    return seconds_since(start) / kCalls;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -82,6 +108,17 @@ int main(int argc, char** argv) {
                     timing.prefill_tokens_per_s / base.prefill_tokens_per_s, timing.decode_tokens_per_s,
                     timing.decode_tokens_per_s / base.decode_tokens_per_s,
                     timing.logits == base.logits ? "identical" : "DIFFER");
+    }
+    for (const std::int64_t rows : {1, 32}) {
+        std::vector<float> base_y;
+        const double base = flash_linear_seconds(counts.front(), rows, base_y);
+        for (const int threads : counts) {
+            std::vector<float> y;
+            const double seconds = flash_linear_seconds(threads, rows, y);
+            std::printf("Flash wq_b FP8 linear, %2lld rows, threads %2d: %8.3f ms (x%.2f)  %s\n",
+                        static_cast<long long>(rows), threads, seconds * 1e3, base / seconds,
+                        y == base_y ? "identical" : "DIFFER");
+        }
     }
     return 0;
 }

@@ -68,8 +68,9 @@ MainWindow::MainWindow(Profile profile, QWidget* parent) : QMainWindow(parent), 
     buildMenus();
     statusPanel_ = new StatusPanel(this);
     statusBar()->addPermanentWidget(statusPanel_);
-    ask_ = new AskController(conversation_, statusPanel_, this);
-    compareView_ = new CompareView(this);
+    worker_ = std::make_unique<worker::InferenceWorker>();
+    ask_ = new AskController(*worker_, conversation_, statusPanel_, this);
+    compareView_ = new CompareView(*worker_, this);
     compareView_->setWindowFlag(Qt::Window);
     compareView_->resize(1300, 900);
     compareView_->setCacheSettings(CacheSettings::load(profile_));
@@ -89,6 +90,8 @@ MainWindow::~MainWindow() {
     // The import thread writes to the store: it must end before the store closes.
     corpus_->cancelImport();
     corpus_->waitForImport();
+    delete compareView_; // before the worker they hold
+    delete ask_;
 }
 
 QWidget* MainWindow::buildCorpusPane() {

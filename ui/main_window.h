@@ -13,6 +13,9 @@ class QTabWidget;
 namespace lectern::store {
 class Store;
 }
+namespace lectern::worker {
+class InferenceWorker;
+}
 
 namespace lectern::ui {
 
@@ -53,6 +56,7 @@ public:
     // File ▸ Compare Corpora: corpora A and B of the session side by side (its own window).
     CompareView* showCompareCorpora();
     CompareView* compareView() const { return compareView_; }
+    worker::InferenceWorker& inferenceWorker() const { return *worker_; }
     // Edit ▸ Settings: opens the dialog (window-modal); accepting saves and applies the cache settings.
     SettingsDialog* showSettings();
     // File ▸ Export: the last answer or the whole conversation, as PDF when `path` ends in ".pdf" and as
@@ -87,6 +91,9 @@ private:
     CorpusPanel* corpus_ = nullptr;
     SearchPanel* search_ = nullptr;
     QTabWidget* corpusTabs_ = nullptr;
+    // One model per window: the conversation pane and the compare view share this worker. Made before
+    // them and deleted after them (~MainWindow), as they hold references to it.
+    std::unique_ptr<worker::InferenceWorker> worker_;
     AskController* ask_ = nullptr;
     CompareDocumentsDialog* compareDialog_ = nullptr;
     CompareView* compareView_ = nullptr;

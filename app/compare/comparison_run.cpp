@@ -17,33 +17,44 @@ void ComparisonRun::start(const QString& question, answers::ComparisonPlan plan,
     max_answer_tokens_ = max_answer_tokens;
     conversation_.reset();
     current_ = -1;
+    request_ = 0;
+    modelChanged_ = false;
     running_ = true;
     if (!target_.store) return finish(QStringLiteral("There is no session store to keep the answers in."));
 
     using Worker = worker::InferenceWorker;
     connections_ = {
         connect(&worker_, &Worker::thinkingText, this,
-                [this](const QString& text) { emit thinkingText(current_, text); }),
+                [this](const QString& text, worker::RequestId request) {
+                    if (request == request_) emit thinkingText(current_, text);
+                }),
         connect(&worker_, &Worker::answerText, this,
-                [this](const QString& text) { emit answerText(current_, text); }),
+                [this](const QString& text, worker::RequestId request) {
+                    if (request == request_) emit answerText(current_, text);
+                }),
         connect(&worker_, &Worker::citation, this,
-                [this](const answers::VerifiedCitation& verified) { emit citation(current_, verified); }),
+                [this](const answers::VerifiedCitation& verified, worker::RequestId request) {
+                    if (request == request_) emit citation(current_, verified);
+                }),
         connect(&worker_, &Worker::answered, this, &ComparisonRun::onAnswered),
+        connect(&worker_, &Worker::loaded, this, [this] { modelChanged_ = true; }),
         connect(&worker_, &Worker::cacheSaved, this,
-                [this](const QString&, qint64, qint64 tokens) {
-                    if (target_.cache && key_)
+                [this](const QString&, qint64, qint64 tokens, worker::RequestId request) {
+                    if (request == request_ && target_.cache && key_)
                         (void)target_.cache->add(corpusOfSide(plan_.answers[std::size_t(current_)].label),
                                                  *key_, tokens);
                 }),
-        connect(&worker_, &Worker::cacheDiscarded, this, [this](const QString&, const QString&) {
-            if (target_.cache && key_)
-                (void)target_.cache->remove(corpusOfSide(plan_.answers[std::size_t(current_)].label), *key_);
-        })};
+        connect(&worker_, &Worker::cacheDiscarded, this,
+                [this](const QString&, const QString&, worker::RequestId request) {
+                    if (request == request_ && target_.cache && key_)
+                        (void)target_.cache->remove(corpusOfSide(plan_.answers[std::size_t(current_)].label),
+                                                    *key_);
+                })};
     askNext();
 }
 
 void ComparisonRun::cancel() {
-    if (running_) worker_.cancel();
+    if (running_ && request_ != 0) worker_.cancel(request_);
 }
 
 // "A+B", the prefix of both, is A's: its cache entry is registered under A (its key changes when B does).
@@ -58,6 +69,7 @@ void ComparisonRun::askNext() {
     worker::AskRequest request;
     request.tokens = answer.rendered.tokens;
     request.prefix_tokens = answer.rendered.prefix_tokens;
+    request.passages = answer.rendered.passages;
     request.thinking = answer.rendered.thinking;
     request.generate.max_tokens = max_answer_tokens_;
     request.corpus = answer.corpus;
@@ -70,10 +82,11 @@ void ComparisonRun::askNext() {
         request.snapshot_path = cached->value_or(target_.cache->pathFor(*key_));
     }
     emit answerStarted(current_);
-    worker_.ask(std::move(request));
+    request_ = worker_.ask(std::move(request));
 }
 
-void ComparisonRun::onAnswered(const worker::AnswerOutcome& outcome) {
+void ComparisonRun::onAnswered(const worker::AnswerOutcome& outcome, worker::RequestId request) {
+    if (request != request_) return;
     const answers::ComparisonAnswer& answer = plan_.answers[std::size_t(current_)];
     QString error;
     if (!outcome.cancelled && outcome.error.isEmpty()) {
@@ -114,6 +127,9 @@ void ComparisonRun::onAnswered(const worker::AnswerOutcome& outcome) {
             outcome.cancelled ? QStringLiteral("Stopped before the answers were finished.") : outcome.error;
     }
     emit answerFinished(current_, outcome);
+    if (error.isEmpty() && modelChanged_ && current_ + 1 < int(plan_.answers.size()))
+        error =
+            QStringLiteral("Another model was loaded during the comparison; ask again to compare with it.");
     if (!error.isEmpty()) return finish(error);
     askNext();
 }

@@ -4,7 +4,9 @@
 // index of the answer it belongs to, and each kept in the store: one conversation per comparison, one
 // message per answer, with the corpus it was answered from (A and B for the one answer of "both").
 //
-// While it runs it is the worker's only client: the worker's signals carry no request id.
+// It follows only its own requests' signals: the worker may serve other clients meanwhile (the main
+// window's conversation pane). A model loaded in the middle of a run ends it after the answer in flight:
+// the remaining prompts were made with the previous model's tokenizer.
 
 #include "app/answers/comparison.h"
 #include "app/answers/corpus_cache.h"
@@ -54,7 +56,7 @@ signals:
 
 private:
     void askNext();
-    void onAnswered(const worker::AnswerOutcome& outcome);
+    void onAnswered(const worker::AnswerOutcome& outcome, worker::RequestId request);
     void finish(const QString& error);
     qint64 corpusOfSide(const QString& label) const;
 
@@ -67,6 +69,8 @@ private:
     std::optional<qint64> conversation_;
     std::optional<answers::CorpusCacheKey> key_; // of the answer in flight
     int current_ = -1;
+    worker::RequestId request_ = 0; // of the answer in flight
+    bool modelChanged_ = false;
     bool running_ = false;
 };
 

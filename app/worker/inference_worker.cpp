@@ -62,6 +62,18 @@ InferenceWorker::InferenceWorker(QObject* parent)
         return true;
     }();
     (void)registered;
+    // Connected before any client, so that clients see model() and isLoading() already updated.
+    connect(this, &InferenceWorker::loaded, this, [this](const ModelSummary& model) {
+        --loads_pending_;
+        model_ = model;
+    });
+    const auto noModel = [this] {
+        --loads_pending_;
+        model_.reset();
+    };
+    connect(this, &InferenceWorker::loadFailed, this, noModel);
+    connect(this, &InferenceWorker::loadCancelled, this, noModel);
+    connect(this, &InferenceWorker::unloaded, this, [this] { model_.reset(); });
     context_->moveToThread(&thread_);
     connect(&thread_, &QThread::finished, context_, &QObject::deleteLater);
     thread_.setObjectName(QStringLiteral("inference"));
@@ -78,11 +90,15 @@ void InferenceWorker::post(std::function<void()> job) {
     QMetaObject::invokeMethod(context_, std::move(job), Qt::QueuedConnection);
 }
 
-void InferenceWorker::load(const QString& model_path, backend::Request backend) {
+RequestId InferenceWorker::load(const QString& model_path, backend::Request backend) {
     const std::uint64_t sequence = ++submitted_;
+    ++loads_pending_;
+    model_.reset();
     post([this, model_path, backend = std::move(backend), sequence] {
+        running_ = sequence;
         runLoad(model_path, backend, sequence);
     });
+    return sequence;
 }
 
 void InferenceWorker::unload() {
@@ -98,15 +114,34 @@ void InferenceWorker::unload() {
     });
 }
 
-void InferenceWorker::ask(AskRequest request) {
+RequestId InferenceWorker::ask(AskRequest request) {
     const std::uint64_t sequence = ++submitted_;
-    post([this, request = std::move(request), sequence] { runAsk(request, sequence); });
+    post([this, request = std::move(request), sequence] {
+        running_ = sequence;
+        runAsk(request, sequence);
+    });
+    return sequence;
 }
 
 void InferenceWorker::cancel() {
     cancelled_through_ = submitted_.load();
     const std::lock_guard lock(engine_mutex_);
     if (engine_ && busy_) engine_->cancel();
+}
+
+void InferenceWorker::cancel(RequestId request) {
+    {
+        const std::lock_guard lock(cancelled_mutex_);
+        cancelled_requests_.insert(request);
+    }
+    const std::lock_guard lock(engine_mutex_);
+    if (engine_ && busy_ && running_ == request) engine_->cancel();
+}
+
+bool InferenceWorker::cancelled(std::uint64_t sequence) const {
+    if (sequence <= cancelled_through_.load()) return true;
+    const std::lock_guard lock(cancelled_mutex_);
+    return cancelled_requests_.count(sequence) != 0;
 }
 
 qint64 InferenceWorker::estimateMemory(const QString& model_path) {
@@ -122,11 +157,6 @@ qint64 InferenceWorker::estimateMemory(const QString& model_path) {
 
 void InferenceWorker::runLoad(const QString& model_path, const backend::Request& backend,
                               std::uint64_t sequence) {
-    if (cancelled(sequence)) {
-        emit loadCancelled();
-        return;
-    }
-    emit memoryEstimated(estimateMemory(model_path));
     {
         const std::lock_guard lock(engine_mutex_);
         engine_ = nullptr;
@@ -134,6 +164,11 @@ void InferenceWorker::runLoad(const QString& model_path, const backend::Request&
     state_->engine.reset();
     state_->memory_prefix.clear();
     state_->memory_snapshot.clear();
+    if (cancelled(sequence)) {
+        emit loadCancelled();
+        return;
+    }
+    emit memoryEstimated(estimateMemory(model_path));
     QElapsedTimer since_report;
     bool reported = false;
     auto engine = inference::Engine::load(
@@ -163,6 +198,7 @@ void InferenceWorker::runLoad(const QString& model_path, const backend::Request&
     const model::ModelInfo& info = state_->engine->info();
     const backend::Status placed = state_->engine->backend();
     ModelSummary summary;
+    summary.path = model_path;
     summary.name = QString::fromStdString(info.name);
     summary.family = QString::fromStdString(info.family);
     summary.context_tokens = qint64(info.context_length);
@@ -182,14 +218,14 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
     inference::Engine* engine = state_->engine.get();
     if (!engine) {
         outcome.error = QStringLiteral("No model is loaded: load one before asking.");
-        emit answered(outcome);
+        emit answered(outcome, sequence);
         return;
     }
     const tokenizer::BpeTokenizer* model_tokenizer =
         request.tokenizer ? request.tokenizer.get() : engine->tokenizer();
     if (request.prefix_tokens > request.tokens.size() || request.tokens.empty() || !model_tokenizer) {
         outcome.error = QStringLiteral("The prompt is empty or malformed; nothing was asked.");
-        emit answered(outcome);
+        emit answered(outcome, sequence);
         return;
     }
     busy_ = true;
@@ -206,8 +242,8 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
             engine->reset(); // a half-prefilled sequence must not leak into the next question
         }
         busy_ = false;
-        emit stateBytes(outcome.state_bytes);
-        emit answered(outcome);
+        emit stateBytes(outcome.state_bytes, sequence);
+        emit answered(outcome, sequence);
     };
     const std::span<const model::Token> tokens(request.tokens);
     const std::span<const model::Token> prefix = tokens.first(request.prefix_tokens);
@@ -220,21 +256,21 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
         since_report.start();
         std::int64_t consumed = 0;
         while (consumed < std::int64_t(part.size())) {
-            auto result =
-                engine->prefill(part.subspan(std::size_t(consumed)), [&](std::int64_t done, std::int64_t) {
-                    if (since_report.elapsed() < kProgressIntervalMs) return;
-                    since_report.restart();
-                    const double seconds = std::max(1e-3, double(clock.elapsed()) / 1000.0);
-                    const double rate = double(consumed + done) / seconds;
-                    const qint64 at = base + consumed + done;
-                    emit prefillProgress(at, total, rate, rate > 0 ? double(total - at) / rate : 0.0);
-                });
+            auto result = engine->prefill(part.subspan(std::size_t(consumed)), [&](std::int64_t done,
+                                                                                   std::int64_t) {
+                if (since_report.elapsed() < kProgressIntervalMs) return;
+                since_report.restart();
+                const double seconds = std::max(1e-3, double(clock.elapsed()) / 1000.0);
+                const double rate = double(consumed + done) / seconds;
+                const qint64 at = base + consumed + done;
+                emit prefillProgress(at, total, rate, rate > 0 ? double(total - at) / rate : 0.0, sequence);
+            });
             if (!result) return Error{result.error()};
             consumed += result->consumed;
             if (result->cancelled && cancelled(sequence)) return false;
         }
         const double seconds = std::max(1e-3, double(clock.elapsed()) / 1000.0);
-        emit prefillProgress(base + consumed, total, double(consumed) / seconds, 0.0);
+        emit prefillProgress(base + consumed, total, double(consumed) / seconds, 0.0, sequence);
         return true;
     };
 
@@ -253,7 +289,7 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
         restored = reason.isEmpty();
         if (!restored) {
             QFile::remove(request.snapshot_path);
-            emit cacheDiscarded(request.snapshot_path, reason);
+            emit cacheDiscarded(request.snapshot_path, reason, sequence);
         }
     } else if (request.snapshot_path.isEmpty() && !state_->memory_snapshot.empty() &&
                std::equal(prefix.begin(), prefix.end(), state_->memory_prefix.begin(),
@@ -278,14 +314,15 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
         } else if (const Result<void> saved = engine->save_snapshot(request.snapshot_path.toStdString());
                    saved) {
             emit cacheSaved(request.snapshot_path, QFileInfo(request.snapshot_path).size(),
-                            qint64(prefix.size()));
+                            qint64(prefix.size()), sequence);
         } else {
             emit cacheDiscarded(
                 request.snapshot_path,
-                QStringLiteral("it could not be written: %1").arg(QString::fromStdString(saved.error())));
+                QStringLiteral("it could not be written: %1").arg(QString::fromStdString(saved.error())),
+                sequence);
         }
     }
-    emit stateBytes(qint64(engine->stats().state_bytes));
+    emit stateBytes(qint64(engine->stats().state_bytes), sequence);
     auto question = prefill(tokens.subspan(prefix.size()), to_prefill - qint64(tokens.size() - prefix.size()),
                             to_prefill);
     if (!question) {
@@ -304,10 +341,10 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
         for (const answers::AnswerPiece& piece : pieces) {
             switch (piece.kind) {
             case answers::AnswerPiece::Kind::Thinking:
-                emit thinkingText(piece.text);
+                emit thinkingText(piece.text, sequence);
                 break;
             case answers::AnswerPiece::Kind::Text:
-                emit answerText(piece.text);
+                emit answerText(piece.text, sequence);
                 break;
             case answers::AnswerPiece::Kind::Citation: {
                 answers::VerifiedCitation verified;
@@ -318,7 +355,7 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
                     verified.verification = answers::Verification::UnknownPassage;
                 }
                 outcome.citations.append(verified);
-                emit citation(verified);
+                emit citation(verified, sequence);
                 break;
             }
             }
@@ -336,7 +373,8 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
             since_report.restart();
             emit decodeProgress(outcome.answer_tokens,
                                 double(outcome.answer_tokens) * 1000.0 /
-                                    double(std::max<qint64>(1, decode_clock.elapsed())));
+                                    double(std::max<qint64>(1, decode_clock.elapsed())),
+                                sequence);
         }
         auto text = decoder.push(token);
         if (!text) {
@@ -364,7 +402,7 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
         std::vector<int> cited;
         for (const answers::VerifiedCitation& c : outcome.citations) cited.push_back(c.citation.marker);
         outcome.looked_at = answers::lookedAtPassages(evidence, request.passages, *request.corpus, cited);
-        emit lookedAt(outcome.looked_at);
+        emit lookedAt(outcome.looked_at, sequence);
     }
     if (!decode_error.isEmpty()) outcome.error = decode_error;
     outcome.stop_reason = stopReasonName(generated->reason);

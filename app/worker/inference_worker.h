@@ -6,6 +6,9 @@
 // stops within about a second and the session stays usable), unload.
 //
 // Every public method returns at once; the work runs on the worker's thread, one request at a time.
+// One worker serves a whole main window (the conversation pane and the compare view share its model):
+// load() and ask() return the request's id, and every signal about an ask carries it as its last
+// argument, so each client follows only its own requests.
 
 #include "app/answers/citation_verifier.h"
 #include "app/answers/corpus.h"
@@ -23,10 +26,13 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 
 namespace lectern::worker {
 
 struct ModelSummary {
+    QString path; // what was loaded: the checkpoint folder or .gguf file
     QString name;
     QString family;
     qint64 context_tokens = 0;
@@ -70,6 +76,8 @@ struct AnswerOutcome {
     QList<answers::LookedAtPassage> looked_at; // best first; empty without evidence (answers/looked_at.h)
 };
 
+using RequestId = quint64;
+
 class InferenceWorker : public QObject {
     Q_OBJECT
 public:
@@ -78,12 +86,19 @@ public:
 
     // `backend` says where the model should run (inference/backend/README.md); the engine falls back
     // towards the CPU when it cannot, and the summary says why.
-    void load(const QString& model_path, backend::Request backend = {});
-    void ask(AskRequest request);
+    RequestId load(const QString& model_path, backend::Request backend = {});
+    RequestId ask(AskRequest request);
     void unload();
     // Any thread, any time: stops the running load (between tensors), prefill or generation (within ~1 s),
     // and drops requests still queued.
     void cancel();
+    // The same for one request only (running or queued); the others go on.
+    void cancel(RequestId request);
+
+    // On the thread the worker was made on, as its signals arrive there: the model loaded (none while a
+    // load is queued or running, or after unload), and whether a load is queued or running.
+    const std::optional<ModelSummary>& model() const { return model_; }
+    bool isLoading() const { return loads_pending_ > 0; }
 
     // Estimated bytes a model at `model_path` needs: its weight files (mapped), before loading.
     static qint64 estimateMemory(const QString& model_path);
@@ -98,19 +113,21 @@ signals:
     void unloaded();
 
     // The corpus cache file was unusable (damaged, another model's, another corpus) and was removed.
-    void cacheDiscarded(const QString& path, const QString& reason);
-    void cacheSaved(const QString& path, qint64 bytes, qint64 tokens);
-    void prefillProgress(qint64 done, qint64 total, double tokens_per_second, double eta_seconds);
+    void cacheDiscarded(const QString& path, const QString& reason, lectern::worker::RequestId request);
+    void cacheSaved(const QString& path, qint64 bytes, qint64 tokens, lectern::worker::RequestId request);
+    void prefillProgress(qint64 done, qint64 total, double tokens_per_second, double eta_seconds,
+                         lectern::worker::RequestId request);
     // While the answer is written (at most every 100 ms): tokens so far and their rate.
-    void decodeProgress(qint64 tokens, double tokens_per_second);
+    void decodeProgress(qint64 tokens, double tokens_per_second, lectern::worker::RequestId request);
     // The sequence state's memory, after the corpus is in place and after each answer.
-    void stateBytes(qint64 bytes);
-    void thinkingText(const QString& text);
-    void answerText(const QString& text);
-    void citation(const lectern::answers::VerifiedCitation& citation);
+    void stateBytes(qint64 bytes, lectern::worker::RequestId request);
+    void thinkingText(const QString& text, lectern::worker::RequestId request);
+    void answerText(const QString& text, lectern::worker::RequestId request);
+    void citation(const lectern::answers::VerifiedCitation& citation, lectern::worker::RequestId request);
     // After the answer, before answered(): the passages the model's indexer looked at most (V4 only).
-    void lookedAt(const QList<lectern::answers::LookedAtPassage>& passages);
-    void answered(const lectern::worker::AnswerOutcome& outcome);
+    void lookedAt(const QList<lectern::answers::LookedAtPassage>& passages,
+                  lectern::worker::RequestId request);
+    void answered(const lectern::worker::AnswerOutcome& outcome, lectern::worker::RequestId request);
 
 private:
     struct State; // the engine and the last corpus prefix: touched only on the worker's thread
@@ -118,7 +135,7 @@ private:
     void post(std::function<void()> job);
     void runLoad(const QString& model_path, const backend::Request& backend, std::uint64_t sequence);
     void runAsk(const AskRequest& request, std::uint64_t sequence);
-    bool cancelled(std::uint64_t sequence) const { return sequence <= cancelled_through_.load(); }
+    bool cancelled(std::uint64_t sequence) const;
 
     QThread thread_;
     QObject* context_; // lives on thread_: jobs are posted to it
@@ -128,6 +145,11 @@ private:
     std::atomic<bool> busy_{false};
     std::atomic<std::uint64_t> submitted_{0};
     std::atomic<std::uint64_t> cancelled_through_{0}; // requests up to this number are cancelled
+    std::atomic<std::uint64_t> running_{0};           // the request on the worker's thread now
+    mutable std::mutex cancelled_mutex_;
+    std::set<std::uint64_t> cancelled_requests_; // cancelled one by one
+    std::optional<ModelSummary> model_;          // the worker's own thread's view: see model()
+    int loads_pending_ = 0;
 };
 
 } // namespace lectern::worker

@@ -72,7 +72,8 @@ private slots:
 
         ConversationView pane;
         StatusPanel status;
-        AskController asker(&pane, &status);
+        worker::InferenceWorker worker;
+        AskController asker(worker, &pane, &status);
         asker.setStore(&db, session);
 
         QCOMPARE(pane.answerCount(), 3);
@@ -113,7 +114,8 @@ private slots:
 
         ConversationView pane;
         StatusPanel status;
-        AskController asker(&pane, &status);
+        worker::InferenceWorker worker;
+        AskController asker(worker, &pane, &status);
         asker.setStore(&db, session);
         QCOMPARE(pane.answerCount(), 1);
         const AnswerWidget* widget = pane.answer(0);
@@ -150,7 +152,8 @@ private slots:
 
         ConversationView pane;
         StatusPanel status;
-        AskController asker(&pane, &status);
+        worker::InferenceWorker worker;
+        AskController asker(worker, &pane, &status);
         asker.setStore(&db, session);
         QCOMPARE(pane.answerCount(), 0);
         QVERIFY(asker.history().empty());

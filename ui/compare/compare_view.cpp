@@ -33,7 +33,8 @@ bool sameLocation(const Location& a, const Location& b) {
 
 } // namespace
 
-CompareView::CompareView(QWidget* parent) : QWidget(parent) {
+CompareView::CompareView(worker::InferenceWorker& worker, QWidget* parent)
+    : QWidget(parent), worker_(worker) {
     setObjectName(QStringLiteral("compareView"));
     setAccessibleName(QStringLiteral("Compare corpora"));
     setWindowTitle(QStringLiteral("Compare Corpora — Lectern"));
@@ -130,19 +131,25 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
     connect(redline_, &QPushButton::clicked, this,
             [this] { emit redlineRequested(columns_[A].shownDocument, columns_[B].shownDocument); });
 
-    connect(&worker_, &worker::InferenceWorker::loaded, this, [this](const worker::ModelSummary& model) {
+    connect(&worker_, &worker::InferenceWorker::loaded, this, [this] {
+        if (!loading_) return;
         loading_ = false;
-        model_ = model;
+        ownLoad_ = 0;
         showMessage({});
         startPending();
         updateState(); // also when Stop came during the load
     });
-    connect(&worker_, &worker::InferenceWorker::loadFailed, this, [this](const QString& error) {
+    const auto noModel = [this](const QString& error) {
+        if (!loading_) return;
         loading_ = false;
+        ownLoad_ = 0;
         pending_.reset();
         showMessage(error);
         updateState();
-    });
+    };
+    connect(&worker_, &worker::InferenceWorker::loadFailed, this, noModel);
+    connect(&worker_, &worker::InferenceWorker::loadCancelled, this,
+            [noModel] { noModel(QStringLiteral("Loading the model was cancelled.")); });
     connect(&run_, &compare::ComparisonRun::answerStarted, this, [this](int index) {
         Column& column = columns_[std::size_t(columnOf(index))];
         column.model.markdown.clear();
@@ -227,7 +234,6 @@ void CompareView::setModelPath(const QString& path, const backend::Request& back
     if (path == modelPath_ && sameBackend) return;
     modelPath_ = path;
     backend_ = backend;
-    model_.reset(); // loaded again on the next question
 }
 
 bool CompareView::isAnswering() const {
@@ -236,6 +242,13 @@ bool CompareView::isAnswering() const {
 
 void CompareView::stop() {
     pending_.reset();
+    if (ownLoad_ != 0) {
+        worker_.cancel(ownLoad_); // loadCancelled() then ends the wait
+    } else if (loading_) {        // another's load: it goes on, this view stops waiting for it
+        loading_ = false;
+        showMessage({});
+        updateState();
+    }
     run_.cancel();
 }
 
@@ -255,7 +268,13 @@ bool CompareView::ask(const QString& question, answers::CompareMode mode) {
     if (question.trimmed().isEmpty() || isAnswering() || !store_ || session_ == 0) return false;
     question_->setText(question);
     pending_ = Pending{question.trimmed(), mode};
-    if (!model_) {
+    if (worker_.isLoading()) { // the conversation pane's load (or Model ▸ Choose Model): wait for it
+        loading_ = true;
+        showMessage(QStringLiteral("Waiting for the model to load…"));
+        updateState();
+        return true;
+    }
+    if (!worker_.model()) {
         QString path = modelPath_;
         if (path.isEmpty()) {
             Result<std::string> found = model::default_model_path();
@@ -266,11 +285,10 @@ bool CompareView::ask(const QString& question, answers::CompareMode mode) {
             }
             path = QString::fromStdString(*found);
         }
-        modelPath_ = path;
         loading_ = true;
         showMessage(QStringLiteral("Loading the model…"));
         updateState();
-        worker_.load(path, backend_);
+        ownLoad_ = worker_.load(path, backend_);
         return true;
     }
     startPending();
@@ -295,12 +313,13 @@ void CompareView::startPending() {
         emit answersFinished(message);
     };
     if (!store_ || session_ == 0) return fail(QStringLiteral("Comparing needs a session with two corpora."));
-    if (!model_ || !model_->tokenizer)
-        return fail(QStringLiteral("The model has no tokenizer to build a prompt with."));
+    const std::optional<worker::ModelSummary>& model = worker_.model();
+    if (!model) return fail(QStringLiteral("No model is loaded: choose one (Model ▸ Choose Model)."));
+    if (!model->tokenizer) return fail(QStringLiteral("The model has no tokenizer to build a prompt with."));
     compare::ComparisonTarget target;
     target.store = store_;
     target.session = session_;
-    target.model_path = modelPath_;
+    target.model_path = model->path;
     target.cache = cache_.get();
     answers::ComparisonCorpora corpora;
     for (const Side side : {A, B}) {
@@ -314,10 +333,10 @@ void CompareView::startPending() {
         if (!loaded) return fail(QString::fromStdString(loaded.error()));
         (side == A ? corpora.a : corpora.b) = std::make_shared<const answers::Corpus>(std::move(*loaded));
     }
-    const answers::ChatFormat format = answers::chatFormatFor(model_->family.toStdString());
-    const answers::PromptRenderer renderer(*model_->tokenizer, format, answers::thinksByDefault(format));
+    const answers::ChatFormat format = answers::chatFormatFor(model->family.toStdString());
+    const answers::PromptRenderer renderer(*model->tokenizer, format, answers::thinksByDefault(format));
     auto plan = answers::planComparison(corpora, pending.question, pending.mode, renderer,
-                                        model_->context_tokens, maxAnswerTokens_);
+                                        model->context_tokens, maxAnswerTokens_);
     if (!plan) return fail(QString::fromStdString(plan.error()));
 
     showMessage(plan->fallback);

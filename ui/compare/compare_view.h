@@ -6,8 +6,9 @@
 // citation chip opens its document in the viewer of the corpus it cites. "Redline…" opens the
 // word-level redline of the two documents the viewers show (File ▸ Compare Two Documents).
 //
-// It has its own inference worker (the conversation pane's worker reports to that pane), which loads
-// the model on the first question.
+// It shares the main window's inference worker with the conversation pane: it uses the model loaded
+// there (or being loaded), loads the chosen one itself only when none is, and follows only its own
+// requests' signals.
 
 #include "app/answers/comparison.h"
 #include "app/answers/corpus_cache.h"
@@ -42,15 +43,15 @@ public:
     static constexpr std::int64_t kDefaultMaxAnswerTokens = 512;
     enum Side { A = 0, B = 1 };
 
-    explicit CompareView(QWidget* parent = nullptr);
+    explicit CompareView(worker::InferenceWorker& worker, QWidget* parent = nullptr);
     ~CompareView() override;
 
     void setStore(store::Store* store, qint64 session);
     // Where corpus snapshots are kept and how large the cache may grow (Edit ▸ Settings); an empty
     // directory keeps the last corpus prefix in memory only.
     void setCacheSettings(const CacheSettings& settings);
-    // A checkpoint folder or .gguf file; empty: the built-in default. Loaded on the next question, where
-    // `backend` says (Model ▸ Choose Model's backend choice).
+    // A checkpoint folder or .gguf file; empty: the built-in default, where `backend` says (Model ▸ Choose
+    // Model's backend choice): loaded by the next question when the worker holds no model.
     void setModelPath(const QString& path, const backend::Request& backend = {});
     // The most tokens each answer may take (and the room kept for it in the context).
     void setMaxAnswerTokens(std::int64_t tokens) { maxAnswerTokens_ = tokens; }
@@ -99,13 +100,13 @@ private:
     std::optional<Result<importers::Document>> documentFor(Side side, const QString& path);
     void openLocation(int column, const Location& location);
 
-    worker::InferenceWorker worker_;
+    worker::InferenceWorker& worker_;
     compare::ComparisonRun run_{worker_};
-    std::optional<worker::ModelSummary> model_;
     QString modelPath_;
     backend::Request backend_;
     std::int64_t maxAnswerTokens_ = kDefaultMaxAnswerTokens;
-    bool loading_ = false;
+    bool loading_ = false;          // waiting for the worker's model (its own load or another's)
+    worker::RequestId ownLoad_ = 0; // the load it started, if any
     struct Pending {
         QString question;
         answers::CompareMode mode;

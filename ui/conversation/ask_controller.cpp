@@ -29,10 +29,11 @@ bool isComparison(const store::ConversationInfo& conversation, const QList<store
 
 } // namespace
 
-AskController::AskController(ConversationView* conversation, StatusPanel* status, QObject* parent)
-    : QObject(parent), conversation_(conversation), status_(status) {
+AskController::AskController(worker::InferenceWorker& worker, ConversationView* conversation,
+                             StatusPanel* status, QObject* parent)
+    : QObject(parent), conversation_(conversation), status_(status), worker_(worker) {
     connect(conversation_, &ConversationView::askRequested, this, &AskController::ask);
-    connect(conversation_, &ConversationView::stopRequested, &worker_, &worker::InferenceWorker::cancel);
+    connect(conversation_, &ConversationView::stopRequested, this, &AskController::stop);
     connect(&worker_, &worker::InferenceWorker::loadProgress, this,
             [this](double fraction, const QString& what) {
                 modelStatus_ =
@@ -64,69 +65,82 @@ AskController::AskController(ConversationView* conversation, StatusPanel* status
         updateAskState();
         emit modelFailed(modelStatus_);
     });
+    // The status bar shows the memory and speed of whatever the shared worker runs; the answer's own
+    // signals are this controller's requests only.
     connect(&worker_, &worker::InferenceWorker::stateBytes, status_, &StatusPanel::setKvCacheBytes);
     connect(&worker_, &worker::InferenceWorker::decodeProgress, this,
             [this](qint64, double tokensPerSecond) { status_->setTokensPerSecond(tokensPerSecond); });
     connect(&worker_, &worker::InferenceWorker::cacheSaved, this,
-            [this](const QString&, qint64, qint64 tokens) {
-                if (cache_ && cacheKey_ && corpusId_ != 0) (void)cache_->add(corpusId_, *cacheKey_, tokens);
+            [this](const QString&, qint64, qint64 tokens, worker::RequestId request) {
+                if (request == request_ && cache_ && cacheKey_ && corpusId_ != 0)
+                    (void)cache_->add(corpusId_, *cacheKey_, tokens);
             });
-    connect(&worker_, &worker::InferenceWorker::cacheDiscarded, this, [this](const QString&, const QString&) {
-        if (cache_ && cacheKey_ && corpusId_ != 0) (void)cache_->remove(corpusId_, *cacheKey_);
-    });
+    connect(&worker_, &worker::InferenceWorker::cacheDiscarded, this,
+            [this](const QString&, const QString&, worker::RequestId request) {
+                if (request == request_ && cache_ && cacheKey_ && corpusId_ != 0)
+                    (void)cache_->remove(corpusId_, *cacheKey_);
+            });
     connect(&worker_, &worker::InferenceWorker::prefillProgress, this,
             [this](qint64 done, qint64 total, double tokensPerSecond, double eta) {
                 status_->setPrefill(total > 0 ? double(done) / double(total) : 0, eta, tokensPerSecond);
             });
-    connect(&worker_, &worker::InferenceWorker::thinkingText, this, [this](const QString& text) {
-        answer_.thinking += text;
-        show();
-    });
-    connect(&worker_, &worker::InferenceWorker::answerText, this, [this](const QString& text) {
-        status_->clearPrefill();
-        answer_.markdown += text;
-        show();
-    });
+    connect(&worker_, &worker::InferenceWorker::thinkingText, this,
+            [this](const QString& text, worker::RequestId request) {
+                if (request != request_) return;
+                answer_.thinking += text;
+                show();
+            });
+    connect(&worker_, &worker::InferenceWorker::answerText, this,
+            [this](const QString& text, worker::RequestId request) {
+                if (request != request_) return;
+                status_->clearPrefill();
+                answer_.markdown += text;
+                show();
+            });
     connect(&worker_, &worker::InferenceWorker::citation, this,
-            [this](const answers::VerifiedCitation& citation) {
+            [this](const answers::VerifiedCitation& citation, worker::RequestId request) {
+                if (request != request_) return;
                 if (corpus_) answer_.citations.append(chipFor(citation, *corpus_));
                 show();
             });
     connect(&worker_, &worker::InferenceWorker::lookedAt, this,
-            [this](const QList<answers::LookedAtPassage>& passages) {
-                if (!corpus_) return;
+            [this](const QList<answers::LookedAtPassage>& passages, worker::RequestId request) {
+                if (request != request_ || !corpus_) return;
                 answer_.lookedAt.clear();
                 for (const answers::LookedAtPassage& passage : passages)
                     if (auto item = lookedAtFor(passage, *corpus_)) answer_.lookedAt.append(*item);
                 show();
             });
-    connect(&worker_, &worker::InferenceWorker::answered, this, [this](const worker::AnswerOutcome& outcome) {
-        answering_ = false;
-        status_->clearPrefill();
-        answer_.streaming = false;
-        answer_.markdown = outcome.answer; // the worker's final text, citations taken out
-        if (!outcome.thinking.isEmpty()) answer_.thinking = outcome.thinking;
-        if (corpus_) {
-            answer_.citations.clear();
-            for (const answers::VerifiedCitation& citation : outcome.citations)
-                answer_.citations.append(chipFor(citation, *corpus_));
-        }
-        if (outcome.cancelled)
-            answer_.error = QStringLiteral("Stopped before the answer was finished.");
-        else if (!outcome.error.isEmpty())
-            answer_.error = outcome.error;
-        else {
-            history_.push_back({answer_.question, outcome.answer});
-            saveAnswer(outcome);
-        }
-        status_->setTokensPerSecond(
-            outcome.decode_seconds > 0 ? double(outcome.answer_tokens) / outcome.decode_seconds : -1);
-        if (model_)
-            status_->setContext(outcome.prompt_tokens + outcome.answer_tokens, model_->context_tokens);
-        show();
-        updateAskState();
-        emit answerFinished();
-    });
+    connect(&worker_, &worker::InferenceWorker::answered, this,
+            [this](const worker::AnswerOutcome& outcome, worker::RequestId request) {
+                if (request != request_ || !answering_) return;
+                answering_ = false;
+                status_->clearPrefill();
+                answer_.streaming = false;
+                answer_.markdown = outcome.answer; // the worker's final text, citations taken out
+                if (!outcome.thinking.isEmpty()) answer_.thinking = outcome.thinking;
+                if (corpus_) {
+                    answer_.citations.clear();
+                    for (const answers::VerifiedCitation& citation : outcome.citations)
+                        answer_.citations.append(chipFor(citation, *corpus_));
+                }
+                if (outcome.cancelled)
+                    answer_.error = QStringLiteral("Stopped before the answer was finished.");
+                else if (!outcome.error.isEmpty())
+                    answer_.error = outcome.error;
+                else {
+                    history_.push_back({answer_.question, outcome.answer});
+                    saveAnswer(outcome);
+                }
+                status_->setTokensPerSecond(
+                    outcome.decode_seconds > 0 ? double(outcome.answer_tokens) / outcome.decode_seconds : -1);
+                if (model_)
+                    status_->setContext(outcome.prompt_tokens + outcome.answer_tokens,
+                                        model_->context_tokens);
+                show();
+                updateAskState();
+                emit answerFinished();
+            });
     updateAskState();
 }
 
@@ -194,7 +208,7 @@ void AskController::saveAnswer(const worker::AnswerOutcome& outcome) {
         storedConversation_ = *created;
     }
     auto saved = ui::saveAnswer(*store_, storedConversation_, corpusId_, *corpus_, answer_.question,
-                                cacheKey_ ? cacheKey_->model_id : modelPath_, outcome);
+                                cacheKey_ ? cacheKey_->model_id : model_->path, outcome);
     if (!saved)
         answer_.error =
             QStringLiteral("The answer could not be saved: %1").arg(QString::fromStdString(saved.error()));
@@ -212,11 +226,14 @@ void AskController::loadModel(const QString& path, const backend::Request& backe
         }
         modelPath = QString::fromStdString(*found);
     }
-    modelPath_ = modelPath;
     loading_ = true;
     modelStatus_ = QStringLiteral("Loading the model…");
     updateAskState();
-    worker_.load(modelPath, backend);
+    request_ = worker_.load(modelPath, backend);
+}
+
+void AskController::stop() {
+    if (loading_ || answering_) worker_.cancel(request_);
 }
 
 void AskController::updateAskState() {
@@ -293,13 +310,13 @@ void AskController::ask(const QString& question) {
     request.thinking = rendered.thinking;
     request.generate.max_tokens = maxAnswerTokens_;
     request.corpus = corpus_;
-    cacheKey_ = answers::CorpusCacheKey::make(modelPath_, rendered.prefix_hash, templates->version);
+    cacheKey_ = answers::CorpusCacheKey::make(model_->path, rendered.prefix_hash, templates->version);
     if (cache_) {
         auto cached = cache_->find(corpusId_, *cacheKey_);
         if (!cached) return fail(QString::fromStdString(cached.error()));
         request.snapshot_path = cached->value_or(cache_->pathFor(*cacheKey_));
     }
-    worker_.ask(std::move(request));
+    request_ = worker_.ask(std::move(request));
 }
 
 } // namespace lectern::ui

@@ -4,7 +4,8 @@
 // it), streams thinking, text and verified citations into the conversation pane, keeps each complete
 // answer in the store (saved_answers.h) and shows a session's saved conversation again when it is
 // opened, and keeps the status bar current: context, KV-cache size, backend and device, tokens/s while
-// the answer is written, prefill progress and ETA.
+// the answer is written, prefill progress and ETA. The inference worker is the main window's, shared
+// with the compare view: the controller follows only its own requests, and any model the worker loads.
 
 #include "app/answers/corpus.h"
 #include "app/answers/corpus_cache.h"
@@ -33,7 +34,8 @@ class AskController : public QObject {
 public:
     static constexpr std::int64_t kMaxAnswerTokens = 512;
 
-    AskController(ConversationView* conversation, StatusPanel* status, QObject* parent = nullptr);
+    AskController(worker::InferenceWorker& worker, ConversationView* conversation, StatusPanel* status,
+                  QObject* parent = nullptr);
 
     // Opening another session shows its saved answers; new answers continue its latest conversation.
     void setStore(store::Store* store, qint64 session);
@@ -69,9 +71,11 @@ private:
 
     ConversationView* conversation_;
     StatusPanel* status_;
-    worker::InferenceWorker worker_;
+    void stop();
+
+    worker::InferenceWorker& worker_;
+    worker::RequestId request_ = 0; // the answer being written, or the load this controller started
     std::optional<worker::ModelSummary> model_;
-    QString modelPath_;
     CacheSettings cacheSettings_;
     std::unique_ptr<answers::CorpusCache> cache_;
     std::optional<answers::CorpusCacheKey> cacheKey_; // of the answer being written

@@ -94,4 +94,10 @@ QString sideOf(const ComparisonAnswer& answer, const VerifiedCitation& citation)
     return answer.corpus->sides()[std::size_t(side)].label;
 }
 
+QString sideOf(const ComparisonAnswer& answer, int marker) {
+    const MarkedPassage* marked = answer.corpus ? answer.corpus->find(marker) : nullptr;
+    const int side = marked ? answer.corpus->sideOf(marked->document) : -1;
+    return side < 0 ? answer.label : answer.corpus->sides()[std::size_t(side)].label;
+}
+
 } // namespace lectern::answers

@@ -52,5 +52,7 @@ Result<ComparisonPlan> planComparison(const ComparisonCorpora& corpora, const QS
 
 // The corpus ("A" or "B") a citation of `answer` lands on; empty when its marker names no passage.
 QString sideOf(const ComparisonAnswer& answer, const VerifiedCitation& citation);
+// The same for the passage carrying `marker` (a looked-at passage); the answer's label when none does.
+QString sideOf(const ComparisonAnswer& answer, int marker);
 
 } // namespace lectern::answers

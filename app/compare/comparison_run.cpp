@@ -109,6 +109,9 @@ void ComparisonRun::onAnswered(const worker::AnswerOutcome& outcome, worker::Req
         for (const answers::VerifiedCitation& verified : outcome.citations)
             record.citations.append(answers::citationRecord(
                 *target_.store, corpusOfSide(answers::sideOf(answer, verified)), *answer.corpus, verified));
+        for (const answers::LookedAtPassage& looked : outcome.looked_at)
+            record.lookedAt.append(answers::lookedAtRecord(
+                *target_.store, corpusOfSide(answers::sideOf(answer, looked.marker)), looked));
         // The conversation is made with the first answer kept: a comparison stopped before it leaves none.
         if (!conversation_) {
             auto created = target_.store->createConversation(

@@ -29,6 +29,7 @@
 #include <QFileInfo>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QMimeData>
 #include <QPainter>
 #include <QPdfWriter>
@@ -249,6 +250,30 @@ private slots:
         QVERIFY(view->viewer(CompareView::A)->currentPath().isEmpty());
         QTest::mouseClick(left->chip(94), Qt::LeftButton);
         expectOpened(view, CompareView::A, original, bothA, both);
+
+        // The passages the answer looked at (hand-made evidence: the 135M model has no indexer) are
+        // listed in its column, each naming its corpus (markers continue from A into B) and opening in
+        // that corpus's viewer.
+        view->viewer(CompareView::A)->closeDocument();
+        view->viewer(CompareView::B)->closeDocument();
+        answers::LookedAtPassage lookedB, lookedA;
+        lookedB.marker = bothB.citation.marker;
+        lookedB.weight = 0.6;
+        lookedA.marker = bothA.citation.marker;
+        lookedA.weight = 0.25;
+        lookedA.cited = true;
+        view->showLookedAt(0, {lookedB, lookedA});
+        QListWidget* looked = left->lookedAtList();
+        QCOMPARE(looked->count(), 2);
+        QVERIFY2(looked->item(0)->text().contains(QStringLiteral("Corpus B · ")),
+                 qPrintable(looked->item(0)->text()));
+        QVERIFY2(looked->item(1)->text().contains(QStringLiteral("Corpus A · ")),
+                 qPrintable(looked->item(1)->text()));
+        emit looked->itemActivated(looked->item(0));
+        QCOMPARE(view->viewer(CompareView::B)->currentPath(), QFileInfo(amended).absoluteFilePath());
+        QVERIFY(view->viewer(CompareView::A)->currentPath().isEmpty());
+        emit looked->itemActivated(looked->item(1));
+        QCOMPARE(view->viewer(CompareView::A)->currentPath(), QFileInfo(original).absoluteFilePath());
 
         // Stop: the answer being written ends, corpus B is not asked, nothing is kept, asking works again.
         view->setMaxAnswerTokens(400);

@@ -176,6 +176,7 @@ CompareView::CompareView(worker::InferenceWorker& worker, QWidget* parent)
                 column.chipSides.clear();
                 for (const answers::VerifiedCitation& citation : outcome.citations)
                     addCitation(index, citation);
+                showLookedAt(index, outcome.looked_at);
                 if (outcome.cancelled)
                     column.model.error = QStringLiteral("Stopped before the answer was finished.");
                 else if (!outcome.error.isEmpty())
@@ -217,6 +218,7 @@ void CompareView::setStore(store::Store* store, qint64 session) {
         column.shownDocument = 0;
         column.model = {};
         column.chipSides.clear();
+        column.lookedAtSides.clear();
     }
     for (const int column : {0, 1}) display(column);
     updateState();
@@ -345,6 +347,7 @@ void CompareView::startPending() {
         Column& column = columns_[side];
         column.model = {};
         column.chipSides.clear();
+        column.lookedAtSides.clear();
         column.model.question = pending.question;
         column.model.streaming = side == A;
         column.asked = false;
@@ -384,16 +387,38 @@ void CompareView::addCitation(int index, const answers::VerifiedCitation& citati
     display(columnOf(index));
 }
 
+void CompareView::showLookedAt(int index, const QList<answers::LookedAtPassage>& passages) {
+    if (index < 0 || index >= int(run_.plan().answers.size())) return;
+    const answers::ComparisonAnswer& answer = run_.plan().answers[std::size_t(index)];
+    Column& column = columns_[std::size_t(columnOf(index))];
+    column.model.lookedAt.clear();
+    column.lookedAtSides.clear();
+    const bool both = run_.plan().mode == answers::CompareMode::Both;
+    for (const answers::LookedAtPassage& passage : passages) {
+        std::optional<LookedAtPassage> item = lookedAtFor(passage, *answer.corpus);
+        if (!item) continue;
+        const QString label = answers::sideOf(answer, passage.marker);
+        if (both) item->documentTitle = QStringLiteral("Corpus %1 · %2").arg(label, item->documentTitle);
+        column.model.lookedAt.append(*item);
+        column.lookedAtSides.append(label);
+    }
+    display(columnOf(index));
+}
+
 void CompareView::openLocation(int column, const Location& location) {
-    // A chip opens in the viewer of the corpus it cites; anything else in its own column's.
+    // A chip or a looked-at passage opens in the viewer of its corpus; anything else in its own column's.
     Side side = Side(column);
     const Column& from = columns_[std::size_t(column)];
-    for (qsizetype i = 0; i < from.model.citations.size(); ++i)
-        if (sameLocation(from.model.citations[i].location, location)) {
-            if (from.chipSides.value(i) == kLabels[B]) side = B;
-            if (from.chipSides.value(i) == kLabels[A]) side = A;
-            break;
-        }
+    const auto sideOf = [&](const auto& items, const QStringList& sides) {
+        for (qsizetype i = 0; i < items.size(); ++i)
+            if (sameLocation(items[i].location, location)) {
+                if (sides.value(i) == kLabels[B]) side = B;
+                if (sides.value(i) == kLabels[A]) side = A;
+                return true;
+            }
+        return false;
+    };
+    if (!sideOf(from.model.citations, from.chipSides)) sideOf(from.model.lookedAt, from.lookedAtSides);
     columns_[side].viewer->showLocation(location).ok(); // a failure is shown in the viewer itself
 }
 

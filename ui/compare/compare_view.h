@@ -64,6 +64,9 @@ public:
     // A citation of answer `index` of the current comparison, as the worker streams them: shown as a
     // chip in its column; a click opens the cited corpus's viewer.
     void addCitation(int index, const answers::VerifiedCitation& citation);
+    // The passages answer `index` looked at most (DeepSeek-V4; app/answers/looked_at.h), listed in its
+    // column as in the conversation pane; in "both" mode each names its corpus and opens in its viewer.
+    void showLookedAt(int index, const QList<answers::LookedAtPassage>& passages);
 
     QLineEdit* questionField() const { return question_; }
     QComboBox* modeBox() const { return mode_; }
@@ -86,7 +89,8 @@ private:
         AnswerWidget* answer = nullptr;
         DocumentViewer* viewer = nullptr;
         AnswerViewModel model;
-        QStringList chipSides; // the corpus each chip of `model` cites: "A", "B" or empty
+        QStringList chipSides;     // the corpus each chip of `model` cites: "A", "B" or empty
+        QStringList lookedAtSides; // the same for each of `model.lookedAt`
         qint64 shownDocument = 0;
         bool asked = false; // its answer of the current comparison has started
     };

@@ -1,6 +1,7 @@
 #include "kernels/cpu/quant/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -8,11 +9,14 @@
 
 namespace lectern::kernels::quant {
 namespace {
-// A few milliseconds of pauses at most: long enough to span the single-threaded steps between two ops of a
-// decode step (norms, RoPE, attention bookkeeping), so a worker is still awake for the next op. With a
-// few microseconds, workers slept between ops and each op paid a futex wake: decode at 2 threads ran at
-// 0.95 of llama.cpp's speed, 1.10 with this (tests/bench/gguf_bench.py on an idle machine).
-constexpr int kSpinsBeforeSleep = 1 << 17;
+// Between two ops of a decode step the caller runs short single-threaded steps (norms, RoPE, attention
+// bookkeeping). A worker that went to sleep there makes the next op pay a futex wake: with a few
+// microseconds of spinning, decode at 2 threads ran at 0.95 of llama.cpp's speed, 1.10 with the workers
+// awake (tests/bench/gguf_bench.py on an idle machine). So a worker first spins on pause for a moment,
+// then keeps yielding its core for a few milliseconds (which costs nothing when the machine is idle and
+// hands the core to the caller or to another process when it is oversubscribed), and only then sleeps.
+constexpr int kPauseSpins = 2000;
+constexpr auto kYieldFor = std::chrono::milliseconds(3);
 
 void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -52,11 +56,13 @@ void ThreadPool::run(const std::function<void(int, int)>& work) {
 void ThreadPool::worker_loop(int part) {
     std::uint64_t seen = 0;
     while (true) {
-        int spins = 0;
-        while (generation_.load(std::memory_order_acquire) == seen && spins < kSpinsBeforeSleep) {
-            ++spins;
+        for (int spins = 0; spins < kPauseSpins && generation_.load(std::memory_order_acquire) == seen;
+             ++spins)
             cpu_relax();
-        }
+        const auto yield_until = std::chrono::steady_clock::now() + kYieldFor;
+        while (generation_.load(std::memory_order_acquire) == seen &&
+               std::chrono::steady_clock::now() < yield_until)
+            std::this_thread::yield();
         if (generation_.load(std::memory_order_acquire) == seen) {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [&] { return generation_.load() != seen; });

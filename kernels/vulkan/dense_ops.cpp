@@ -1,5 +1,7 @@
 #include "kernels/vulkan/dense_ops.h"
 
+#include "kernels/vulkan/dispatch.h"
+
 #include <algorithm>
 #include <array>
 #include <limits>
@@ -9,23 +11,13 @@
 namespace lectern::kernels::vulkan {
 namespace {
 
-std::array<std::uint32_t, 3> grid(std::uint64_t workgroups) {
-    constexpr std::uint64_t kMaxX = 65535;
-    const std::uint64_t x = std::min<std::uint64_t>(std::max<std::uint64_t>(workgroups, 1), kMaxX);
-    return {static_cast<std::uint32_t>(x), static_cast<std::uint32_t>((workgroups + x - 1) / x), 1};
-}
+using detail::check_span;
+using detail::grid;
 
 Result<void> check_count(const char* op, std::int64_t elements) {
     if (elements <= 0 || elements > std::numeric_limits<std::uint32_t>::max())
         return Error{std::string(op) + ": " + std::to_string(elements) +
                      " elements is not a count one Vulkan dispatch indexes (1 .. 2^32 - 1)"};
-    return {};
-}
-
-Result<void> check_span(const char* op, const char* name, const BufferSpan& span, std::uint64_t bytes) {
-    if (span.bytes < bytes)
-        return Error{std::string(op) + ": " + name + " holds " + std::to_string(span.bytes) +
-                     " bytes but needs " + std::to_string(bytes)};
     return {};
 }
 

@@ -1,5 +1,7 @@
 #include "kernels/vulkan/graph_ops.h"
 
+#include "kernels/vulkan/dispatch.h"
+
 #include <algorithm>
 #include <array>
 #include <initializer_list>
@@ -10,12 +12,7 @@
 namespace lectern::kernels::vulkan {
 namespace {
 
-// Every device allows at least 65535 workgroups per grid dimension; more spill into y.
-std::array<std::uint32_t, 3> grid(std::uint64_t workgroups) {
-    constexpr std::uint64_t kMaxX = 65535;
-    const std::uint64_t x = std::min<std::uint64_t>(std::max<std::uint64_t>(workgroups, 1), kMaxX);
-    return {static_cast<std::uint32_t>(x), static_cast<std::uint32_t>((workgroups + x - 1) / x), 1};
-}
+using detail::grid;
 
 // One workgroup of `group_size` invocations per `group_size` elements.
 std::array<std::uint32_t, 3> grid_for(std::int64_t elements, std::uint64_t group_size) {

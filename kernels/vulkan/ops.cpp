@@ -1,5 +1,7 @@
 #include "kernels/vulkan/ops.h"
 
+#include "kernels/vulkan/dispatch.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -11,25 +13,14 @@
 namespace lectern::kernels::vulkan {
 namespace {
 
-// Every device allows at least 65535 workgroups per grid dimension; more rows spill into y.
-std::array<std::uint32_t, 3> grid(std::uint64_t workgroups) {
-    constexpr std::uint64_t kMaxX = 65535;
-    const std::uint64_t x = std::min<std::uint64_t>(std::max<std::uint64_t>(workgroups, 1), kMaxX);
-    return {static_cast<std::uint32_t>(x), static_cast<std::uint32_t>((workgroups + x - 1) / x), 1};
-}
+using detail::check_span;
+using detail::grid;
 
 // Shaders index with 32-bit unsigned integers.
 Result<void> check_elements(const char* op, std::int64_t elements) {
     if (elements < 0 || elements > std::numeric_limits<std::uint32_t>::max())
         return Error{std::string(op) + ": " + std::to_string(elements) +
                      " elements is beyond what one Vulkan dispatch indexes (2^32); split the tensor"};
-    return {};
-}
-
-Result<void> check_span(const char* op, const char* name, const BufferSpan& span, std::uint64_t bytes) {
-    if (span.bytes < bytes)
-        return Error{std::string(op) + ": " + name + " holds " + std::to_string(span.bytes) +
-                     " bytes but needs " + std::to_string(bytes)};
     return {};
 }
 

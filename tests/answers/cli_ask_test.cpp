@@ -3,6 +3,8 @@
 // was parsed and verified; ask again and check that the corpus came from the cache (zero corpus tokens
 // prefilled, as the engine counted them).
 
+#include "cli_run.h"
+
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -12,30 +14,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
-namespace {
-
-struct Run {
-    int code = -1;
-    QJsonObject json;
-    QString err;
-};
-
-Run cli(const QStringList& args) {
-    QProcess process;
-    process.start(QStringLiteral(LECTERN_CLI), args);
-    Run run;
-    if (!process.waitForFinished(240000)) {
-        process.kill();
-        run.err = QStringLiteral("timed out");
-        return run;
-    }
-    run.code = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2;
-    run.json = QJsonDocument::fromJson(process.readAllStandardOutput()).object();
-    run.err = QString::fromUtf8(process.readAllStandardError());
-    return run;
-}
-
-} // namespace
+namespace {} // namespace
 
 class CliAskTest : public QObject {
     Q_OBJECT
@@ -53,8 +32,8 @@ private slots:
             "The budget for the new pier was approved unanimously.\n");
         minutes.close();
         const QStringList common = {QStringLiteral("--profile"), profile.path(), QStringLiteral("--json")};
-        Run imported = cli(common + QStringList{QStringLiteral("import"), QStringLiteral("--session"),
-                                                QStringLiteral("s"), documents.path()});
+        CliRun imported = runCli(common + QStringList{QStringLiteral("import"), QStringLiteral("--session"),
+                                                      QStringLiteral("s"), documents.path()});
         QVERIFY2(imported.code == 0, qPrintable(imported.err));
 
         const QStringList ask =
@@ -62,7 +41,7 @@ private slots:
                                  QStringLiteral("s"),       QStringLiteral("--model"),
                                  QStringLiteral("default"), QStringLiteral("--max-tokens"),
                                  QStringLiteral("48")};
-        Run first = cli(ask + QStringList{QStringLiteral("Why was the harbour project delayed?")});
+        CliRun first = runCli(ask + QStringList{QStringLiteral("Why was the harbour project delayed?")});
         QVERIFY2(first.code == 0, qPrintable(first.err));
         QVERIFY(first.json.contains(QStringLiteral("answer")));
         QVERIFY(first.json.value(QStringLiteral("citations")).isArray());
@@ -77,7 +56,7 @@ private slots:
         qInfo("first ask: %lld prompt tokens, answer: %s", prompt,
               qPrintable(first.json.value(QStringLiteral("answer")).toString()));
 
-        Run second = cli(ask + QStringList{QStringLiteral("When did the board meet?")});
+        CliRun second = runCli(ask + QStringList{QStringLiteral("When did the board meet?")});
         QVERIFY2(second.code == 0, qPrintable(second.err));
         const qint64 cached = second.json.value(QStringLiteral("cached_tokens")).toInteger();
         const qint64 prefilled = second.json.value(QStringLiteral("prefill_tokens")).toInteger();
@@ -87,8 +66,8 @@ private slots:
         QVERIFY(prefilled < cached); // only the question was prefilled
 
         // Chosen documents: the prompt says so, and it is another corpus prefix (not from the cache).
-        Run listed = cli(common + QStringList{QStringLiteral("documents"), QStringLiteral("--session"),
-                                              QStringLiteral("s")});
+        CliRun listed = runCli(common + QStringList{QStringLiteral("documents"), QStringLiteral("--session"),
+                                                    QStringLiteral("s")});
         QVERIFY2(listed.code == 0, qPrintable(listed.err));
         const QString id = QString::number(listed.json.value(QStringLiteral("documents"))
                                                .toArray()
@@ -96,14 +75,15 @@ private slots:
                                                .toObject()
                                                .value(QStringLiteral("id"))
                                                .toInteger());
-        Run chosen = cli(ask + QStringList{QStringLiteral("--documents"), id, QStringLiteral("Who met?")});
+        CliRun chosen =
+            runCli(ask + QStringList{QStringLiteral("--documents"), id, QStringLiteral("Who met?")});
         QVERIFY2(chosen.code == 0, qPrintable(chosen.err));
         QVERIFY(chosen.json.value(QStringLiteral("selection"))
                     .toString()
                     .contains(QStringLiteral("chosen by the user")));
         QCOMPARE(chosen.json.value(QStringLiteral("cached_tokens")).toInteger(), 0);
-        Run unknown = cli(ask + QStringList{QStringLiteral("--documents"), QStringLiteral("/no/such.txt"),
-                                            QStringLiteral("Who?")});
+        CliRun unknown = runCli(ask + QStringList{QStringLiteral("--documents"),
+                                                  QStringLiteral("/no/such.txt"), QStringLiteral("Who?")});
         QCOMPARE(unknown.code, 1); // as `show` reports a document that is not there
 
         // The answers were kept in the store, with their citations.

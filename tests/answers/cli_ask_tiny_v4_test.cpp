@@ -7,6 +7,7 @@
 // its template prefilled. Both answers list
 // the passages the indexer looked at (JSON "looked_at") and the store keeps them.
 
+#include "cli_run.h"
 #include "tests/engine/tiny_fixture.h"
 
 #include <QDir>
@@ -23,25 +24,9 @@
 
 namespace {
 
-struct Run {
-    int code = -1;
-    QJsonObject json;
-    QString err;
-};
-
-Run cli(const QStringList& args) {
-    QProcess process;
-    process.start(QStringLiteral(LECTERN_CLI), args);
-    Run run;
-    if (!process.waitForFinished(120000)) {
-        process.kill();
-        run.err = QStringLiteral("timed out");
-        return run;
-    }
-    run.code = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2;
-    run.json = QJsonDocument::fromJson(process.readAllStandardOutput()).object();
-    run.err = QString::fromUtf8(process.readAllStandardError());
-    return run;
+// The tiny model answers in seconds: two minutes is a hang.
+CliRun runTinyCli(const QStringList& args) {
+    return runCli(args, 120000);
 }
 
 QString sql(const QString& database, const QString& query) {
@@ -99,8 +84,9 @@ private slots:
         const QString cacheDirectory = documents.filePath(QStringLiteral("cache elsewhere"));
         QSettings(profile.filePath(QStringLiteral("settings.ini")), QSettings::IniFormat)
             .setValue(QStringLiteral("cache/directory"), cacheDirectory);
-        Run imported = cli(common + QStringList{QStringLiteral("import"), QStringLiteral("--session"),
-                                                QStringLiteral("s"), documents.path()});
+        CliRun imported =
+            runTinyCli(common + QStringList{QStringLiteral("import"), QStringLiteral("--session"),
+                                            QStringLiteral("s"), documents.path()});
         QVERIFY2(imported.code == 0, qPrintable(imported.err));
 
         const QStringList ask = common + QStringList{QStringLiteral("ask"),
@@ -112,7 +98,7 @@ private slots:
                                                      QStringLiteral("16")};
         QElapsedTimer timer;
         timer.start();
-        Run first = cli(ask + QStringList{QStringLiteral("Why was the harbour project delayed?")});
+        CliRun first = runTinyCli(ask + QStringList{QStringLiteral("Why was the harbour project delayed?")});
         QVERIFY2(first.code == 0, qPrintable(first.err));
         checkCitations(first.json);
         const qint64 firstPrompt = first.json.value(QStringLiteral("prompt_tokens")).toInteger();
@@ -132,7 +118,7 @@ private slots:
 
         timer.restart();
         const QString question = QStringLiteral("When did the board meet?");
-        Run second = cli(ask + QStringList{question});
+        CliRun second = runTinyCli(ask + QStringList{question});
         QVERIFY2(second.code == 0, qPrintable(second.err));
         checkCitations(second.json);
         const qint64 cached = second.json.value(QStringLiteral("cached_tokens")).toInteger();

@@ -5,6 +5,8 @@
 // citation naming its corpus. Answers are kept with their corpus. (The 135M model rarely cites, so the
 // citation checks hold for whatever it writes; tests/answers/comparison_test.cpp drives citations.)
 
+#include "cli_run.h"
+
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -15,30 +17,6 @@
 #include <QTest>
 
 namespace {
-
-struct Run {
-    int code = -1;
-    QJsonObject json;
-    QString out;
-    QString err;
-};
-
-Run cli(const QStringList& args) {
-    QProcess process;
-    process.start(QStringLiteral(LECTERN_CLI), args);
-    Run run;
-    if (!process.waitForFinished(240000)) {
-        process.kill();
-        run.err = QStringLiteral("timed out");
-        return run;
-    }
-    run.code = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2;
-    const QByteArray out = process.readAllStandardOutput();
-    run.json = QJsonDocument::fromJson(out).object();
-    run.out = QString::fromUtf8(out);
-    run.err = QString::fromUtf8(process.readAllStandardError());
-    return run;
-}
 
 QString sql(const QString& database, const QString& query) {
     QProcess sqlite;
@@ -73,11 +51,11 @@ private slots:
                       "The tenant may sublet part of the premises with the landlord's consent.\n"));
         const QStringList common = {QStringLiteral("--profile"), profile.path(), QStringLiteral("--json")};
         const auto import = [&](const QString& corpus, const QString& folder) {
-            return cli(common + QStringList{QStringLiteral("import"), QStringLiteral("--session"),
-                                            QStringLiteral("s"), QStringLiteral("--corpus"), corpus,
-                                            documents.filePath(folder)});
+            return runCli(common + QStringList{QStringLiteral("import"), QStringLiteral("--session"),
+                                               QStringLiteral("s"), QStringLiteral("--corpus"), corpus,
+                                               documents.filePath(folder)});
         };
-        Run a = import(QStringLiteral("A"), QStringLiteral("original"));
+        CliRun a = import(QStringLiteral("A"), QStringLiteral("original"));
         QVERIFY2(a.code == 0, qPrintable(a.err));
 
         const QStringList ask =
@@ -87,19 +65,20 @@ private slots:
                                  QStringLiteral("16")};
         const QString question = QStringLiteral("How does the rent differ?");
         // Usage: an unknown mode, or one corpus named beside --compare; no corpus B yet.
-        QCOMPARE(cli(ask + QStringList{QStringLiteral("--compare"), QStringLiteral("all"), question}).code,
+        QCOMPARE(runCli(ask + QStringList{QStringLiteral("--compare"), QStringLiteral("all"), question}).code,
                  2);
-        QCOMPARE(cli(ask + QStringList{QStringLiteral("--compare"), QStringLiteral("each"),
-                                       QStringLiteral("--corpus"), QStringLiteral("B"), question})
+        QCOMPARE(runCli(ask + QStringList{QStringLiteral("--compare"), QStringLiteral("each"),
+                                          QStringLiteral("--corpus"), QStringLiteral("B"), question})
                      .code,
                  2);
-        Run no_b = cli(ask + QStringList{QStringLiteral("--compare"), QStringLiteral("each"), question});
+        CliRun no_b =
+            runCli(ask + QStringList{QStringLiteral("--compare"), QStringLiteral("each"), question});
         QCOMPARE(no_b.code, 1);
         QVERIFY2(no_b.err.contains(QStringLiteral("no corpus B")), qPrintable(no_b.err));
 
-        Run b = import(QStringLiteral("B"), QStringLiteral("amended"));
+        CliRun b = import(QStringLiteral("B"), QStringLiteral("amended"));
         QVERIFY2(b.code == 0, qPrintable(b.err));
-        const auto checkAnswers = [](const Run& run, const QStringList& corpora) {
+        const auto checkAnswers = [](const CliRun& run, const QStringList& corpora) {
             QVERIFY2(run.code == 0, qPrintable(run.err));
             const QJsonArray answers = run.json.value(QStringLiteral("answers")).toArray();
             QCOMPARE(answers.size(), corpora.size());
@@ -120,14 +99,15 @@ private slots:
             }
         };
 
-        Run each = cli(ask + QStringList{QStringLiteral("--compare"), QStringLiteral("each"), question});
+        CliRun each =
+            runCli(ask + QStringList{QStringLiteral("--compare"), QStringLiteral("each"), question});
         checkAnswers(each, {QStringLiteral("A"), QStringLiteral("B")});
         QCOMPARE(each.json.value(QStringLiteral("mode")).toString(), QStringLiteral("each"));
         QVERIFY(!each.json.contains(QStringLiteral("fallback")));
         QCOMPARE(each.json.value(QStringLiteral("cached_tokens")).toInteger(), 0);
         // Two corpus prefixes, two cache entries: asked again, neither corpus is prefilled.
-        Run again = cli(ask + QStringList{QStringLiteral("--compare"), QStringLiteral("each"),
-                                          QStringLiteral("Who is the tenant?")});
+        CliRun again = runCli(ask + QStringList{QStringLiteral("--compare"), QStringLiteral("each"),
+                                                QStringLiteral("Who is the tenant?")});
         checkAnswers(again, {QStringLiteral("A"), QStringLiteral("B")});
         for (const QJsonValue value : again.json.value(QStringLiteral("answers")).toArray()) {
             const QJsonObject answer = value.toObject();
@@ -138,7 +118,8 @@ private slots:
             QVERIFY(cached > answer.value(QStringLiteral("prefill_tokens")).toInteger());
         }
 
-        Run both = cli(ask + QStringList{QStringLiteral("--compare"), QStringLiteral("both"), question});
+        CliRun both =
+            runCli(ask + QStringList{QStringLiteral("--compare"), QStringLiteral("both"), question});
         checkAnswers(both, {QStringLiteral("A+B")});
         QCOMPARE(both.json.value(QStringLiteral("mode")).toString(), QStringLiteral("both"));
         const qint64 both_prompt = both.json.value(QStringLiteral("answers"))
@@ -153,7 +134,8 @@ private slots:
         // Human text: a heading per answer.
         QStringList human = QStringList{QStringLiteral("--profile"), profile.path()} + ask.mid(3);
         human.last() = QStringLiteral("4"); // --max-tokens: the layout is what is checked
-        Run text = cli(human + QStringList{QStringLiteral("--compare"), QStringLiteral("each"), question});
+        CliRun text =
+            runCli(human + QStringList{QStringLiteral("--compare"), QStringLiteral("each"), question});
         QCOMPARE(text.code, 0);
         QVERIFY2(text.out.contains(QStringLiteral("== Corpus A ==")) &&
                      text.out.contains(QStringLiteral("== Corpus B ==")),

@@ -10,11 +10,11 @@
 #include "inference/tokenizer/hf_tokenizer_json.h"
 #include "tests/answers/corpus_fixture.h"
 #include "tests/engine/tiny_fixture.h"
+#include "tests/queued_spy.h"
 
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
-#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -136,8 +136,8 @@ private:
         return r;
     }
 
-    static AnswerOutcome waitForAnswer(QSignalSpy& answered, int timeout_ms = 30000) {
-        if (answered.isEmpty() && !answered.wait(timeout_ms)) {
+    static AnswerOutcome waitForAnswer(test::QueuedSpy& answered, int timeout_ms = 30000) {
+        if (!answered.waitFor(1, timeout_ms)) {
             AnswerOutcome timed_out;
             timed_out.error = QStringLiteral("no answer within %1 ms").arg(timeout_ms);
             return timed_out;
@@ -146,10 +146,10 @@ private:
     }
 
     void loadScripted(InferenceWorker& worker) {
-        QSignalSpy loaded(&worker, &InferenceWorker::loaded);
-        QSignalSpy estimated(&worker, &InferenceWorker::memoryEstimated);
+        test::QueuedSpy loaded(&worker, &InferenceWorker::loaded);
+        test::QueuedSpy estimated(&worker, &InferenceWorker::memoryEstimated);
         worker.load(QStringLiteral("scripted:model"));
-        QVERIFY(loaded.wait(10000));
+        QVERIFY(loaded.waitFor(1, 10000));
         QCOMPARE(estimated.size(), 1);
         QCOMPARE(loaded.first().at(0).value<worker::ModelSummary>().family, QStringLiteral("scripted"));
     }
@@ -207,10 +207,10 @@ private slots:
         InferenceWorker worker;
         loadScripted(worker);
         const QString cache = directory_.filePath(QStringLiteral("corpus.snapshot"));
-        QSignalSpy answered(&worker, &InferenceWorker::answered);
-        QSignalSpy saved(&worker, &InferenceWorker::cacheSaved);
-        QSignalSpy progress(&worker, &InferenceWorker::prefillProgress);
-        QSignalSpy stateBytes(&worker, &InferenceWorker::stateBytes);
+        test::QueuedSpy answered(&worker, &InferenceWorker::answered);
+        test::QueuedSpy saved(&worker, &InferenceWorker::cacheSaved);
+        test::QueuedSpy progress(&worker, &InferenceWorker::prefillProgress);
+        test::QueuedSpy stateBytes(&worker, &InferenceWorker::stateBytes);
         QString thinking, text;
         connect(&worker, &InferenceWorker::thinkingText, this, [&](const QString& t) { thinking += t; });
         connect(&worker, &InferenceWorker::answerText, this, [&](const QString& t) { text += t; });
@@ -253,7 +253,7 @@ private slots:
         QVERIFY(damaged.open(QIODevice::WriteOnly));
         damaged.write("not a snapshot at all");
         damaged.close();
-        QSignalSpy discarded(&worker, &InferenceWorker::cacheDiscarded);
+        test::QueuedSpy discarded(&worker, &InferenceWorker::cacheDiscarded);
         worker.ask(request(300, 256, cache));
         AnswerOutcome third = waitForAnswer(answered);
         QCOMPARE(third.error, QString());
@@ -272,13 +272,13 @@ private slots:
     void cancelsWithinASecond() {
         InferenceWorker worker;
         loadScripted(worker);
-        QSignalSpy answered(&worker, &InferenceWorker::answered);
+        test::QueuedSpy answered(&worker, &InferenceWorker::answered);
 
         // Mid-prefill: 64k tokens at 20 ms per 32 would take 40 s.
         g_script.slice_ms = 20;
-        QSignalSpy progress(&worker, &InferenceWorker::prefillProgress);
+        test::QueuedSpy progress(&worker, &InferenceWorker::prefillProgress);
         worker.ask(request(65536, 65000, {}));
-        QVERIFY(progress.wait(10000));
+        QVERIFY(progress.waitFor(1, 10000));
         QElapsedTimer timer;
         timer.start();
         worker.cancel();
@@ -294,11 +294,11 @@ private slots:
         g_script.token_ms = 50;
         const std::vector<model::Token> short_answer = g_script.answer;
         g_script.answer = tokenizer_->encode("</think>" + std::string(2000, 'a'));
-        QSignalSpy text(&worker, &InferenceWorker::answerText);
-        QSignalSpy decoding(&worker, &InferenceWorker::decodeProgress);
+        test::QueuedSpy text(&worker, &InferenceWorker::answerText);
+        test::QueuedSpy decoding(&worker, &InferenceWorker::decodeProgress);
         worker.ask(request(100, 64, {}));
-        QVERIFY(text.wait(10000));
-        QVERIFY(decoding.wait(5000)); // tokens so far and their rate, while the answer is written
+        QVERIFY(text.waitFor(1, 10000));
+        QVERIFY(decoding.waitFor(1, 5000)); // tokens so far and their rate, while the answer is written
         QVERIFY(decoding.last().at(0).toLongLong() > 0);
         const double rate = decoding.last().at(1).toDouble();
         QVERIFY2(rate > 5 && rate < 40, qPrintable(QString::number(rate))); // 50 ms a token: about 20/s
@@ -325,17 +325,17 @@ private slots:
     void cancelsALoadWithinASecond() {
         InferenceWorker worker;
         loadScripted(worker); // a model loaded before: a cancelled load must not leave it (or half of one)
-        QSignalSpy loaded(&worker, &InferenceWorker::loaded);
-        QSignalSpy failed(&worker, &InferenceWorker::loadFailed);
-        QSignalSpy cancelledLoad(&worker, &InferenceWorker::loadCancelled);
-        QSignalSpy progress(&worker, &InferenceWorker::loadProgress);
+        test::QueuedSpy loaded(&worker, &InferenceWorker::loaded);
+        test::QueuedSpy failed(&worker, &InferenceWorker::loadFailed);
+        test::QueuedSpy cancelledLoad(&worker, &InferenceWorker::loadCancelled);
+        test::QueuedSpy progress(&worker, &InferenceWorker::loadProgress);
         worker.load(QStringLiteral("slow:model"));
-        QVERIFY(progress.wait(10000));
+        QVERIFY(progress.waitFor(1, 10000));
         QTest::qWait(200); // well inside the load
         QElapsedTimer timer;
         timer.start();
         worker.cancel();
-        QVERIFY(cancelledLoad.wait(5000));
+        QVERIFY(cancelledLoad.waitFor(1, 5000));
         const qint64 latency = timer.elapsed();
         qInfo("cancel mid-load answered after %lld ms (the load had gone through %d of %d steps)", latency,
               g_slow_load_steps.load(), kSlowLoadSteps);
@@ -345,15 +345,16 @@ private slots:
         QCOMPARE(failed.size(), 0);
 
         // Nothing is loaded afterwards: asking says so.
-        QSignalSpy answered(&worker, &InferenceWorker::answered);
+        test::QueuedSpy answered(&worker, &InferenceWorker::answered);
         worker.ask(request(10, 5, {}));
         QVERIFY(waitForAnswer(answered).error.contains(QStringLiteral("No model is loaded")));
 
         // A load still queued behind the running one is cancelled too, and never starts.
         cancelledLoad.clear();
+        progress.clear();
         const int starts = g_slow_load_starts;
         worker.load(QStringLiteral("slow:model"));
-        QVERIFY(progress.wait(10000));
+        QVERIFY(progress.waitFor(1, 10000));
         worker.load(QStringLiteral("slow:model"));
         worker.cancel();
         QTRY_COMPARE_WITH_TIMEOUT(cancelledLoad.size(), 2, 5000);
@@ -373,8 +374,8 @@ private slots:
         // progress point: cancel as soon as the first progress is reported.
         const auto cancelLoad = [](const QString& path) {
             InferenceWorker worker;
-            QSignalSpy loaded(&worker, &InferenceWorker::loaded);
-            QSignalSpy cancelledLoad(&worker, &InferenceWorker::loadCancelled);
+            test::QueuedSpy loaded(&worker, &InferenceWorker::loaded);
+            test::QueuedSpy cancelledLoad(&worker, &InferenceWorker::loadCancelled);
             QElapsedTimer timer;
             connect(&worker, &InferenceWorker::loadProgress, &worker, [&] {
                 if (!timer.isValid()) {
@@ -383,7 +384,7 @@ private slots:
                 }
             });
             worker.load(path);
-            QVERIFY(cancelledLoad.wait(10000));
+            QVERIFY(cancelledLoad.waitFor(1, 10000));
             qInfo("%s: cancel during load answered after %lld ms", qPrintable(QFileInfo(path).fileName()),
                   timer.elapsed());
             QVERIFY(timer.elapsed() < 1000);
@@ -397,7 +398,7 @@ private slots:
 
     void refusesToAskWithoutAModel() {
         InferenceWorker worker;
-        QSignalSpy answered(&worker, &InferenceWorker::answered);
+        test::QueuedSpy answered(&worker, &InferenceWorker::answered);
         worker.ask(request(10, 5, {}));
         QVERIFY(waitForAnswer(answered).error.contains(QStringLiteral("No model is loaded")));
     }

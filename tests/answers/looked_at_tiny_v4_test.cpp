@@ -10,9 +10,9 @@
 #include "app/worker/inference_worker.h"
 #include "tests/answers/corpus_fixture.h"
 #include "tests/engine/tiny_fixture.h"
+#include "tests/queued_spy.h"
 
 #include <QFile>
-#include <QSignalSpy>
 #include <QTest>
 
 #include <variant>
@@ -56,9 +56,9 @@ private slots:
             QSKIP("the tiny checkpoint was written without DeepSeek-V4's tokenizer");
 
         worker::InferenceWorker worker;
-        QSignalSpy loaded(&worker, &worker::InferenceWorker::loaded);
+        test::QueuedSpy loaded(&worker, &worker::InferenceWorker::loaded);
         worker.load(folder);
-        QVERIFY(loaded.wait(60000));
+        QVERIFY(loaded.waitFor(1, 60000));
         const auto model = loaded.first().at(0).value<worker::ModelSummary>();
         QVERIFY(model.tokenizer);
 
@@ -87,7 +87,7 @@ private slots:
         QList<answers::LookedAtPassage> looked;
         bool answered_seen = false, looked_before_answered = false;
         worker::AnswerOutcome outcome;
-        QSignalSpy answered(&worker, &worker::InferenceWorker::answered);
+        test::QueuedSpy answered(&worker, &worker::InferenceWorker::answered);
         connect(&worker, &worker::InferenceWorker::answered, this, [&] { answered_seen = true; });
         connect(&worker, &worker::InferenceWorker::lookedAt, this,
                 [&](const QList<answers::LookedAtPassage>& passages) {
@@ -95,7 +95,7 @@ private slots:
                     looked_before_answered = !answered_seen;
                 });
         worker.ask(request);
-        QVERIFY(answered.wait(120000));
+        QVERIFY(answered.waitFor(1, 120000));
         QTRY_VERIFY(answered_seen); // the queued deliveries, lookedAt's first, have run
         outcome = answered.first().at(0).value<worker::AnswerOutcome>();
         QVERIFY2(outcome.error.isEmpty(), qPrintable(outcome.error));
@@ -125,11 +125,11 @@ private slots:
               looked[0].weight * 100.0);
 
         // Without passage ranges nothing is recorded and nothing is listed.
-        QSignalSpy second_look(&worker, &worker::InferenceWorker::lookedAt);
+        test::QueuedSpy second_look(&worker, &worker::InferenceWorker::lookedAt);
         request.passages.clear();
         answered.clear();
         worker.ask(request);
-        QVERIFY(answered.wait(120000));
+        QVERIFY(answered.waitFor(1, 120000));
         QVERIFY(second_look.isEmpty());
         QVERIFY(answered.first().at(0).value<worker::AnswerOutcome>().looked_at.isEmpty());
     }

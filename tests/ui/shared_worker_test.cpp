@@ -7,6 +7,7 @@
 #include "app/store/store.h"
 #include "app/worker/inference_worker.h"
 #include "inference/model/default_model.h"
+#include "tests/queued_spy.h"
 #include "ui/compare/compare_view.h"
 #include "ui/conversation/answer_widget.h"
 #include "ui/conversation/ask_controller.h"
@@ -74,9 +75,11 @@ private slots:
         worker::InferenceWorker& worker = window.inferenceWorker();
         CompareView* view = window.compareView();
         ConversationView* pane = window.conversation();
-        QSignalSpy loads(&worker, &worker::InferenceWorker::memoryEstimated);
-        QSignalSpy loaded(&worker, &worker::InferenceWorker::loaded);
-        QSignalSpy answered(&worker, &worker::InferenceWorker::answered);
+        // Recorded on this thread ahead of a comparison run's relay (connected when the run starts), so
+        // the counts are complete once the compare view reports the run finished.
+        test::QueuedSpy loads(&worker, &worker::InferenceWorker::memoryEstimated);
+        test::QueuedSpy loaded(&worker, &worker::InferenceWorker::loaded);
+        test::QueuedSpy answered(&worker, &worker::InferenceWorker::answered);
         QList<Streamed> streamed;
         QMap<worker::RequestId, QString> texts;
         // Connected after the views (but before a comparison run's relay): what they made of each piece.

@@ -73,6 +73,35 @@ Result<void> route(Stream& stream, BufferSpan scores, std::optional<BufferSpan> 
 
 } // namespace
 
+Result<void> copy_rows(Stream& stream, Rows src, Rows dst, std::int64_t rows, std::int64_t n,
+                       std::optional<Rows> add) {
+    if (Result<void> ok = check_counts("copy_rows", {rows, n, rows * n}); !ok) return ok;
+    // The last element each side reads or writes, +1, must lie inside its span and within 32 bits.
+    const auto reach = [](const Rows& r, std::int64_t rows_, std::int64_t n_) {
+        return r.offset + (rows_ - 1) * r.stride + n_;
+    };
+    if (Result<void> ok = check_spans(
+            "copy_rows", {{"src", src.span, reach(src, rows, n)}, {"dst", dst.span, reach(dst, rows, n)}});
+        !ok)
+        return ok;
+    if (add)
+        if (Result<void> ok = check_spans("copy_rows", {{"add", add->span, reach(*add, rows, n)}}); !ok)
+            return ok;
+    for (const Rows* r : {&src, &dst})
+        if (r->offset < 0 || r->stride < 0 || reach(*r, rows, n) > std::numeric_limits<std::uint32_t>::max())
+            return Error{"copy_rows: an offset or stride is negative or past 32-bit indexing"};
+    const Rows addend = add.value_or(src);
+    const struct {
+        std::uint32_t rows, n, src_offset, src_stride, dst_offset, dst_stride, add_offset, add_stride,
+            has_add;
+    } push{u32(rows),       u32(n),          u32(src.offset),    u32(src.stride),
+           u32(dst.offset), u32(dst.stride), u32(addend.offset), u32(addend.stride),
+           add ? 1u : 0u};
+    // Without an addend the shader never reads binding 2; src stands in so that every binding is valid.
+    return stream.dispatch("copy_rows", {src.span, dst.span, addend.span}, &push, sizeof(push),
+                           grid_for(rows * n, 256));
+}
+
 Result<void> round_to_bf16(Stream& stream, BufferSpan x, std::int64_t count) {
     if (Result<void> ok = check_counts("round_to_bf16", {count}); !ok) return ok;
     if (Result<void> ok = check_spans("round_to_bf16", {{"x", x, count}}); !ok) return ok;

@@ -23,6 +23,20 @@ enum class QatFormat : std::uint8_t { Fp8E4M3, Fp4E2M1 };
 Result<void> qat(Stream& stream, BufferSpan x, std::int64_t rows, std::int64_t row_stride, std::int64_t count,
                  std::int64_t block, QatFormat format);
 
+// Rows of a buffer addressed in 4-byte elements: row r starts at element offset + r * stride. Unlike a
+// BufferSpan's byte offset, an element offset needs no alignment, so any row of any buffer is reachable.
+struct Rows {
+    BufferSpan span;
+    std::int64_t offset = 0;
+    std::int64_t stride = 0;
+};
+
+// dst row r = src row r (+ add row r), `n` elements each, for `rows` rows. Without `add` the words are
+// copied bit for bit (floats or uint32 indices alike); with it they are floats and the sum is fp32.
+// dst may be the buffer of src when the rows do not overlap.
+Result<void> copy_rows(Stream& stream, Rows src, Rows dst, std::int64_t rows, std::int64_t n,
+                       std::optional<Rows> add = std::nullopt);
+
 // x *= factor for `count` floats, in place.
 Result<void> scale(Stream& stream, BufferSpan x, std::int64_t count, float factor);
 

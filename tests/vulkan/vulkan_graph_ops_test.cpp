@@ -183,6 +183,56 @@ void scale_parity(vulkan::Context& context, std::mt19937& rng) {
     expect_within("scale", from_device<float>(context, dx, x.size()), expected, bound(expected, 0, 0));
 }
 
+// copy_rows moves words: NaN payloads and uint32 indices (denormal as floats) arrive bit for bit; with an
+// addend it is one fp32 add per element, as cpu::add. Rows at unaligned element offsets and strides, and
+// a copy within one buffer.
+void copy_rows_parity(vulkan::Context& context, std::mt19937& rng) {
+    constexpr std::int64_t rows = 5, n = 37, src_stride = 41, dst_stride = 43, add_stride = 39;
+    std::vector<float> src = random_floats(static_cast<std::size_t>(3 + rows * src_stride), rng);
+    src[3] = std::bit_cast<float>(0x7FC01234u); // a NaN with a payload
+    src[4] = std::bit_cast<float>(7u);          // an index, a denormal as a float
+    const std::vector<float> addend = random_floats(static_cast<std::size_t>(1 + rows * add_stride), rng);
+    std::vector<float> plain(static_cast<std::size_t>(5 + rows * dst_stride), -1.0f), summed = plain;
+    for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t i = 0; i < n; ++i) {
+            const float value = src[static_cast<std::size_t>(3 + r * src_stride + i)];
+            plain[static_cast<std::size_t>(5 + r * dst_stride + i)] = value;
+            cpu::add(&value, &addend[static_cast<std::size_t>(1 + r * add_stride + i)],
+                     &summed[static_cast<std::size_t>(5 + r * dst_stride + i)], 1);
+        }
+    vulkan::Buffer dsrc = to_device(context, src), dadd = to_device(context, addend);
+    vulkan::Buffer dplain = to_device(context, std::vector<float>(plain.size(), -1.0f));
+    vulkan::Buffer dsum = to_device(context, std::vector<float>(plain.size(), -1.0f));
+    if (!run(context, "copy_rows (5 x 37, strided)", [&](vulkan::Stream& s) {
+            if (auto done = vulkan::copy_rows(s, {dsrc.span(), 3, src_stride}, {dplain.span(), 5, dst_stride},
+                                              rows, n);
+                !done)
+                return done;
+            return vulkan::copy_rows(s, {dsrc.span(), 3, src_stride}, {dsum.span(), 5, dst_stride}, rows, n,
+                                     vulkan::Rows{dadd.span(), 1, add_stride});
+        }))
+        return;
+    const auto bits = [](const std::vector<float>& v) {
+        std::vector<std::uint32_t> out(v.size());
+        std::transform(v.begin(), v.end(), out.begin(),
+                       [](float x) { return std::bit_cast<std::uint32_t>(x); });
+        return out;
+    };
+    CHECK(bits(from_device<float>(context, dplain, plain.size())) == bits(plain));
+    CHECK(bits(from_device<float>(context, dsum, summed.size())) == bits(summed));
+
+    // Within one buffer: the second half of each row onto the first (a compressor's block shift).
+    std::vector<float> shift = random_floats(64, rng);
+    vulkan::Buffer dshift = to_device(context, shift);
+    if (!run(context, "copy_rows (in one buffer)", [&](vulkan::Stream& s) {
+            return vulkan::copy_rows(s, {dshift.span(), 32, 0}, {dshift.span(), 0, 0}, 1, 32);
+        }))
+        return;
+    std::copy(shift.begin() + 32, shift.end(), shift.begin());
+    CHECK(bits(from_device<float>(context, dshift, shift.size())) == bits(shift));
+    std::printf("  %-40s bit-exact\n", "copy_rows");
+}
+
 void swiglu_parity(vulkan::Context& context, std::mt19937& rng) {
     const std::int64_t rows = 4, n = 3000;
     const auto gate = random_floats(static_cast<std::size_t>(rows * n), rng, 8.0f); // past the clamp often
@@ -585,12 +635,15 @@ void errors(vulkan::Context& context) {
           short_buffer.error().find("gate holds 32 bytes but needs 64") != std::string::npos);
     const auto empty = vulkan::hc_pre_mix(*stream, small.span(), small.span(), 0, 4, 2, small.span());
     CHECK(!empty);
+    const auto past_end = vulkan::copy_rows(*stream, {small.span(), 4, 0}, {small.span(), 0, 0}, 1, 5);
+    CHECK(!past_end && past_end.error().find("src holds 32 bytes but needs 36") != std::string::npos);
 }
 
 void all_ops(vulkan::Context& context, std::mt19937& rng) {
     round_to_bf16_parity(context, rng);
     qat_parity(context, rng);
     scale_parity(context, rng);
+    copy_rows_parity(context, rng);
     swiglu_parity(context, rng);
     sqrt_softplus_parity(context, rng);
     top_k_parity(context, rng);

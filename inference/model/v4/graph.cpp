@@ -47,34 +47,6 @@ std::vector<float> linear_bf16_out(const float* x, std::int64_t rows, const k::W
     return y;
 }
 
-// The rows [first, first + count) of a row-major weight, viewed in place (FP8 block rows must align; a GGUF
-// block type's rows are whole blocks).
-k::WeightMatrix row_slice(const k::WeightMatrix& w, std::int64_t first, std::int64_t count) {
-    k::WeightMatrix slice = w;
-    slice.out_features = count;
-    switch (w.format) {
-    case WeightFormat::F32:
-        slice.data = static_cast<const float*>(w.data) + first * w.in_features;
-        break;
-    case WeightFormat::BF16:
-        slice.data = static_cast<const std::uint16_t*>(w.data) + first * w.in_features;
-        break;
-    case WeightFormat::F8_E4M3_BLOCK128:
-        slice.data = static_cast<const std::uint8_t*>(w.data) + first * w.in_features;
-        slice.scales = w.scales + (first / 128) * ((w.in_features + 127) / 128);
-        break;
-    case WeightFormat::FP4_E2M1_BLOCK32:
-        slice.data = static_cast<const std::uint8_t*>(w.data) + first * w.in_features / 2;
-        slice.scales = w.scales + first * (w.in_features / 32);
-        break;
-    case WeightFormat::GGUF_BLOCK:
-        slice.data = static_cast<const std::uint8_t*>(w.data) +
-                     first * *kernels::dtype_bytes(w.gguf_type, w.in_features);
-        break;
-    }
-    return slice;
-}
-
 void rms_norm_rows(float* x, const std::vector<float>& weight, std::int64_t rows, std::int64_t n, float eps,
                    bool to_bf16) {
     k::rms_norm(x, weight.empty() ? nullptr : weight.data(), x, rows, n, eps);
@@ -113,8 +85,8 @@ Graph::Graph(const Config& config, const Weights& weights, kernels::quant::Threa
       plain_frequencies_(rope_frequencies(config, config.rope_theta, false)),
       compressed_frequencies_(rope_frequencies(config, config.compress_rope_theta, true)) {}
 
-std::vector<float> Graph::run(V4State& state, std::span<const Token> tokens,
-                              IndexerObserver* observer) const {
+std::vector<float> Graph::run(V4State& state, std::span<const Token> tokens, IndexerObserver* observer,
+                              std::int64_t layers) const {
     const std::int64_t rows = static_cast<std::int64_t>(tokens.size());
     const std::int64_t dim = config_.dim, hc = config_.hc_mult;
     std::vector<float> residual(static_cast<std::size_t>(rows * hc * dim));
@@ -124,7 +96,8 @@ std::vector<float> Graph::run(V4State& state, std::span<const Token> tokens,
         for (std::int64_t j = 0; j < hc; ++j)
             std::copy(embedding.begin(), embedding.end(), residual.begin() + (t * hc + j) * dim);
     }
-    for (std::size_t i = 0; i < weights_.layers.size(); ++i) {
+    const std::size_t end = layers < 0 ? weights_.layers.size() : static_cast<std::size_t>(layers);
+    for (std::size_t i = 0; i < end; ++i) {
         const Layer& layer = weights_.layers[i];
         block(layer, state.layers[i], state.position_, tokens, residual,
               layer.ratio == 0 ? plain_frequencies_ : compressed_frequencies_, observer,
@@ -417,7 +390,7 @@ std::vector<float> Graph::attention(const Layer& layer, LayerCache& cache, std::
 }
 
 void Graph::expert(const Expert& e, const float* x, std::int64_t rows, const std::vector<float>& gates,
-                   std::vector<float>& accumulate, const std::vector<std::int64_t>& row_of) const {
+                   float* accumulate, const std::vector<std::int64_t>& row_of) const {
     const std::int64_t inter = config_.moe_inter_dim, dim = config_.dim;
     const float limit = static_cast<float>(config_.swiglu_limit);
     std::vector<float> h1 = linear_bf16_out(x, rows, e.w1, pool_);
@@ -425,7 +398,49 @@ void Graph::expert(const Expert& e, const float* x, std::int64_t rows, const std
     k::swiglu(h1.data(), h3.data(), gates.data(), h1.data(), rows, inter, limit);
     k::round_to_bf16(h1.data(), rows * inter);
     const std::vector<float> y = linear_bf16_out(h1.data(), rows, e.w2, pool_);
-    k::scatter_add_rows(y.data(), row_of.data(), rows, dim, accumulate.data());
+    k::scatter_add_rows(y.data(), row_of.data(), rows, dim, accumulate);
+}
+
+void Graph::route(const Layer& layer, const float* scores, std::span<const Token> tokens,
+                  std::int64_t* chosen, float* weights) const {
+    const Config& c = config_;
+    const std::int64_t rows = static_cast<std::int64_t>(tokens.size()), experts = c.n_routed_experts,
+                       active = c.n_activated_experts;
+    const auto route_scale = static_cast<float>(c.route_scale);
+    if (!layer.tid2eid.empty()) {
+        for (std::int64_t t = 0; t < rows; ++t) {
+            const auto token = static_cast<std::int64_t>(tokens[static_cast<std::size_t>(t)]);
+            std::copy(layer.tid2eid.begin() + token * active, layer.tid2eid.begin() + (token + 1) * active,
+                      chosen + t * active);
+        }
+        k::moe_route_weights(scores, chosen, rows, experts, active, route_scale, weights);
+    } else {
+        k::moe_route(scores, layer.gate_bias.data(), rows, experts, active, route_scale, chosen, weights);
+    }
+}
+
+void Graph::routed_experts(const Layer& layer, const float* x, std::int64_t rows, const std::int64_t* chosen,
+                           const float* weights, float* accumulate) const {
+    const Config& c = config_;
+    const std::int64_t dim = c.dim, experts = c.n_routed_experts, active = c.n_activated_experts;
+    // Per expert: the rows routed to it (ascending) and their gate weights.
+    std::vector<std::int64_t> offsets(static_cast<std::size_t>(experts + 1)),
+        routed_rows(static_cast<std::size_t>(rows * active)), routed_slots(routed_rows.size());
+    k::moe_group(chosen, rows, active, experts, offsets.data(), routed_rows.data(), routed_slots.data());
+    std::vector<float> gathered;
+    for (std::int64_t e = 0; e < experts; ++e) {
+        const auto first = offsets[static_cast<std::size_t>(e)],
+                   end = offsets[static_cast<std::size_t>(e + 1)];
+        if (first == end) continue;
+        const std::vector<std::int64_t> which(routed_rows.begin() + first, routed_rows.begin() + end);
+        std::vector<float> gates;
+        for (std::int64_t i = first; i < end; ++i)
+            gates.push_back(weights[routed_slots[static_cast<std::size_t>(i)]]);
+        gathered.resize(which.size() * static_cast<std::size_t>(dim));
+        k::gather_rows(x, which.data(), end - first, dim, gathered.data());
+        expert(layer.experts[static_cast<std::size_t>(e)], gathered.data(), end - first, gates, accumulate,
+               which);
+    }
 }
 
 std::vector<float> Graph::moe(const Layer& layer, const std::vector<float>& x,
@@ -436,49 +451,17 @@ std::vector<float> Graph::moe(const Layer& layer, const std::vector<float>& x,
     std::vector<float> scores(static_cast<std::size_t>(rows * experts));
     k::linear(x.data(), rows, layer.gate, scores.data(), pool_);
     k::sqrt_softplus(scores.data(), scores.data(), rows * experts);
-
     std::vector<std::int64_t> chosen(static_cast<std::size_t>(rows * active));
     std::vector<float> gate_weights(chosen.size());
-    const auto route_scale = static_cast<float>(c.route_scale);
-    if (!layer.tid2eid.empty()) {
-        for (std::int64_t t = 0; t < rows; ++t) {
-            const auto token = static_cast<std::int64_t>(tokens[static_cast<std::size_t>(t)]);
-            std::copy(layer.tid2eid.begin() + token * active, layer.tid2eid.begin() + (token + 1) * active,
-                      chosen.begin() + t * active);
-        }
-        k::moe_route_weights(scores.data(), chosen.data(), rows, experts, active, route_scale,
-                             gate_weights.data());
-    } else {
-        k::moe_route(scores.data(), layer.gate_bias.data(), rows, experts, active, route_scale, chosen.data(),
-                     gate_weights.data());
-    }
-    // Per expert: the rows routed to it (ascending) and their gate weights.
-    std::vector<std::int64_t> offsets(static_cast<std::size_t>(experts + 1)), routed_rows(chosen.size()),
-        routed_slots(chosen.size());
-    k::moe_group(chosen.data(), rows, active, experts, offsets.data(), routed_rows.data(),
-                 routed_slots.data());
+    route(layer, scores.data(), tokens, chosen.data(), gate_weights.data());
 
     std::vector<float> routed(static_cast<std::size_t>(rows * dim), 0.0f);
-    std::vector<float> gathered;
-    for (std::int64_t e = 0; e < experts; ++e) {
-        const auto first = offsets[static_cast<std::size_t>(e)],
-                   end = offsets[static_cast<std::size_t>(e + 1)];
-        if (first == end) continue;
-        const std::vector<std::int64_t> which(routed_rows.begin() + first, routed_rows.begin() + end);
-        std::vector<float> gates;
-        for (std::int64_t i = first; i < end; ++i)
-            gates.push_back(
-                gate_weights[static_cast<std::size_t>(routed_slots[static_cast<std::size_t>(i)])]);
-        gathered.resize(which.size() * static_cast<std::size_t>(dim));
-        k::gather_rows(x.data(), which.data(), end - first, dim, gathered.data());
-        expert(layer.experts[static_cast<std::size_t>(e)], gathered.data(), end - first, gates, routed,
-               which);
-    }
+    routed_experts(layer, x.data(), rows, chosen.data(), gate_weights.data(), routed.data());
     std::vector<float> shared(static_cast<std::size_t>(rows * dim), 0.0f);
     std::vector<std::int64_t> all_rows(static_cast<std::size_t>(rows));
     std::iota(all_rows.begin(), all_rows.end(), 0);
     expert(layer.shared_expert, x.data(), rows, std::vector<float>(static_cast<std::size_t>(rows), 1.0f),
-           shared, all_rows);
+           shared.data(), all_rows);
     k::add(routed.data(), shared.data(), routed.data(), rows * dim);
     k::round_to_bf16(routed.data(), rows * dim);
     return routed;

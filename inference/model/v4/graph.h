@@ -19,10 +19,11 @@ public:
     // whatever its size.
     Graph(const Config& config, const Weights& weights, kernels::quant::ThreadPool* pool = nullptr);
 
-    // Runs `tokens` at positions state.position_... and advances it. Returns the final 4-stream residual
-    // [tokens, hc_mult, dim]. `observer`, when set, sees each CSA layer's indexer selection.
-    std::vector<float> run(V4State& state, std::span<const Token> tokens,
-                           IndexerObserver* observer = nullptr) const;
+    // Runs `tokens` at positions state.position_... through layers [0, layers) (negative: all) and
+    // advances the position. Returns the residual after them [tokens, hc_mult, dim]. `observer`, when set,
+    // sees each CSA layer's indexer selection.
+    std::vector<float> run(V4State& state, std::span<const Token> tokens, IndexerObserver* observer = nullptr,
+                           std::int64_t layers = -1) const;
     // Head: logits (fp32, vocab values per row) of residual rows [rows, hc_mult, dim].
     void logits(const float* residual, std::int64_t rows, float* out) const;
 
@@ -33,6 +34,17 @@ public:
     std::vector<float> mtp(LayerCache& cache, std::int64_t start, const std::vector<float>& main_residual,
                            std::span<const Token> next_tokens) const;
     void mtp_logits(const float* residual, std::int64_t rows, float* out) const;
+
+    // MoE routing (§6) from the router's scores [rows, experts] (sqrt-softplus applied): hash-routed
+    // layers choose by token, the others by score with the bias steering the choice only. chosen and
+    // weights are [rows, active].
+    void route(const Layer& layer, const float* scores, std::span<const Token> tokens, std::int64_t* chosen,
+               float* weights) const;
+    // The routed experts of rows x [rows, dim] (the normed bf16 FFN input), weighted and added into
+    // `accumulate` [rows, dim] expert by expert in ascending order: the CPU half of a graph whose experts
+    // stay in host memory runs exactly this.
+    void routed_experts(const Layer& layer, const float* x, std::int64_t rows, const std::int64_t* chosen,
+                        const float* weights, float* accumulate) const;
 
 private:
     struct HcMix {
@@ -58,7 +70,7 @@ private:
     std::vector<float> moe(const Layer& layer, const std::vector<float>& x,
                            std::span<const Token> tokens) const;
     void expert(const Expert& expert, const float* x, std::int64_t rows, const std::vector<float>& gates,
-                std::vector<float>& accumulate, const std::vector<std::int64_t>& row_of) const;
+                float* accumulate, const std::vector<std::int64_t>& row_of) const;
 
     const Config& config_;
     const Weights& weights_;

@@ -88,8 +88,27 @@ V4State::V4State(const Config& config)
     }
 }
 
+V4State::V4State(const V4State& other)
+    : SequenceState(other), position_(other.position_), layers(other.layers),
+      fingerprint_(other.fingerprint_), head_dim_(other.head_dim_), index_head_dim_(other.index_head_dim_),
+      ratios_(other.ratios_) {
+    if (other.device_is_newer) {
+        // A failed read-back leaves the copy unusable (until a restore) rather than silently stale.
+        if (auto read = other.device->read_back(layers, position_); !read)
+            copy_error_ = "copying the device caches failed: " + read.error();
+    }
+}
+
+Result<void> V4State::read_back_from_device() {
+    if (!copy_error_.empty()) return Error{copy_error_};
+    if (!device_is_newer) return {};
+    if (auto read = device->read_back(layers, position_); !read) return read;
+    device_is_newer = false;
+    return {};
+}
+
 std::uint64_t V4State::memory_bytes() const {
-    std::uint64_t total = 0;
+    std::uint64_t total = device_bytes();
     for (const LayerCache& cache : layers)
         total +=
             (cache.window.size() + cache.entries.size() + cache.index_keys.size()) * sizeof(std::uint16_t) +
@@ -98,13 +117,20 @@ std::uint64_t V4State::memory_bytes() const {
 }
 
 std::vector<std::byte> V4State::snapshot() const {
+    if (!copy_error_.empty()) return {}; // restore() refuses an empty snapshot
+    std::vector<LayerCache> read_back;
+    if (device_is_newer) {
+        read_back = layers;
+        if (!device->read_back(read_back, position_)) return {};
+    }
+    const std::vector<LayerCache>& newest = device_is_newer ? read_back : layers;
     Writer out;
     out.u64(kStateMagic);
     out.u64(kStateVersion);
     out.u64(fingerprint_);
     out.u64(static_cast<std::uint64_t>(position_));
-    out.u64(layers.size());
-    for (const LayerCache& cache : layers) {
+    out.u64(newest.size());
+    for (const LayerCache& cache : newest) {
         out.values(cache.window);
         out.values(cache.entries);
         out.values(cache.index_keys);
@@ -149,6 +175,8 @@ Result<void> V4State::restore(std::span<const std::byte> bytes) {
     if (!in.at_end()) return Error{"the snapshot's DeepSeek-V4 state has trailing bytes"};
     layers = std::move(restored);
     position_ = static_cast<std::int64_t>(position);
+    device_is_newer = false;
+    copy_error_.clear();
     return {};
 }
 

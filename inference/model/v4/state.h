@@ -8,6 +8,8 @@
 #include "inference/model/v4/config.h"
 
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace lectern::model::v4 {
@@ -25,20 +27,45 @@ struct LayerCache {
     CompressorState indexer_compressor;
 };
 
+// The caches of some layers held on a GPU (v4_vulkan.h). After a device forward the device has the newest
+// values; read_back() copies them into the host layout, which snapshots and clones read.
+class DeviceCaches {
+public:
+    virtual ~DeviceCaches() = default;
+    // Writes the device layers' caches at `position` into `layers` (indexed like V4State::layers).
+    virtual Result<void> read_back(std::vector<LayerCache>& layers, std::int64_t position) const = 0;
+    virtual std::uint64_t bytes() const = 0;
+};
+
 class V4State final : public SequenceState {
 public:
     explicit V4State(const Config& config);
+    // A copy holds the host caches only (the device's read back first); its next device forward
+    // uploads them.
+    V4State(const V4State& other);
+    V4State& operator=(const V4State& other) { return *this = V4State(other); }
+    V4State(V4State&&) = default;
+    V4State& operator=(V4State&&) = default;
 
     std::int64_t position() const override { return position_; }
     std::uint64_t memory_bytes() const override;
+    std::uint64_t device_bytes() const override { return device ? device->bytes() : 0; }
     std::vector<std::byte> snapshot() const override;
     Result<void> restore(std::span<const std::byte> bytes) override;
     std::unique_ptr<SequenceState> clone() const override { return std::make_unique<V4State>(*this); }
 
+    // The host caches with the device's newest values read back into them (device_is_newer then false).
+    Result<void> read_back_from_device();
+
     std::int64_t position_ = 0;
     std::vector<LayerCache> layers;
+    // The device layers' caches, when a GPU runs them; newest there while device_is_newer, otherwise
+    // `layers` is newest and the device copy is stale (remade from `layers` at the next device forward).
+    std::unique_ptr<DeviceCaches> device;
+    bool device_is_newer = false;
 
 private:
+    std::string copy_error_;    // why a copy has no usable caches (reported by its first use)
     std::uint64_t fingerprint_; // of the config fields that shape the caches
     std::int64_t head_dim_;
     std::int64_t index_head_dim_;

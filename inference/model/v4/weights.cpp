@@ -364,4 +364,30 @@ Result<Weights> bind_weights(const Config& c, TensorSource& source,
     return w;
 }
 
+WeightMatrix row_slice(const WeightMatrix& w, std::int64_t first, std::int64_t count) {
+    WeightMatrix slice = w;
+    slice.out_features = count;
+    switch (w.format) {
+    case WeightFormat::F32:
+        slice.data = static_cast<const float*>(w.data) + first * w.in_features;
+        break;
+    case WeightFormat::BF16:
+        slice.data = static_cast<const std::uint16_t*>(w.data) + first * w.in_features;
+        break;
+    case WeightFormat::F8_E4M3_BLOCK128:
+        slice.data = static_cast<const std::uint8_t*>(w.data) + first * w.in_features;
+        slice.scales = w.scales + (first / 128) * ((w.in_features + 127) / 128);
+        break;
+    case WeightFormat::FP4_E2M1_BLOCK32:
+        slice.data = static_cast<const std::uint8_t*>(w.data) + first * w.in_features / 2;
+        slice.scales = w.scales + first * (w.in_features / 32);
+        break;
+    case WeightFormat::GGUF_BLOCK:
+        slice.data = static_cast<const std::uint8_t*>(w.data) +
+                     first * *kernels::dtype_bytes(w.gguf_type, w.in_features);
+        break;
+    }
+    return slice;
+}
+
 } // namespace lectern::model::v4

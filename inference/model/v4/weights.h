@@ -69,6 +69,10 @@ struct Weights {
     std::vector<Mtp> mtp;
 };
 
+// The rows [first, first + count) of a row-major weight, viewed in place: FP8 block rows must align to
+// 128; a GGUF block type's rows are whole blocks (wo_a's groups are such slices).
+WeightMatrix row_slice(const WeightMatrix& w, std::int64_t first, std::int64_t count);
+
 // `progress` gets (fraction of tensors bound) and returns false to stop binding (an error then).
 Result<Weights> bind_weights(const Config& config, TensorSource& source,
                              const std::function<bool(double)>& progress = {});

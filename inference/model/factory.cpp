@@ -48,7 +48,7 @@ Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadPro
                 "model folder " + path +
                 " has no config.json: point --model at a DeepSeek-V4 checkpoint folder (config.json + "
                 "*.safetensors) or at a .gguf file"};
-        auto model = v4::load_v4_model(path, progress);
+        auto model = v4::load_v4_model(path, progress, 0, request);
         if (!model) return std::move(model).take_error();
         return std::unique_ptr<Model>(std::move(*model));
     }
@@ -59,7 +59,7 @@ Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadPro
         const formats::GgufValue* architecture = file->find("general.architecture");
         if (architecture && architecture->as_string() &&
             *architecture->as_string() == v4::gguf::kArchitecture)
-            return v4::load_v4_gguf_model(path, progress);
+            return v4::load_v4_gguf_model(path, progress, 0, request);
     }
     Loader chosen;
     {

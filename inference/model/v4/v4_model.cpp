@@ -7,9 +7,11 @@
 #include "inference/model/v4/gguf_layout.h"
 #include "inference/model/v4/graph.h"
 #include "inference/model/v4/state.h"
+#include "inference/model/v4/v4_vulkan.h"
 #include "inference/model/v4/weights.h"
 #include "inference/tokenizer/bpe_tokenizer.h"
 #include "inference/tokenizer/hf_tokenizer_json.h"
+#include "kernels/vulkan/ops.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -41,8 +43,51 @@ public:
         info_.reports_indexer_selections = true;
     }
 
+    // Places the last layers and the head on the backend the request selects (the CPU runs the rest).
+    void place(const backend::Request& request) {
+        backend::GraphSupport support;
+        support.graph = "the DeepSeek-V4 graph";
+        support.cuda_missing = "the CUDA backend does not run " + support.graph + " yet";
+        const auto check = [&](const WeightMatrix& w) {
+            if (!support.vulkan_missing && w.format == kernels::cpu::WeightFormat::GGUF_BLOCK &&
+                !kernels::vulkan::linear_gguf_supports(w.gguf_type))
+                support.vulkan_missing =
+                    "no Vulkan kernel for " + std::string(kernels::dtype_info(w.gguf_type).name) + " weights";
+        };
+        for (const Layer& layer : weights_.layers) {
+            for (const WeightMatrix* w :
+                 {&layer.wq_a, &layer.wq_b, &layer.wkv, &layer.wo_a, &layer.wo_b, &layer.gate})
+                check(*w);
+            for (const Expert& e : layer.experts)
+                for (const WeightMatrix* w : {&e.w1, &e.w2, &e.w3}) check(*w);
+        }
+        status_.layers = config_.n_layers;
+        status_.experts = request.experts;
+        backend::Selection selection = backend::select(request, support);
+        status_.fallbacks = std::move(selection.fallbacks);
+        const std::int64_t device_layers = backend::device_layers(request, config_.n_layers);
+        if (selection.kind == backend::Kind::Vulkan) {
+            auto graph = V4VulkanGraph::create(selection.vulkan, config_, weights_, graph_,
+                                               config_.n_layers - device_layers,
+                                               request.experts == backend::ExpertPlacement::Host);
+            if (graph) {
+                device_ = std::move(*graph);
+                status_.kind = backend::Kind::Vulkan;
+                status_.device = selection.device;
+                status_.device_layers = device_layers;
+                status_.weight_bytes_on_device = device_->weight_bytes();
+            } else {
+                status_.fallbacks.push_back("Vulkan: " + graph.error());
+            }
+        }
+        std::uint64_t total = 0;
+        for (const auto& [form, bytes] : weight_bytes(weights_)) total += bytes;
+        status_.weight_bytes_on_host = total - std::min(total, status_.weight_bytes_on_device);
+    }
+
     const ModelInfo& info() const override { return info_; }
     const tokenizer::BpeTokenizer* tokenizer() const override { return tokenizer_ ? &*tokenizer_ : nullptr; }
+    backend::Status backend() const override { return status_; }
     std::unique_ptr<SequenceState> new_state() const override { return std::make_unique<V4State>(config_); }
 
     Result<ForwardResult> forward(SequenceState& base_state, std::span<const Token> tokens,
@@ -59,6 +104,7 @@ public:
                          " tokens, more than the model's context of " + std::to_string(config_.max_seq_len)};
 
         const std::lock_guard lock(forward_mutex_);
+        if (device_) return forward_on_device(*state, tokens, options);
         ForwardResult result;
         std::vector<float> last_residual;
         for (std::int64_t done = 0; done < total;) {
@@ -92,20 +138,78 @@ public:
     }
 
 private:
+    // The host runs the embedding and layers [0, first_layer); the device the rest and the head.
+    Result<ForwardResult> forward_on_device(V4State& state, std::span<const Token> tokens,
+                                            const ForwardOptions& options) const {
+        const auto total = static_cast<std::int64_t>(tokens.size());
+        ForwardResult result;
+        if (options.logits == LogitsWanted::All)
+            result.logits.resize(static_cast<std::size_t>(total * config_.vocab_size));
+        for (std::int64_t done = 0; done < total;) {
+            if (options.cancel && options.cancel->load()) {
+                result.cancelled = true;
+                break;
+            }
+            const std::int64_t count = std::min(device_->max_rows(), total - done);
+            const auto slice =
+                tokens.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(count));
+            const std::int64_t start = state.position_;
+            const std::vector<float> residual =
+                graph_.run(state, slice, options.indexer_observer, device_->first_layer());
+            const bool last = done + count == total;
+            std::int64_t logit_rows = 0;
+            float* logits = nullptr;
+            if (options.logits == LogitsWanted::All) {
+                logit_rows = count;
+                logits = result.logits.data() + done * config_.vocab_size;
+            } else if (options.logits == LogitsWanted::Last && last) {
+                logit_rows = 1;
+                result.logits.resize(static_cast<std::size_t>(config_.vocab_size));
+                logits = result.logits.data();
+            }
+            if (auto ran = device_->forward(state, start, slice, residual.data(), logit_rows, logits,
+                                            options.indexer_observer);
+                !ran) {
+                state.position_ = start; // the slice did not happen; the caches past it are not read
+                return Error{ran.error()};
+            }
+            done += count;
+            result.consumed = done;
+            if (options.progress) options.progress(done, total);
+        }
+        result.rows = options.logits == LogitsWanted::All                              ? result.consumed
+                      : options.logits == LogitsWanted::Last && !result.logits.empty() ? 1
+                                                                                       : 0;
+        if (result.cancelled && options.logits == LogitsWanted::All)
+            result.logits.resize(static_cast<std::size_t>(result.consumed * config_.vocab_size));
+        return result;
+    }
+
     Config config_;
     std::unique_ptr<TensorSource> source_; // owns the mapped (and converted) bytes the weights view
     Weights weights_;
     mutable kernels::quant::ThreadPool pool_; // the graph's heavy ops split over it
     mutable std::mutex forward_mutex_;        // one forward at a time: the pool runs one op at a time
     Graph graph_;
+    std::unique_ptr<V4VulkanGraph> device_; // the last status_.device_layers layers and the head
+    backend::Status status_;
     std::optional<tokenizer::BpeTokenizer> tokenizer_;
     ModelInfo info_;
 };
 
 } // namespace
 
+namespace {
+
+Result<std::unique_ptr<Model>> placed(std::unique_ptr<V4Model> model, const backend::Request& request) {
+    if (request.choice && *request.choice != backend::Choice::Cpu) model->place(request);
+    return std::unique_ptr<Model>(std::move(model));
+}
+
+} // namespace
+
 Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const LoadProgress& progress,
-                                             int threads) {
+                                             int threads, const backend::Request& request) {
     if (progress && !progress(0.0, "config.json")) return load_cancelled(folder);
     auto config = load_config((std::filesystem::path(folder) / "config.json").string());
     if (!config) return std::move(config).take_error();
@@ -132,13 +236,13 @@ Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const Lo
     std::string name = std::filesystem::path(folder).filename().string();
     if (name.empty()) name = std::filesystem::path(folder).parent_path().filename().string();
     if (progress && !progress(1.0, "ready")) return load_cancelled(folder);
-    return std::unique_ptr<Model>(std::make_unique<V4Model>(std::move(*config), std::move(source),
-                                                            std::move(*weights), std::move(name),
-                                                            std::move(tokens), threads));
+    return placed(std::make_unique<V4Model>(std::move(*config), std::move(source), std::move(*weights),
+                                            std::move(name), std::move(tokens), threads),
+                  request);
 }
 
 Result<std::unique_ptr<Model>> load_v4_gguf_model(const std::string& path, const LoadProgress& progress,
-                                                  int threads) {
+                                                  int threads, const backend::Request& request) {
     if (progress && !progress(0.0, "GGUF header")) return load_cancelled(path);
     auto file = formats::GgufFile::open(path);
     if (!file) return std::move(file).take_error();
@@ -163,9 +267,9 @@ Result<std::unique_ptr<Model>> load_v4_gguf_model(const std::string& path, const
     if (cancelled) return load_cancelled(path);
     if (!weights) return std::move(weights).take_error();
     if (progress && !progress(1.0, "ready")) return load_cancelled(path);
-    return std::unique_ptr<Model>(std::make_unique<V4Model>(std::move(*config), std::move(source),
-                                                            std::move(*weights), std::move(name),
-                                                            std::move(tokens), threads));
+    return placed(std::make_unique<V4Model>(std::move(*config), std::move(source), std::move(*weights),
+                                            std::move(name), std::move(tokens), threads),
+                  request);
 }
 
 } // namespace lectern::model::v4

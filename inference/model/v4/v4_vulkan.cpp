@@ -1,0 +1,939 @@
+#include "inference/model/v4/v4_vulkan.h"
+
+#include "inference/backend/device_weights.h"
+#include "kernels/cpu/graph_ops.h"
+#include "kernels/cpu/numerics.h"
+#include "kernels/vulkan/context.h"
+#include "kernels/vulkan/dense_ops.h"
+#include "kernels/vulkan/graph_ops.h"
+#include "kernels/vulkan/ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <utility>
+#include <vector>
+
+namespace lectern::model::v4 {
+namespace {
+
+namespace vk = kernels::vulkan;
+namespace k = kernels::cpu;
+using k::WeightFormat;
+
+// Rows per forward: each token adds about 25 dispatches per layer to a recording of at most 4096.
+constexpr std::int64_t kMaxRows = 32;
+// Every section of a shared buffer starts at a multiple of this, which any device can bind.
+constexpr std::size_t kAlignment = 256;
+// Device caches grow in steps of this many positions.
+constexpr std::int64_t kCapacityStep = 1024;
+
+std::size_t align_up(std::size_t value, std::size_t alignment = kAlignment) {
+    return (value + alignment - 1) / alignment * alignment;
+}
+
+std::size_t floats(std::int64_t count) {
+    return static_cast<std::size_t>(count) * sizeof(float);
+}
+
+// Keeps the first error of a sequence of recorded steps.
+class Recorder {
+public:
+    void operator()(Result<void> step) {
+        if (status_ && !step) status_ = std::move(step);
+    }
+    bool ok() const { return status_.ok(); }
+    Result<void> take() { return std::exchange(status_, Result<void>()); }
+
+private:
+    Result<void> status_;
+};
+
+// A linear of the graph: the reference feeds FP8/FP4 weights FP8-quantised activations.
+struct DeviceLinear {
+    vk::DeviceWeight weight;
+    bool qat = false;
+};
+
+struct DeviceHc {
+    vk::DeviceWeight fn; // F32 [P, hc * dim]
+    vk::BufferSpan base, scale;
+};
+
+struct DeviceCompressor {
+    DeviceLinear wkv, wgate;
+    vk::BufferSpan ape, norm;
+};
+
+struct DeviceExpert {
+    DeviceLinear w1, w2, w3;
+};
+
+struct DeviceLayer {
+    const Layer* host = nullptr;
+    std::int64_t ratio = 0;
+    vk::BufferSpan attn_norm, ffn_norm, q_norm, kv_norm, attn_sink;
+    DeviceHc hc_attn, hc_ffn;
+    DeviceLinear wq_a, wq_b, wkv, wo_b;
+    std::vector<DeviceLinear> wo_a; // one per output group
+    DeviceCompressor compressor, indexer_compressor;
+    DeviceLinear indexer_wq_b, indexer_weights_proj, gate;
+    std::vector<DeviceExpert> experts; // empty when they stay on the host
+    DeviceExpert shared;
+};
+
+struct CompressorBuffers {
+    vk::Buffer kv, score; // the CPU layout: [slots, lanes * width] fp32
+};
+
+struct LayerBuffers {
+    vk::Buffer window, entries, index_keys; // fp32 (the values are bf16 already)
+    CompressorBuffers compressor, indexer_compressor;
+};
+
+std::vector<float> widen(const std::uint16_t* bits, std::size_t count) {
+    std::vector<float> out(count);
+    for (std::size_t i = 0; i < count; ++i) out[i] = k::bf16_to_f32(bits[i]);
+    return out;
+}
+
+} // namespace
+
+// The device layers' caches of one sequence, for `capacity` positions.
+class VulkanCaches final : public DeviceCaches {
+public:
+    VulkanCaches(std::shared_ptr<vk::Context> context, const Config& config, std::int64_t first_layer)
+        : context_(std::move(context)), config_(config), first_layer_(first_layer) {}
+
+    std::int64_t capacity() const { return capacity_; }
+    const LayerBuffers& layer(std::int64_t index) const { return layers_[static_cast<std::size_t>(index)]; }
+
+    std::uint64_t bytes() const override {
+        std::uint64_t total = 0;
+        for (const LayerBuffers& l : layers_)
+            for (const vk::Buffer* b :
+                 {&l.window, &l.entries, &l.index_keys, &l.compressor.kv, &l.compressor.score,
+                  &l.indexer_compressor.kv, &l.indexer_compressor.score})
+                total += b->size();
+        return total;
+    }
+
+    // Buffers for `capacity` positions (rounded up), replacing any held.
+    Result<void> allocate(std::int64_t capacity) {
+        const Config& c = config_;
+        capacity = std::min(c.max_seq_len, (capacity + kCapacityStep - 1) / kCapacityStep * kCapacityStep);
+        std::vector<LayerBuffers> layers(static_cast<std::size_t>(c.n_layers - first_layer_));
+        const auto make = [&](vk::Buffer& buffer, std::int64_t count) -> Result<void> {
+            auto made = context_->create_buffer(floats(std::max<std::int64_t>(count, 1)));
+            if (!made)
+                return Error{"no room on " + context_->device().name + " for the DeepSeek-V4 caches of " +
+                             std::to_string(capacity) + " positions: " + made.error()};
+            buffer = std::move(*made);
+            return {};
+        };
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+            const std::int64_t ratio = c.ratio(first_layer_ + static_cast<std::int64_t>(i));
+            LayerBuffers& l = layers[i];
+            if (auto made = make(l.window, c.window_size * c.head_dim); !made) return made;
+            if (ratio == 0) continue;
+            const std::int64_t lanes = ratio == 4 ? 2 : 1;
+            if (auto made = make(l.entries, (capacity / ratio) * c.head_dim); !made) return made;
+            const std::int64_t state = lanes * ratio * lanes * c.head_dim;
+            if (auto made = make(l.compressor.kv, state); !made) return made;
+            if (auto made = make(l.compressor.score, state); !made) return made;
+            if (ratio != 4) continue;
+            const std::int64_t index_state = lanes * ratio * lanes * c.index_head_dim;
+            if (auto made = make(l.index_keys, (capacity / 4) * c.index_head_dim); !made) return made;
+            if (auto made = make(l.indexer_compressor.kv, index_state); !made) return made;
+            if (auto made = make(l.indexer_compressor.score, index_state); !made) return made;
+        }
+        layers_ = std::move(layers);
+        capacity_ = capacity;
+        return {};
+    }
+
+    // The host caches at `position` into the device buffers (which must hold `position`).
+    Result<void> upload(const std::vector<LayerCache>& host, std::int64_t position) {
+        for (std::size_t i = 0; i < layers_.size(); ++i) {
+            const LayerCache& from = host[static_cast<std::size_t>(first_layer_) + i];
+            LayerBuffers& to = layers_[i];
+            const auto put = [&](const vk::Buffer& buffer, const std::vector<float>& values) -> Result<void> {
+                if (values.empty()) return {};
+                return context_->upload(buffer, 0, values.data(),
+                                        floats(static_cast<std::int64_t>(values.size())));
+            };
+            const std::int64_t ratio = config_.ratio(first_layer_ + static_cast<std::int64_t>(i));
+            if (auto done = put(to.window, widen(from.window.data(), from.window.size())); !done) return done;
+            if (ratio == 0) continue;
+            const auto entries = static_cast<std::size_t>((position / ratio) * config_.head_dim);
+            if (from.entries.size() < entries)
+                return Error{"the host caches hold fewer entries than positions"};
+            if (auto done = put(to.entries, widen(from.entries.data(), entries)); !done) return done;
+            if (auto done = put(to.compressor.kv, from.compressor.kv); !done) return done;
+            if (auto done = put(to.compressor.score, from.compressor.score); !done) return done;
+            if (ratio != 4) continue;
+            const auto keys = static_cast<std::size_t>((position / 4) * config_.index_head_dim);
+            if (from.index_keys.size() < keys) return Error{"the host caches hold fewer keys than positions"};
+            if (auto done = put(to.index_keys, widen(from.index_keys.data(), keys)); !done) return done;
+            if (auto done = put(to.indexer_compressor.kv, from.indexer_compressor.kv); !done) return done;
+            if (auto done = put(to.indexer_compressor.score, from.indexer_compressor.score); !done)
+                return done;
+        }
+        return {};
+    }
+
+    Result<void> read_back(std::vector<LayerCache>& host, std::int64_t position) const override {
+        const auto get_bf16 = [&](const vk::Buffer& buffer, std::size_t count,
+                                  std::vector<std::uint16_t>& out) -> Result<void> {
+            std::vector<float> values(count);
+            if (count)
+                if (auto done = context_->download(buffer, 0, values.data(),
+                                                   floats(static_cast<std::int64_t>(count)));
+                    !done)
+                    return done;
+            out.resize(count);
+            for (std::size_t i = 0; i < count; ++i) out[i] = k::f32_to_bf16(values[i]);
+            return {};
+        };
+        const auto get = [&](const vk::Buffer& buffer, std::vector<float>& out) -> Result<void> {
+            if (out.empty()) return {};
+            return context_->download(buffer, 0, out.data(), floats(static_cast<std::int64_t>(out.size())));
+        };
+        for (std::size_t i = 0; i < layers_.size(); ++i) {
+            LayerCache& to = host[static_cast<std::size_t>(first_layer_) + i];
+            const LayerBuffers& from = layers_[i];
+            const std::int64_t ratio = config_.ratio(first_layer_ + static_cast<std::int64_t>(i));
+            if (auto done = get_bf16(from.window, to.window.size(), to.window); !done) return done;
+            if (ratio == 0) continue;
+            if (auto done =
+                    get_bf16(from.entries, static_cast<std::size_t>((position / ratio) * config_.head_dim),
+                             to.entries);
+                !done)
+                return done;
+            if (auto done = get(from.compressor.kv, to.compressor.kv); !done) return done;
+            if (auto done = get(from.compressor.score, to.compressor.score); !done) return done;
+            if (ratio != 4) continue;
+            if (auto done = get_bf16(from.index_keys,
+                                     static_cast<std::size_t>((position / 4) * config_.index_head_dim),
+                                     to.index_keys);
+                !done)
+                return done;
+            if (auto done = get(from.indexer_compressor.kv, to.indexer_compressor.kv); !done) return done;
+            if (auto done = get(from.indexer_compressor.score, to.indexer_compressor.score); !done)
+                return done;
+        }
+        return {};
+    }
+
+private:
+    std::shared_ptr<vk::Context> context_;
+    const Config& config_;
+    std::int64_t first_layer_;
+    std::int64_t capacity_ = 0;
+    std::vector<LayerBuffers> layers_;
+};
+
+struct V4VulkanGraph::Impl {
+    std::shared_ptr<vk::Context> context;
+    const Config& config;
+    const Weights& weights;
+    const Graph& host;
+    std::int64_t first_layer = 0;
+    bool experts_on_host = false;
+    backend::DeviceWeights uploads;
+    std::vector<DeviceLayer> layers;
+    DeviceHc hc_head;
+    vk::BufferSpan norm;
+    vk::DeviceWeight head;
+
+    // Working buffers for kMaxRows rows.
+    vk::Buffer inputs, residual[2], projections, pre, post, comb, x, activations, q_latent, q, kv, comp_a,
+        comp_z, index_a, index_z, index_q, index_w, index_w_row, attention_out, group_in, group_out, low_rank,
+        attention, pooled, top_k, scores, gathered, h1, h3, expert_out, routed, zeros, routing,
+        head_projections, head_pre, mixed, logits;
+    // Sized by the positions a forward reaches, grown as needed.
+    mutable vk::Buffer candidates, attention_logits, index_scores, evidence_chosen, evidence_scores;
+    mutable std::int64_t candidate_rows = 0, index_rows = 0;
+    mutable std::vector<float> rope_table;
+
+    Impl(std::shared_ptr<vk::Context> owner, const Config& c, const Weights& w, const Graph& g)
+        : context(std::move(owner)), config(c), weights(w), host(g), uploads(*context) {}
+
+    // One forward's inputs, uploaded at once: RoPE rows and the residual rows, each section aligned.
+    struct Layout {
+        std::size_t plain = 0, compressed = 0, blocks = 0, block_stride = 0, residual = 0, bytes = 0;
+        std::vector<std::int64_t> block_row; // per (ratio, token): the block table row, -1 for none
+    };
+
+    // reference: as graph.cpp's linear_bf16_out (FP8 QAT of the input for FP8/FP4 weights, a bf16
+    // output); otherwise a plain fp32 linear, as the CPU graph runs the compressors and the router.
+    Result<void> record_linear(vk::Stream& s, vk::BufferSpan in, std::int64_t rows, const DeviceLinear& l,
+                               vk::BufferSpan out, bool reference) const;
+    void record_hc_pre(vk::Stream& s, Recorder& step, const DeviceHc& hc, vk::BufferSpan streams,
+                       std::int64_t rows, vk::BufferSpan out) const;
+    void record_attention(vk::Stream& s, Recorder& step, const DeviceLayer& layer, const LayerBuffers& cache,
+                          std::int64_t start, std::int64_t rows, const Layout& layout, bool observe) const;
+    void record_compress(vk::Stream& s, Recorder& step, const DeviceCompressor& compressor,
+                         const CompressorBuffers& state, std::int64_t ratio, std::int64_t width,
+                         const vk::Buffer& a, const vk::Buffer& z, std::int64_t t, std::int64_t position,
+                         bool indexer, vk::BufferSpan block_rope, const vk::Buffer& out) const;
+    // One expert on `rows` rows of `in` into expert_out; gates scale its rows (none: the shared expert).
+    void record_expert(vk::Stream& s, Recorder& step, const DeviceExpert& expert, vk::BufferSpan in,
+                       std::int64_t rows, std::optional<vk::BufferSpan> gates) const;
+    Result<void> grow(std::int64_t positions) const;
+};
+
+Result<void> V4VulkanGraph::Impl::record_linear(vk::Stream& s, vk::BufferSpan in, std::int64_t rows,
+                                                const DeviceLinear& l, vk::BufferSpan out,
+                                                bool reference) const {
+    const std::int64_t n = l.weight.in_features;
+    vk::BufferSpan source = in;
+    if (reference && l.qat) {
+        if (auto done = vk::copy_rows(s, {in, 0, 0}, {activations.span(), 0, 0}, 1, rows * n); !done)
+            return done;
+        if (auto done = vk::qat(s, activations.span(), rows, n, n, 128, vk::QatFormat::Fp8E4M3); !done)
+            return done;
+        source = activations.span();
+    }
+    if (auto done = vk::linear(s, source, rows, l.weight, out); !done) return done;
+    return reference ? vk::round_to_bf16(s, out, rows * l.weight.out_features) : Result<void>();
+}
+
+void V4VulkanGraph::Impl::record_hc_pre(vk::Stream& s, Recorder& step, const DeviceHc& hc,
+                                        vk::BufferSpan streams, std::int64_t rows, vk::BufferSpan out) const {
+    const Config& c = config;
+    const std::int64_t h = c.hc_mult;
+    step(vk::linear(s, streams, rows, hc.fn, projections.span()));
+    step(vk::hc_coefficients(s, projections.span(), streams, rows, h, c.dim, static_cast<float>(c.norm_eps),
+                             hc.scale, hc.base, static_cast<float>(c.hc_eps), pre.span(), post.span(),
+                             comb.span()));
+    step(vk::sinkhorn(s, comb.span(), rows, h, c.hc_sinkhorn_iters, static_cast<float>(c.hc_eps)));
+    step(vk::hc_pre_mix(s, pre.span(), streams, rows, h, c.dim, out));
+    step(vk::round_to_bf16(s, out, rows * c.dim));
+}
+
+void V4VulkanGraph::Impl::record_compress(vk::Stream& s, Recorder& step, const DeviceCompressor& compressor,
+                                          const CompressorBuffers& state, std::int64_t ratio,
+                                          std::int64_t width, const vk::Buffer& a, const vk::Buffer& z,
+                                          std::int64_t t, std::int64_t position, bool indexer,
+                                          vk::BufferSpan block_rope, const vk::Buffer& out) const {
+    const bool overlap = ratio == 4;
+    const std::int64_t lanes = overlap ? 2 : 1, row_width = lanes * width;
+    const std::int64_t slot = (overlap ? ratio : 0) + position % ratio;
+    step(
+        vk::copy_rows(s, {a.span(), t * row_width, 0}, {state.kv.span(), slot * row_width, 0}, 1, row_width));
+    step(vk::copy_rows(s, {z.span(), t * row_width, 0}, {state.score.span(), slot * row_width, 0}, 1,
+                       row_width, vk::Rows{compressor.ape, (position % ratio) * row_width, 0}));
+    if ((position + 1) % ratio != 0) return;
+
+    step(
+        vk::compressor_pool(s, state.kv.span(), state.score.span(), 1, ratio, width, overlap, pooled.span()));
+    if (overlap) { // the block just pooled becomes the next block's lookback
+        step(vk::copy_rows(s, {state.kv.span(), ratio * row_width, 0}, {state.kv.span(), 0, 0}, 1,
+                           ratio * row_width));
+        step(vk::copy_rows(s, {state.score.span(), ratio * row_width, 0}, {state.score.span(), 0, 0}, 1,
+                           ratio * row_width));
+    }
+    const Config& c = config;
+    const std::int64_t rope = c.rope_head_dim;
+    step(vk::rms_norm(s, pooled.span(), compressor.norm, pooled.span(), 1, width,
+                      static_cast<float>(c.norm_eps)));
+    step(vk::rope_interleaved(s, pooled.span(), block_rope, 1, 1, width, width - rope, rope / 2, false));
+    if (indexer) {
+        step(vk::hadamard(s, pooled.span(), 1, width));
+        step(vk::qat(s, pooled.span(), 1, width, width, 32, vk::QatFormat::Fp4E2M1));
+    } else {
+        step(vk::qat(s, pooled.span(), 1, width, width - rope, 64, vk::QatFormat::Fp8E4M3));
+    }
+    step(vk::round_to_bf16(s, pooled.span(), width));
+    step(vk::copy_rows(s, {pooled.span(), 0, 0}, {out.span(), ((position + 1) / ratio - 1) * width, 0}, 1,
+                       width));
+}
+
+void V4VulkanGraph::Impl::record_expert(vk::Stream& s, Recorder& step, const DeviceExpert& e,
+                                        vk::BufferSpan in, std::int64_t rows,
+                                        std::optional<vk::BufferSpan> gates) const {
+    const std::int64_t inter = config.moe_inter_dim;
+    step(record_linear(s, in, rows, e.w1, h1.span(), true));
+    step(record_linear(s, in, rows, e.w3, h3.span(), true));
+    step(vk::swiglu(s, h1.span(), h3.span(), gates, h1.span(), rows, inter,
+                    static_cast<float>(config.swiglu_limit)));
+    step(vk::round_to_bf16(s, h1.span(), rows * inter));
+    step(record_linear(s, h1.span(), rows, e.w2, expert_out.span(), true));
+}
+
+void V4VulkanGraph::Impl::record_attention(vk::Stream& s, Recorder& step, const DeviceLayer& layer,
+                                           const LayerBuffers& cache, std::int64_t start, std::int64_t rows,
+                                           const Layout& layout, bool observe) const {
+    const Config& c = config;
+    const std::int64_t heads = c.n_heads, head_dim = c.head_dim, rope = c.rope_head_dim,
+                       nope = c.nope_head_dim(), ratio = layer.ratio;
+    const std::int64_t index_heads = c.index_n_heads, index_dim = c.index_head_dim, window = c.window_size;
+    const float eps = static_cast<float>(c.norm_eps);
+    const vk::BufferSpan table =
+        inputs.span(ratio == 0 ? layout.plain : layout.compressed, floats(rows * rope));
+
+    step(record_linear(s, x.span(), rows, layer.wq_a, q_latent.span(), true));
+    step(vk::rms_norm(s, q_latent.span(), layer.q_norm, q_latent.span(), rows, c.q_lora_rank, eps));
+    step(vk::round_to_bf16(s, q_latent.span(), rows * c.q_lora_rank));
+    step(record_linear(s, q_latent.span(), rows, layer.wq_b, q.span(), true));
+    step(vk::rms_norm(s, q.span(), std::nullopt, q.span(), rows * heads, head_dim, eps));
+    step(vk::rope_interleaved(s, q.span(), table, rows, heads, head_dim, nope, rope / 2, false));
+    step(vk::round_to_bf16(s, q.span(), rows * heads * head_dim));
+
+    step(record_linear(s, x.span(), rows, layer.wkv, kv.span(), true));
+    step(vk::rms_norm(s, kv.span(), layer.kv_norm, kv.span(), rows, head_dim, eps));
+    step(vk::round_to_bf16(s, kv.span(), rows * head_dim));
+    step(vk::rope_interleaved(s, kv.span(), table, rows, 1, head_dim, nope, rope / 2, false));
+    step(vk::qat(s, kv.span(), rows, head_dim, nope, 64, vk::QatFormat::Fp8E4M3));
+    step(vk::round_to_bf16(s, kv.span(), rows * head_dim));
+
+    if (ratio != 0) {
+        step(record_linear(s, x.span(), rows, layer.compressor.wkv, comp_a.span(), false));
+        step(record_linear(s, x.span(), rows, layer.compressor.wgate, comp_z.span(), false));
+    }
+    if (ratio == 4) {
+        step(record_linear(s, x.span(), rows, layer.indexer_compressor.wkv, index_a.span(), false));
+        step(record_linear(s, x.span(), rows, layer.indexer_compressor.wgate, index_z.span(), false));
+        step(record_linear(s, q_latent.span(), rows, layer.indexer_wq_b, index_q.span(), true));
+        step(vk::rope_interleaved(s, index_q.span(), table, rows, index_heads, index_dim, index_dim - rope,
+                                  rope / 2, false));
+        step(vk::hadamard(s, index_q.span(), rows * index_heads, index_dim));
+        step(
+            vk::qat(s, index_q.span(), rows * index_heads, index_dim, index_dim, 32, vk::QatFormat::Fp4E2M1));
+        step(record_linear(s, x.span(), rows, layer.indexer_weights_proj, index_w.span(), true));
+        step(vk::scale(s, index_w.span(), rows * index_heads,
+                       static_cast<float>(1.0 / (std::sqrt(static_cast<double>(index_dim)) *
+                                                 std::sqrt(static_cast<double>(index_heads))))));
+    }
+
+    const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
+    const std::int64_t row_bytes = heads * head_dim;
+    for (std::int64_t t = 0; t < rows && step.ok(); ++t) {
+        const std::int64_t position = start + t;
+        step(vk::copy_rows(s, {kv.span(), t * head_dim, 0},
+                           {cache.window.span(), (position % window) * head_dim, 0}, 1, head_dim));
+        const std::int64_t block =
+            layout.block_row[static_cast<std::size_t>((ratio == 4 ? 0 : 1) * kMaxRows + t)];
+        const vk::BufferSpan block_rope = inputs.span(
+            layout.blocks + static_cast<std::size_t>(std::max<std::int64_t>(block, 0)) * layout.block_stride,
+            floats(rope));
+        if (ratio == 4)
+            record_compress(s, step, layer.indexer_compressor, cache.indexer_compressor, ratio, index_dim,
+                            index_a, index_z, t, position, true, block_rope, cache.index_keys);
+        if (ratio != 0)
+            record_compress(s, step, layer.compressor, cache.compressor, ratio, head_dim, comp_a, comp_z, t,
+                            position, false, block_rope, cache.entries);
+
+        // Candidates: the window's filled slots (always a prefix of the ring), then compressed entries.
+        const std::int64_t filled = std::min(position + 1, window);
+        step(vk::copy_rows(s, {cache.window.span(), 0, 0}, {candidates.span(), 0, 0}, 1, filled * head_dim));
+        std::int64_t count = filled;
+        const std::int64_t visible = ratio ? (position + 1) / ratio : 0;
+        if (ratio == 128 && visible > 0) {
+            step(vk::copy_rows(s, {cache.entries.span(), 0, 0}, {candidates.span(), filled * head_dim, 0}, 1,
+                               visible * head_dim));
+            count += visible;
+        } else if (ratio == 4 && visible > 0) {
+            const std::int64_t keep = std::min(c.index_topk, visible);
+            step(vk::copy_rows(s, {index_w.span(), t * index_heads, 0}, {index_w_row.span(), 0, 0}, 1,
+                               index_heads));
+            step(vk::indexer_scores(
+                s, index_q.span(floats(t * index_heads * index_dim), floats(index_heads * index_dim)),
+                index_w_row.span(), cache.index_keys.span(), 1, index_heads, visible, index_dim,
+                index_scores.span()));
+            step(vk::top_k(s, index_scores.span(), 1, visible, keep, k::TopKOrder::ByIndex, top_k.span()));
+            step(vk::gather_rows(s, cache.entries.span(), visible, top_k.span(), keep, head_dim,
+                                 candidates.span(floats(filled * head_dim), floats(keep * head_dim))));
+            if (observe) {
+                step(vk::copy_rows(s, {top_k.span(), 0, 0}, {evidence_chosen.span(), t * c.index_topk, 0}, 1,
+                                   keep));
+                step(vk::copy_rows(s, {index_scores.span(), 0, 0},
+                                   {evidence_scores.span(), t * index_rows, 0}, 1, visible));
+            }
+            count += keep;
+        }
+        step(vk::sink_attention(s, q.span(floats(t * row_bytes), floats(row_bytes)), heads, candidates.span(),
+                                count, head_dim, scale, layer.attn_sink, attention_logits.span(),
+                                attention_out.span(floats(t * row_bytes), floats(row_bytes))));
+    }
+    step(vk::rope_interleaved(s, attention_out.span(), table, rows, heads, head_dim, nope, rope / 2, true));
+    step(vk::round_to_bf16(s, attention_out.span(), rows * heads * head_dim));
+
+    // Grouped low-rank output: group g's heads (contiguous) through its own rows of wo_a.
+    const std::int64_t groups = c.o_groups, group_width = heads / groups * head_dim, rank = c.o_lora_rank;
+    for (std::int64_t g = 0; g < groups; ++g) {
+        step(vk::copy_rows(s, {attention_out.span(), g * group_width, heads * head_dim},
+                           {group_in.span(), 0, group_width}, rows, group_width));
+        step(record_linear(s, group_in.span(), rows, layer.wo_a[static_cast<std::size_t>(g)],
+                           group_out.span(), true));
+        step(vk::copy_rows(s, {group_out.span(), 0, rank}, {low_rank.span(), g * rank, groups * rank}, rows,
+                           rank));
+    }
+    step(record_linear(s, low_rank.span(), rows, layer.wo_b, attention.span(), true));
+}
+
+Result<void> V4VulkanGraph::Impl::grow(std::int64_t positions) const {
+    const Config& c = config;
+    const std::int64_t wanted_candidates = c.window_size + std::max(c.index_topk, positions / 128 + 1);
+    const std::int64_t wanted_index = positions / 4 + 1;
+    const auto make = [&](vk::Buffer& buffer, std::int64_t count) -> Result<void> {
+        auto made = context->create_buffer(floats(count));
+        if (!made)
+            return Error{"no room on " + context->device().name + " for attention over " +
+                         std::to_string(positions) + " positions: " + made.error()};
+        buffer = std::move(*made);
+        return {};
+    };
+    if (wanted_candidates > candidate_rows) {
+        const std::int64_t rows = std::max(wanted_candidates, 2 * candidate_rows);
+        if (auto made = make(candidates, rows * c.head_dim); !made) return made;
+        if (auto made = make(attention_logits, rows * c.n_heads); !made) return made;
+        candidate_rows = rows;
+    }
+    if (wanted_index > index_rows) {
+        const std::int64_t rows = std::max(wanted_index, 2 * index_rows);
+        if (auto made = make(index_scores, rows); !made) return made;
+        if (auto made = make(evidence_scores, rows * kMaxRows); !made) return made;
+        index_rows = rows;
+    }
+    return {};
+}
+
+V4VulkanGraph::V4VulkanGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+V4VulkanGraph::~V4VulkanGraph() = default;
+
+std::int64_t V4VulkanGraph::max_rows() const {
+    return kMaxRows;
+}
+
+std::int64_t V4VulkanGraph::first_layer() const {
+    return impl_->first_layer;
+}
+
+std::uint64_t V4VulkanGraph::weight_bytes() const {
+    return impl_->uploads.bytes();
+}
+
+Result<std::unique_ptr<V4VulkanGraph>> V4VulkanGraph::create(std::shared_ptr<vk::Context> context,
+                                                             const Config& config, const Weights& weights,
+                                                             const Graph& host, std::int64_t first_layer,
+                                                             bool experts_on_host) {
+    auto impl = std::make_unique<Impl>(std::move(context), config, weights, host);
+    impl->first_layer = first_layer;
+    impl->experts_on_host = experts_on_host;
+    const Config& c = config;
+
+    // Everything uploaded, planned first so that the buffers fit it.
+    struct Piece {
+        std::span<const std::byte> bytes;
+        std::string name;
+    };
+    std::vector<Piece> pieces;
+    const auto bytes_of = [](const void* data, std::uint64_t count) {
+        return std::span<const std::byte>(static_cast<const std::byte*>(data),
+                                          static_cast<std::size_t>(count));
+    };
+    const auto vector_piece = [&](const std::vector<float>& v, const std::string& name) {
+        pieces.push_back({bytes_of(v.data(), v.size() * sizeof(float)), name});
+    };
+    const auto matrix_pieces = [&](const WeightMatrix& w, const std::string& name) {
+        pieces.push_back(
+            {bytes_of(w.data, vk::weight_data_bytes(w.format, w.out_features, w.in_features, w.gguf_type)),
+             name});
+        if (const std::uint64_t scales = vk::weight_scale_bytes(w.format, w.out_features, w.in_features))
+            pieces.push_back({bytes_of(w.scales, scales), name + " scales"});
+    };
+    const auto hc_pieces = [&](const HyperConnection& hc, const std::string& name) {
+        vector_piece(hc.fn, name + ".fn");
+        vector_piece(hc.base, name + ".base");
+        vector_piece(hc.scale, name + ".scale");
+    };
+    const auto expert_pieces = [&](const Expert& e, const std::string& name) {
+        matrix_pieces(e.w1, name + ".w1");
+        matrix_pieces(e.w2, name + ".w2");
+        matrix_pieces(e.w3, name + ".w3");
+    };
+    for (std::int64_t l = first_layer; l < c.n_layers; ++l) {
+        const Layer& layer = weights.layers[static_cast<std::size_t>(l)];
+        const std::string p = "layers." + std::to_string(l) + ".";
+        for (const auto* v :
+             {&layer.attn_norm, &layer.ffn_norm, &layer.q_norm, &layer.kv_norm, &layer.attn_sink})
+            vector_piece(*v, p + "norm");
+        hc_pieces(layer.hc_attn, p + "hc_attn");
+        hc_pieces(layer.hc_ffn, p + "hc_ffn");
+        for (const auto* w : {&layer.wq_a, &layer.wq_b, &layer.wkv, &layer.wo_b, &layer.gate})
+            matrix_pieces(*w, p + "attn");
+        for (std::int64_t g = 0; g < c.o_groups; ++g)
+            matrix_pieces(row_slice(layer.wo_a, g * c.o_lora_rank, c.o_lora_rank), p + "attn.wo_a");
+        if (layer.ratio != 0) {
+            matrix_pieces(layer.compressor.wkv, p + "attn.compressor.wkv");
+            matrix_pieces(layer.compressor.wgate, p + "attn.compressor.wgate");
+            vector_piece(layer.compressor.ape, p + "attn.compressor.ape");
+            vector_piece(layer.compressor.norm, p + "attn.compressor.norm");
+        }
+        if (layer.ratio == 4) {
+            matrix_pieces(layer.indexer_compressor.wkv, p + "attn.indexer.compressor.wkv");
+            matrix_pieces(layer.indexer_compressor.wgate, p + "attn.indexer.compressor.wgate");
+            vector_piece(layer.indexer_compressor.ape, p + "attn.indexer.compressor.ape");
+            vector_piece(layer.indexer_compressor.norm, p + "attn.indexer.compressor.norm");
+            matrix_pieces(layer.indexer_wq_b, p + "attn.indexer.wq_b");
+            matrix_pieces(layer.indexer_weights_proj, p + "attn.indexer.weights_proj");
+        }
+        if (!experts_on_host)
+            for (std::size_t e = 0; e < layer.experts.size(); ++e)
+                expert_pieces(layer.experts[e], p + "ffn.experts." + std::to_string(e));
+        expert_pieces(layer.shared_expert, p + "ffn.shared_experts");
+    }
+    hc_pieces(weights.hc_head, "hc_head");
+    vector_piece(weights.norm, "norm");
+    matrix_pieces(weights.head, "head");
+
+    std::uint64_t total = 0;
+    for (const Piece& piece : pieces) total += piece.bytes.size();
+    impl->uploads.plan(total, pieces.size());
+    std::vector<vk::BufferSpan> spans;
+    for (const Piece& piece : pieces) {
+        auto span = impl->uploads.upload(piece.bytes, piece.name);
+        if (!span) return std::move(span).take_error();
+        spans.push_back(*span);
+    }
+
+    // Bind the spans in the order they were planned.
+    std::size_t at = 0;
+    const auto next = [&] { return spans[at++]; };
+    const auto matrix = [&](const WeightMatrix& w) {
+        DeviceLinear l;
+        l.weight.format = w.format;
+        l.weight.out_features = w.out_features;
+        l.weight.in_features = w.in_features;
+        l.weight.gguf_type = w.gguf_type;
+        l.weight.data = next();
+        if (vk::weight_scale_bytes(w.format, w.out_features, w.in_features)) l.weight.scales = next();
+        l.qat = w.format == WeightFormat::F8_E4M3_BLOCK128 || w.format == WeightFormat::FP4_E2M1_BLOCK32;
+        return l;
+    };
+    const auto hc = [&](const HyperConnection& h) {
+        DeviceHc d;
+        d.fn.format = WeightFormat::F32;
+        d.fn.data = next();
+        d.fn.in_features = c.hc_mult * c.dim;
+        d.fn.out_features = static_cast<std::int64_t>(h.fn.size()) / d.fn.in_features;
+        d.base = next();
+        d.scale = next();
+        return d;
+    };
+    const auto expert = [&](const Expert& e) {
+        return DeviceExpert{matrix(e.w1), matrix(e.w2), matrix(e.w3)};
+    };
+    for (std::int64_t l = first_layer; l < c.n_layers; ++l) {
+        const Layer& layer = weights.layers[static_cast<std::size_t>(l)];
+        DeviceLayer d;
+        d.host = &layer;
+        d.ratio = layer.ratio;
+        d.attn_norm = next();
+        d.ffn_norm = next();
+        d.q_norm = next();
+        d.kv_norm = next();
+        d.attn_sink = next();
+        d.hc_attn = hc(layer.hc_attn);
+        d.hc_ffn = hc(layer.hc_ffn);
+        d.wq_a = matrix(layer.wq_a);
+        d.wq_b = matrix(layer.wq_b);
+        d.wkv = matrix(layer.wkv);
+        d.wo_b = matrix(layer.wo_b);
+        d.gate = matrix(layer.gate);
+        for (std::int64_t g = 0; g < c.o_groups; ++g)
+            d.wo_a.push_back(matrix(row_slice(layer.wo_a, g * c.o_lora_rank, c.o_lora_rank)));
+        if (layer.ratio != 0) {
+            d.compressor.wkv = matrix(layer.compressor.wkv);
+            d.compressor.wgate = matrix(layer.compressor.wgate);
+            d.compressor.ape = next();
+            d.compressor.norm = next();
+        }
+        if (layer.ratio == 4) {
+            d.indexer_compressor.wkv = matrix(layer.indexer_compressor.wkv);
+            d.indexer_compressor.wgate = matrix(layer.indexer_compressor.wgate);
+            d.indexer_compressor.ape = next();
+            d.indexer_compressor.norm = next();
+            d.indexer_wq_b = matrix(layer.indexer_wq_b);
+            d.indexer_weights_proj = matrix(layer.indexer_weights_proj);
+        }
+        if (!experts_on_host)
+            for (const Expert& e : layer.experts) d.experts.push_back(expert(e));
+        d.shared = expert(layer.shared_expert);
+        impl->layers.push_back(std::move(d));
+    }
+    impl->hc_head = hc(weights.hc_head);
+    impl->norm = next();
+    impl->head = matrix(weights.head).weight;
+
+    // Working buffers.
+    const std::int64_t R = kMaxRows, dim = c.dim, h = c.hc_mult, heads = c.n_heads, head_dim = c.head_dim;
+    const std::int64_t index_width = c.index_n_heads * c.index_head_dim;
+    const std::int64_t widest_input = std::max(
+        {dim, c.q_lora_rank, heads / c.o_groups * head_dim, c.o_groups * c.o_lora_rank, c.moe_inter_dim});
+    const std::size_t routing_bytes =
+        static_cast<std::size_t>(c.n_routed_experts) * 2 * align_up(floats(R * c.n_activated_experts));
+    const std::size_t input_bytes = kAlignment + 2 * align_up(floats(R * c.rope_head_dim)) +
+                                    static_cast<std::size_t>(2 * R) * align_up(floats(c.rope_head_dim)) +
+                                    floats(R * h * dim);
+    vk::Context& device = *impl->context;
+    const std::pair<vk::Buffer*, std::size_t> sizes[] = {
+        {&impl->inputs, input_bytes},
+        {&impl->residual[0], floats(R * h * dim)},
+        {&impl->residual[1], floats(R * h * dim)},
+        {&impl->projections, floats(R * (2 + h) * h)},
+        {&impl->pre, floats(R * h)},
+        {&impl->post, floats(R * h)},
+        {&impl->comb, floats(R * h * h)},
+        {&impl->x, floats(R * dim)},
+        {&impl->activations, floats(R * widest_input)},
+        {&impl->q_latent, floats(R * c.q_lora_rank)},
+        {&impl->q, floats(R * heads * head_dim)},
+        {&impl->kv, floats(R * head_dim)},
+        {&impl->comp_a, floats(R * 2 * head_dim)},
+        {&impl->comp_z, floats(R * 2 * head_dim)},
+        {&impl->index_a, floats(R * 2 * c.index_head_dim)},
+        {&impl->index_z, floats(R * 2 * c.index_head_dim)},
+        {&impl->index_q, floats(R * index_width)},
+        {&impl->index_w, floats(R * c.index_n_heads)},
+        {&impl->index_w_row, floats(c.index_n_heads)},
+        {&impl->attention_out, floats(R * heads * head_dim)},
+        {&impl->group_in, floats(R * heads / c.o_groups * head_dim)},
+        {&impl->group_out, floats(R * c.o_lora_rank)},
+        {&impl->low_rank, floats(R * c.o_groups * c.o_lora_rank)},
+        {&impl->attention, floats(R * dim)},
+        {&impl->pooled, floats(std::max(head_dim, c.index_head_dim))},
+        {&impl->top_k, floats(std::max<std::int64_t>(c.index_topk, 1))},
+        {&impl->evidence_chosen, floats(R * std::max<std::int64_t>(c.index_topk, 1))},
+        {&impl->scores, floats(R * c.n_routed_experts)},
+        {&impl->gathered, floats(R * dim)},
+        {&impl->h1, floats(R * c.moe_inter_dim)},
+        {&impl->h3, floats(R * c.moe_inter_dim)},
+        {&impl->expert_out, floats(R * dim)},
+        {&impl->routed, floats(R * dim)},
+        {&impl->zeros, floats(R * dim)},
+        {&impl->routing, routing_bytes},
+        {&impl->head_projections, floats(R * h)},
+        {&impl->head_pre, floats(R * h)},
+        {&impl->mixed, floats(R * dim)},
+        {&impl->logits, floats(R * c.vocab_size)},
+    };
+    for (const auto& [buffer, bytes] : sizes) {
+        auto made = device.create_buffer(bytes);
+        if (!made)
+            return Error{"no room on " + device.device().name +
+                         " for the DeepSeek-V4 working buffers: " + made.error()};
+        *buffer = std::move(*made);
+    }
+    const std::vector<float> zeros(static_cast<std::size_t>(R * dim), 0.0f);
+    if (auto done = device.upload(impl->zeros, 0, zeros.data(), floats(R * dim)); !done)
+        return std::move(done).take_error();
+    if (auto grown = impl->grow(1); !grown) return std::move(grown).take_error();
+    return std::unique_ptr<V4VulkanGraph>(new V4VulkanGraph(std::move(impl)));
+}
+
+Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::span<const Token> tokens,
+                                    const float* residual, std::int64_t logit_rows, float* logits,
+                                    IndexerObserver* observer) const {
+    const Impl& g = *impl_;
+    const Config& c = g.config;
+    const auto rows = static_cast<std::int64_t>(tokens.size());
+    if (rows <= 0 || rows > kMaxRows || logit_rows < 0 || logit_rows > rows)
+        return Error{"the DeepSeek-V4 device graph takes 1 to " + std::to_string(kMaxRows) +
+                     " tokens at a time"};
+    const std::int64_t end = start + rows, dim = c.dim, h = c.hc_mult;
+
+    // The device caches: kept while they are newest and large enough, otherwise (re)made from the host's.
+    auto* caches = dynamic_cast<VulkanCaches*>(state.device.get());
+    if (!caches || !state.device_is_newer || caches->capacity() < end) {
+        if (auto read = state.read_back_from_device(); !read) return read;
+        auto fresh = std::make_unique<VulkanCaches>(g.context, c, g.first_layer);
+        if (auto made = fresh->allocate(std::max(end, caches ? 2 * caches->capacity() : end)); !made)
+            return made;
+        if (auto uploaded = fresh->upload(state.layers, start); !uploaded) return uploaded;
+        caches = fresh.get();
+        state.device = std::move(fresh);
+        state.device_is_newer = true;
+    }
+    if (auto grown = g.grow(end); !grown) return grown;
+
+    // Inputs: the RoPE rows of the tokens (plain and YaRN frequencies), of each compressed block that
+    // completes here (at its start position), and the residual rows.
+    Impl::Layout layout;
+    const std::int64_t pairs = c.rope_head_dim / 2;
+    layout.plain = kAlignment;
+    layout.compressed = layout.plain + align_up(floats(rows * c.rope_head_dim));
+    layout.blocks = layout.compressed + align_up(floats(rows * c.rope_head_dim));
+    layout.block_stride = align_up(floats(c.rope_head_dim));
+    layout.block_row.assign(static_cast<std::size_t>(2 * kMaxRows), -1);
+    std::vector<double> token_positions, block_positions;
+    for (std::int64_t t = 0; t < rows; ++t) {
+        token_positions.push_back(static_cast<double>(start + t));
+        for (const std::int64_t ratio : {4, 128}) {
+            if ((start + t + 1) % ratio != 0) continue;
+            layout.block_row[static_cast<std::size_t>((ratio == 4 ? 0 : 1) * kMaxRows + t)] =
+                static_cast<std::int64_t>(block_positions.size());
+            block_positions.push_back(static_cast<double>(start + t + 1 - ratio));
+        }
+    }
+    layout.residual = layout.blocks + std::max<std::size_t>(block_positions.size(), 1) * layout.block_stride;
+    layout.bytes = layout.residual + floats(rows * h * dim);
+    std::vector<float>& upload = g.rope_table;
+    upload.assign(layout.bytes / sizeof(float), 0.0f);
+    const std::vector<float> plain = rope_frequencies(c, c.rope_theta, false);
+    const std::vector<float> compressed = rope_frequencies(c, c.compress_rope_theta, true);
+    const auto place = [&](const std::vector<float>& values, std::size_t offset) {
+        std::copy(values.begin(), values.end(),
+                  upload.begin() + static_cast<std::ptrdiff_t>(offset / sizeof(float)));
+    };
+    place(vk::rope_cos_sin(token_positions, plain.data(), pairs), layout.plain);
+    place(vk::rope_cos_sin(token_positions, compressed.data(), pairs), layout.compressed);
+    for (std::size_t b = 0; b < block_positions.size(); ++b)
+        place(vk::rope_cos_sin(std::span(&block_positions[b], 1), compressed.data(), pairs),
+              layout.blocks + b * layout.block_stride);
+    std::copy(residual, residual + rows * h * dim,
+              upload.begin() + static_cast<std::ptrdiff_t>(layout.residual / sizeof(float)));
+    if (auto done = g.context->upload(g.inputs, 0, upload.data(), layout.bytes); !done) return done;
+
+    auto made = g.context->create_stream();
+    if (!made) return std::move(made).take_error();
+    vk::Stream& s = *made;
+    Recorder step;
+    int current = 0;
+    step(vk::copy_rows(s, {g.inputs.span(), static_cast<std::int64_t>(layout.residual / sizeof(float)), 0},
+                       {g.residual[0].span(), 0, 0}, 1, rows * h * dim));
+    const float eps = static_cast<float>(c.norm_eps);
+    const auto hc_post = [&](vk::BufferSpan output) {
+        step(vk::hc_post_mix(s, g.post.span(), g.comb.span(), output, g.residual[current].span(), rows, h,
+                             dim, g.residual[1 - current].span()));
+        step(vk::round_to_bf16(s, g.residual[1 - current].span(), rows * h * dim));
+        current = 1 - current;
+    };
+    const auto submit = [&]() -> Result<void> {
+        if (auto recorded = step.take(); !recorded) return recorded;
+        if (auto ran = s.submit(); !ran) return ran;
+        s.reset();
+        return {};
+    };
+
+    std::vector<float> scores(static_cast<std::size_t>(rows * c.n_routed_experts));
+    std::vector<std::int64_t> chosen(static_cast<std::size_t>(rows * c.n_activated_experts));
+    std::vector<float> gate_weights(chosen.size());
+    for (std::size_t index = 0; index < g.layers.size(); ++index) {
+        const DeviceLayer& layer = g.layers[index];
+        const LayerBuffers& cache = caches->layer(static_cast<std::int64_t>(index));
+        const bool observe = observer && layer.ratio == 4;
+        g.record_hc_pre(s, step, layer.hc_attn, g.residual[current].span(), rows, g.x.span());
+        step(vk::rms_norm(s, g.x.span(), layer.attn_norm, g.x.span(), rows, dim, eps));
+        step(vk::round_to_bf16(s, g.x.span(), rows * dim));
+        g.record_attention(s, step, layer, cache, start, rows, layout, observe);
+        hc_post(g.attention.span());
+
+        g.record_hc_pre(s, step, layer.hc_ffn, g.residual[current].span(), rows, g.x.span());
+        step(vk::rms_norm(s, g.x.span(), layer.ffn_norm, g.x.span(), rows, dim, eps));
+        step(vk::round_to_bf16(s, g.x.span(), rows * dim));
+        step(g.record_linear(s, g.x.span(), rows, layer.gate, g.scores.span(), false));
+        step(vk::sqrt_softplus(s, g.scores.span(), g.scores.span(), rows * c.n_routed_experts));
+        if (auto ran = submit(); !ran) return ran;
+
+        if (observe) {
+            const std::int64_t layer_index = g.first_layer + static_cast<std::int64_t>(index);
+            std::vector<std::uint32_t> picked(static_cast<std::size_t>(rows * c.index_topk));
+            std::vector<float> seen(static_cast<std::size_t>(rows * g.index_rows));
+            if (auto done = g.context->download(g.evidence_chosen, 0, picked.data(), picked.size() * 4);
+                !done)
+                return done;
+            if (auto done = g.context->download(g.evidence_scores, 0, seen.data(), seen.size() * 4); !done)
+                return done;
+            std::vector<std::int64_t> order;
+            for (std::int64_t t = 0; t < rows; ++t) {
+                const std::int64_t visible = (start + t + 1) / 4;
+                if (visible == 0) continue;
+                const std::int64_t keep = std::min(c.index_topk, visible);
+                order.assign(picked.begin() + t * c.index_topk, picked.begin() + t * c.index_topk + keep);
+                observer->observe({layer_index, start + t, order,
+                                   std::span<const float>(seen.data() + t * g.index_rows,
+                                                          static_cast<std::size_t>(visible)),
+                                   4, 4});
+            }
+        }
+
+        // Routing on the host, exactly as the CPU graph routes.
+        if (auto done = g.context->download(g.scores, 0, scores.data(), floats(rows * c.n_routed_experts));
+            !done)
+            return done;
+        g.host.route(*layer.host, scores.data(), tokens, chosen.data(), gate_weights.data());
+        if (g.experts_on_host) {
+            std::vector<float> x(static_cast<std::size_t>(rows * dim)), sum(x.size(), 0.0f);
+            if (auto done = g.context->download(g.x, 0, x.data(), floats(rows * dim)); !done) return done;
+            g.host.routed_experts(*layer.host, x.data(), rows, chosen.data(), gate_weights.data(),
+                                  sum.data());
+            if (auto done = g.context->upload(g.routed, 0, sum.data(), floats(rows * dim)); !done)
+                return done;
+        } else {
+            const std::int64_t experts = c.n_routed_experts, active = c.n_activated_experts;
+            std::vector<std::int64_t> offsets(static_cast<std::size_t>(experts + 1)),
+                routed_rows(chosen.size()), slots(chosen.size());
+            k::moe_group(chosen.data(), rows, active, experts, offsets.data(), routed_rows.data(),
+                         slots.data());
+            // Per expert, its rows (uint32) and gate weights, each in an aligned section.
+            const std::size_t section = align_up(floats(rows * active));
+            std::vector<std::uint32_t> table(static_cast<std::size_t>(experts) * 2 * section / 4, 0);
+            for (std::int64_t e = 0; e < experts; ++e)
+                for (std::int64_t i = offsets[static_cast<std::size_t>(e)];
+                     i < offsets[static_cast<std::size_t>(e + 1)]; ++i) {
+                    const std::size_t at = static_cast<std::size_t>(e) * 2 * section / 4 +
+                                           static_cast<std::size_t>(i - offsets[static_cast<std::size_t>(e)]);
+                    table[at] = static_cast<std::uint32_t>(routed_rows[static_cast<std::size_t>(i)]);
+                    std::memcpy(&table[at + section / 4],
+                                &gate_weights[static_cast<std::size_t>(slots[static_cast<std::size_t>(i)])],
+                                4);
+                }
+            if (auto done = g.context->upload(g.routing, 0, table.data(), table.size() * 4); !done)
+                return done;
+            step(vk::copy_rows(s, {g.zeros.span(), 0, 0}, {g.routed.span(), 0, 0}, 1, rows * dim));
+            for (std::int64_t e = 0; e < experts; ++e) {
+                const std::int64_t first = offsets[static_cast<std::size_t>(e)],
+                                   count = offsets[static_cast<std::size_t>(e + 1)] - first;
+                if (count == 0) continue;
+                const vk::BufferSpan which =
+                    g.routing.span(static_cast<std::size_t>(e) * 2 * section, floats(count));
+                const vk::BufferSpan gates =
+                    g.routing.span(static_cast<std::size_t>(e) * 2 * section + section, floats(count));
+                step(vk::gather_rows(s, g.x.span(), rows, which, count, dim, g.gathered.span()));
+                g.record_expert(s, step, layer.experts[static_cast<std::size_t>(e)], g.gathered.span(), count,
+                                gates);
+                step(vk::scatter_add_rows(s, g.expert_out.span(), which, count, dim, g.routed.span(), rows));
+            }
+        }
+        // The shared expert's output is added as the CPU adds it: after every routed one.
+        g.record_expert(s, step, layer.shared, g.x.span(), rows, std::nullopt);
+        step(vk::add_in_place(s, g.routed.span(), g.expert_out.span(), rows * dim));
+        step(vk::round_to_bf16(s, g.routed.span(), rows * dim));
+        hc_post(g.routed.span());
+    }
+
+    if (logit_rows > 0) {
+        const std::int64_t first = rows - logit_rows;
+        const vk::BufferSpan tail =
+            g.residual[current].span(floats(first * h * dim), floats(logit_rows * h * dim));
+        step(vk::linear(s, tail, logit_rows, g.hc_head.fn, g.head_projections.span()));
+        step(vk::hc_coefficients(s, g.head_projections.span(), tail, logit_rows, h, dim, eps, g.hc_head.scale,
+                                 g.hc_head.base, static_cast<float>(c.hc_eps), g.head_pre.span(),
+                                 std::nullopt, std::nullopt));
+        step(vk::hc_pre_mix(s, g.head_pre.span(), tail, logit_rows, h, dim, g.mixed.span()));
+        step(vk::round_to_bf16(s, g.mixed.span(), logit_rows * dim));
+        step(vk::rms_norm(s, g.mixed.span(), g.norm, g.mixed.span(), logit_rows, dim, eps));
+        step(vk::round_to_bf16(s, g.mixed.span(), logit_rows * dim));
+        step(vk::linear(s, g.mixed.span(), logit_rows, g.head, g.logits.span()));
+    }
+    if (auto ran = submit(); !ran) return ran;
+    state.device_is_newer = true;
+    if (logit_rows == 0) return {};
+    return g.context->download(g.logits, 0, logits, floats(logit_rows * c.vocab_size));
+}
+
+} // namespace lectern::model::v4

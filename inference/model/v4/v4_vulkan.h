@@ -1,0 +1,61 @@
+#pragma once
+// The DeepSeek-V4 graph's device half on Vulkan: layers [first_layer, n_layers) and the head, with their
+// weights uploaded once and those layers' caches (window ring, compressed entries, indexer keys, compressor
+// states) on the device as V4State::device. The host embeds the tokens and runs any layers before
+// first_layer (graph.h), then hands the residual rows over. Numerics follow graph.h op for op (bf16 at the
+// same points, FP8 QAT before FP8/FP4 linears), with fp32 sums where the CPU sums in double.
+//
+// The layers' batched work (projections, norms, RoPE, the MoE) runs over all rows of a slice; the
+// per-token work (cache writes, compressor blocks, the indexer's choice, sink attention) is recorded
+// token by token in the reference's decode order. Each layer submits twice: the router's scores come
+// back to the host, which routes exactly as the CPU graph does and either records the chosen experts or,
+// with experts kept in host memory, runs them on the CPU (Graph::routed_experts) and uploads their sum.
+
+#include "inference/model/model.h"
+#include "inference/model/v4/config.h"
+#include "inference/model/v4/graph.h"
+#include "inference/model/v4/state.h"
+#include "inference/model/v4/weights.h"
+#include "kernels/result.h"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+namespace lectern::kernels::vulkan {
+class Context;
+} // namespace lectern::kernels::vulkan
+
+namespace lectern::model::v4 {
+
+class V4VulkanGraph {
+public:
+    // Uploads the weights of layers [first_layer, n_layers) (without their routed experts when
+    // experts_on_host) and of the head. `host` runs host experts; config, weights and host must outlive
+    // the graph.
+    static Result<std::unique_ptr<V4VulkanGraph>> create(std::shared_ptr<kernels::vulkan::Context> context,
+                                                         const Config& config, const Weights& weights,
+                                                         const Graph& host, std::int64_t first_layer,
+                                                         bool experts_on_host);
+    ~V4VulkanGraph();
+
+    // The most tokens one forward() takes (the recording of a layer grows with them).
+    std::int64_t max_rows() const;
+    std::int64_t first_layer() const;
+    std::uint64_t weight_bytes() const;
+
+    // Runs the device layers and the head for `tokens` at positions start.., whose residual rows
+    // [rows, hc, dim] entering first_layer are `residual`; updates state's device caches (made or
+    // refreshed from the host caches as needed). Writes the logits of the last `logit_rows` rows to
+    // `logits` [logit_rows, vocab]. The observer sees each CSA layer's choices, as from the CPU graph.
+    Result<void> forward(V4State& state, std::int64_t start, std::span<const Token> tokens,
+                         const float* residual, std::int64_t logit_rows, float* logits,
+                         IndexerObserver* observer) const;
+
+private:
+    struct Impl;
+    explicit V4VulkanGraph(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace lectern::model::v4

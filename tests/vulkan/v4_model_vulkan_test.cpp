@@ -1,0 +1,264 @@
+// The tiny DeepSeek-V4 checkpoint (SWA, CSA and HCA layers, hash- and score-routed MoE) with every layer
+// and the head on the Vulkan device (lavapipe in CI) against the CPU graph, over a sequence long enough to
+// wrap the window ring, fill HCA entries and make the indexer choose among more CSA entries than it keeps:
+// chunks of prefill and decode steps started from the CPU's own caches (restored from its snapshots),
+// greedy generation, a device snapshot continued on the CPU, layers split between host and device, routed
+// experts kept on the host, and the indexer's choices as the observer sees them. Skipped (77) without a
+// Vulkan device.
+//
+// Why not bit for bit: the CPU sums in double and rounds once, the device sums in fp32. Where a value lies
+// within that difference of a rounding point of the graph (a bf16 activation or attention probability,
+// an FP8/FP4 QAT step or scale, the indexer's or the router's choice), the two round it apart, and the
+// graph carries the step on. On lavapipe the first such step comes at position 41 (an attention
+// probability in layer 1 rounds to the neighbouring bf16) and moves that row's logits by 1.45; rows
+// without one agree within 2e-5. Each chunk therefore starts from the CPU's caches, so a step cannot
+// accumulate, and the checks are: every row within kLogitBound, nearly every row within kExactBound (a
+// real error, such as a wrong position, cache row or weight, moves every row), and the same greedy token
+// wherever the CPU's top two logits lie further apart than the device may move them.
+
+#include "inference/backend/backend.h"
+#include "inference/model/v4/v4_model.h"
+#include "kernels/vulkan/context.h"
+#include "tests/engine/tiny_fixture.h"
+#include "tests/kernels/check.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace lectern;
+using model::Token;
+
+namespace {
+
+constexpr double kExactBound = 1e-3;
+// A flip that changes which entries the indexer keeps for a later token of the same chunk moved a row by
+// 14.4 (position 44, three tokens after the flip at 41).
+constexpr double kLogitBound = 20.0;
+constexpr double kExactShare = 0.75;
+constexpr int kSequenceTokens = 160; // past the window (128) and the first HCA block (128)
+constexpr int kChunk = 8;
+// The chunks the device runs (the CPU runs all): the start, the first chunks whose indexer keeps fewer
+// entries than it sees, the window ring's wrap and the first HCA entry (positions 127, 128), the end.
+constexpr int kDeviceChunks[] = {0, 32, 40, 120, 128, 152};
+constexpr int kGreedySteps = 8;
+
+double row_difference(const std::vector<float>& a, const std::vector<float>& b, std::size_t row,
+                      std::int64_t vocab) {
+    double worst = 0.0;
+    for (std::size_t i = row * vocab; i < (row + 1) * vocab; ++i)
+        worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
+    return worst;
+}
+
+Token argmax(const float* logits, std::int64_t vocab) {
+    return static_cast<Token>(std::max_element(logits, logits + vocab) - logits);
+}
+
+// The gap between the largest and the second largest logit.
+double margin(const float* logits, std::int64_t vocab) {
+    float first = -std::numeric_limits<float>::infinity(), second = first;
+    for (std::int64_t i = 0; i < vocab; ++i) {
+        if (logits[i] > first) {
+            second = first;
+            first = logits[i];
+        } else if (logits[i] > second) {
+            second = logits[i];
+        }
+    }
+    return static_cast<double>(first) - second;
+}
+
+std::vector<float> run(const model::Model& m, model::SequenceState& state, const std::vector<Token>& tokens,
+                       model::LogitsWanted wanted = model::LogitsWanted::Last,
+                       model::IndexerObserver* observer = nullptr) {
+    model::ForwardOptions options;
+    options.logits = wanted;
+    options.indexer_observer = observer;
+    auto result = m.forward(state, tokens, options);
+    if (!CHECK(result.ok())) {
+        std::fprintf(stderr, "forward: %s\n", result.error().c_str());
+        return {};
+    }
+    return std::move(result->logits);
+}
+
+std::unique_ptr<model::Model> load(const std::string& folder, const backend::Request& request) {
+    auto loaded = model::v4::load_v4_model(folder, {}, 2, request);
+    if (!loaded) {
+        std::fprintf(stderr, "load: %s\n", loaded.error().c_str());
+        std::exit(1);
+    }
+    return std::move(loaded).value();
+}
+
+struct Choice {
+    std::int64_t layer, position;
+    std::vector<std::int64_t> chosen;
+    bool operator==(const Choice&) const = default;
+};
+
+class Recorder final : public model::IndexerObserver {
+public:
+    void observe(const model::IndexerSelection& s) override {
+        choices.push_back({s.layer, s.position, {s.chosen.begin(), s.chosen.end()}});
+    }
+    // By (layer, position): the device reports a slice's layers in turn, the CPU its whole call's.
+    std::vector<Choice> sorted() const {
+        std::vector<Choice> out = choices;
+        std::stable_sort(out.begin(), out.end(), [](const Choice& a, const Choice& b) {
+            return std::pair(a.layer, a.position) < std::pair(b.layer, b.position);
+        });
+        return out;
+    }
+    std::vector<Choice> choices;
+};
+
+// Rows of logits from the device against the CPU's: every row within kLogitBound, at least kExactShare of
+// them within kExactBound, and the same argmax wherever the CPU's margin exceeds twice the difference.
+struct Tally {
+    std::size_t rows = 0, exact = 0, argmax_equal = 0;
+    double worst = 0.0;
+    void add(const std::vector<float>& got, const std::vector<float>& want, std::int64_t vocab) {
+        if (!CHECK(got.size() == want.size() && !want.empty())) return;
+        for (std::size_t row = 0; row < want.size() / static_cast<std::size_t>(vocab); ++row) {
+            const double difference = row_difference(got, want, row, vocab);
+            const float* g = got.data() + row * vocab;
+            const float* w = want.data() + row * vocab;
+            const bool same = argmax(g, vocab) == argmax(w, vocab);
+            CHECK(difference <= kLogitBound);
+            if (!same) CHECK(margin(w, vocab) <= 2 * difference);
+            ++rows;
+            exact += difference <= kExactBound;
+            argmax_equal += same;
+            worst = std::max(worst, difference);
+        }
+    }
+    void report(const char* what) const {
+        std::printf("%s: %zu rows, %zu within %.0e, argmax equal on %zu, max logit difference %.5f\n", what,
+                    rows, exact, kExactBound, argmax_equal, worst);
+        CHECK(rows > 0 && static_cast<double>(exact) >= kExactShare * static_cast<double>(rows));
+    }
+};
+
+} // namespace
+
+int main() {
+    if (auto device = kernels::vulkan::Context::create(); !device) {
+        std::printf("v4_model_vulkan: skipped: %s\n", device.error().c_str());
+        return 77;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const std::string folder = test::tiny_v4_folder();
+    const auto cpu = load(folder, {});
+    const auto gpu = load(folder, {backend::Choice::Vulkan, -1, {}, {}});
+    const backend::Status status = gpu->backend();
+    std::printf("device: %s; %lld of %lld layers; weights on the device %.1f MiB, on the host %.1f MiB\n",
+                status.device.c_str(), static_cast<long long>(status.device_layers),
+                static_cast<long long>(status.layers), status.weight_bytes_on_device / 1048576.0,
+                status.weight_bytes_on_host / 1048576.0);
+    CHECK(status.kind == backend::Kind::Vulkan && status.layers == 4 && status.device_layers == 4);
+    CHECK(status.fallbacks.empty());
+    const std::int64_t vocab = cpu->info().vocab_size;
+
+    std::mt19937 rng(77);
+    std::vector<Token> sequence;
+    for (int i = 0; i < kSequenceTokens; ++i) sequence.push_back(static_cast<Token>(100 + rng() % 20000));
+
+    // Chunks of prefill, each from the CPU's caches after the chunks before (restored on the device), and
+    // the indexer's choices on the way.
+    Tally chunks;
+    Recorder cpu_seen, gpu_seen;
+    auto cpu_state = cpu->new_state();
+    std::unique_ptr<model::SequenceState> gpu_state;
+    for (int first = 0; first < kSequenceTokens; first += kChunk) {
+        const std::vector<Token> chunk(sequence.begin() + first, sequence.begin() + first + kChunk);
+        if (std::find(std::begin(kDeviceChunks), std::end(kDeviceChunks), first) == std::end(kDeviceChunks)) {
+            run(*cpu, *cpu_state, chunk, model::LogitsWanted::None);
+            continue;
+        }
+        gpu_state = gpu->new_state();
+        if (!CHECK(gpu_state->restore(cpu_state->snapshot()).ok())) break;
+        const auto got = run(*gpu, *gpu_state, chunk, model::LogitsWanted::All, &gpu_seen);
+        chunks.add(got, run(*cpu, *cpu_state, chunk, model::LogitsWanted::All, &cpu_seen), vocab);
+    }
+    chunks.report("prefill chunks of 8 from the CPU's caches");
+    const auto cpu_choices = cpu_seen.sorted(), gpu_choices = gpu_seen.sorted();
+    CHECK(gpu_choices.size() == cpu_choices.size() && !cpu_choices.empty());
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < std::min(gpu_choices.size(), cpu_choices.size()); ++i) {
+        CHECK(gpu_choices[i].layer == cpu_choices[i].layer &&
+              gpu_choices[i].position == cpu_choices[i].position);
+        same += gpu_choices[i] == cpu_choices[i];
+    }
+    std::printf("indexer choices: %zu of %zu identical\n", same, cpu_choices.size());
+    CHECK(static_cast<double>(same) >= kExactShare * static_cast<double>(cpu_choices.size()));
+
+    // Decode steps past the window and the first HCA block, from the CPU's caches; then the device's
+    // caches moved back to the CPU through a snapshot, and a clone of them on the device.
+    Tally decode;
+    auto cpu_next = cpu_state->clone();
+    gpu_state = gpu->new_state();
+    if (CHECK(gpu_state->restore(cpu_state->snapshot()).ok()))
+        for (const Token token : {Token{42}, Token{4242}, Token{7}})
+            decode.add(run(*gpu, *gpu_state, {token}), run(*cpu, *cpu_next, {token}), vocab);
+    decode.report("decode steps at positions 160..162");
+    CHECK(gpu_state->device_bytes() > 0);
+    auto moved = cpu->new_state();
+    CHECK(moved->restore(gpu_state->snapshot()).ok() && moved->position() == gpu_state->position());
+    const auto cloned = gpu_state->clone();
+    Tally moved_back;
+    const auto from_cpu = run(*cpu, *cpu_next, {9});
+    moved_back.add(run(*cpu, *moved, {9}), from_cpu, vocab);
+    moved_back.add(run(*gpu, *cloned, {9}), from_cpu, vocab);
+    moved_back.report("a device snapshot continued on the CPU, and a device clone");
+
+    // Greedy generation on each backend alone, from a short prompt.
+    const std::vector<Token> prompt(sequence.begin(), sequence.begin() + 24);
+    std::vector<Token> tokens[2];
+    const model::Model* models[2] = {cpu.get(), gpu.get()};
+    std::vector<float> last_cpu;
+    int equal = 0;
+    {
+        std::unique_ptr<model::SequenceState> states[2] = {cpu->new_state(), gpu->new_state()};
+        std::vector<float> logits[2];
+        for (int b = 0; b < 2; ++b) logits[b] = run(*models[b], *states[b], prompt);
+        for (int step = 0; step < kGreedySteps && !logits[0].empty() && !logits[1].empty(); ++step) {
+            for (int b = 0; b < 2; ++b) tokens[b].push_back(argmax(logits[b].data(), vocab));
+            if (tokens[0].back() != tokens[1].back()) {
+                // Only a near tie may part them (see the top of the file).
+                CHECK(margin(logits[0].data(), vocab) <= 2 * row_difference(logits[0], logits[1], 0, vocab));
+                break;
+            }
+            ++equal;
+            for (int b = 0; b < 2; ++b) logits[b] = run(*models[b], *states[b], {tokens[b].back()});
+        }
+    }
+    std::printf("greedy generation: %d of %d tokens equal\n", equal, kGreedySteps);
+
+    // Two layers on the host, two and the head on the device; and routed experts kept on the host.
+    const std::vector<Token> short_prompt(sequence.begin(), sequence.begin() + 40);
+    auto reference_state = cpu->new_state();
+    const auto reference = run(*cpu, *reference_state, short_prompt, model::LogitsWanted::All);
+    const auto split = load(folder, {backend::Choice::Vulkan, 2, {}, {}});
+    const auto host_experts = load(folder, {backend::Choice::Vulkan, -1, backend::ExpertPlacement::Host, {}});
+    CHECK(split->backend().device_layers == 2 &&
+          split->backend().weight_bytes_on_device < status.weight_bytes_on_device);
+    CHECK(host_experts->backend().experts == backend::ExpertPlacement::Host &&
+          host_experts->backend().weight_bytes_on_device < status.weight_bytes_on_device);
+    for (const auto* variant : {split.get(), host_experts.get()}) {
+        auto state = variant->new_state();
+        Tally tally;
+        tally.add(run(*variant, *state, short_prompt, model::LogitsWanted::All), reference, vocab);
+        tally.report(variant == split.get() ? "2 host + 2 device layers" : "routed experts on the host");
+    }
+    std::printf("took %.1f s\n",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return test::finish("v4_model_vulkan");
+}

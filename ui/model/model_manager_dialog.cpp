@@ -201,15 +201,16 @@ void ModelManagerDialog::check() {
     load_->setEnabled(false);
     const backend::Choice choice = backendChoice().choice;
     const bool checkpointFolder = QFileInfo(modelPath()).isDir();
-    gpuLayers_->setEnabled(choice != backend::Choice::Cpu && !checkpointFolder);
+    gpuLayers_->setEnabled(choice != backend::Choice::Cpu);
     if (choice == backend::Choice::Cpu) {
         backendNote_->setText(QStringLiteral("The model runs on the CPU."));
         gpuMemory_->setText(QStringLiteral("not used"));
     } else {
         backendNote_->setText(
             checkpointFolder
-                ? QStringLiteral("A checkpoint folder is DeepSeek-V4, which runs on the CPU only in this "
-                                 "build: the GPU is not used and GPU layers do not apply.")
+                ? QStringLiteral("A checkpoint folder is DeepSeek-V4, which runs on Vulkan or the CPU (CUDA "
+                                 "does not run it yet): if the GPU cannot run it, it falls back to the CPU "
+                                 "and the status bar says why.")
                 : QStringLiteral("If %1 cannot run the model, it falls back towards the CPU (CUDA, then "
                                  "Vulkan, then the CPU) and the status bar says why.")
                       .arg(choice == backend::Choice::Auto ? QStringLiteral("no GPU") : choiceLabel(choice)));
@@ -260,8 +261,8 @@ void ModelManagerDialog::check() {
     }
     // All layers on a Vulkan device put every weight and the whole cache in its memory; otherwise the
     // cache is counted in host memory with the weights.
-    const bool allOnVulkan = choice == backend::Choice::Vulkan && !checkpointFolder &&
-                             gpuLayers_->value() < 0 && vulkanDeviceLocal_ >= 0;
+    const bool allOnVulkan =
+        choice == backend::Choice::Vulkan && gpuLayers_->value() < 0 && vulkanDeviceLocal_ >= 0;
     const qint64 hostNeed = allOnVulkan ? *weights : *weights + cache;
     const QString hostParts =
         allOnVulkan || !estimate ? QStringLiteral("the weights") : QStringLiteral("the weights and KV cache");

@@ -1,15 +1,16 @@
-// End-to-end prefill and decode tokens/s of a dense GGUF model (the built-in default unless a path is
-// given) on the CPU backend and on a GPU backend in the same run, greedy, with the ratio. On lavapipe the
-// GPU figure is only a sanity check; on a real GPU it is the speed-up.
+// End-to-end prefill and decode tokens/s of a model (the built-in default unless a path is given: a GGUF
+// file or a DeepSeek-V4 checkpoint folder) on the CPU backend and on a GPU backend in the same run,
+// greedy, with the ratio. On lavapipe the GPU figure is only a sanity check; on a real GPU it is the
+// speed-up.
 //
-//   dense_backend_bench [MODEL.gguf|default] [BACKEND] [PROMPT_TOKENS] [DECODE_TOKENS]
+//   backend_bench [MODEL.gguf|FOLDER|default] [BACKEND] [PROMPT_TOKENS] [DECODE_TOKENS]
 //
 // BACKEND is vulkan (default; or LECTERN_BACKEND), cuda or auto; LECTERN_VULKAN_DEVICE picks the device.
 // The prompt is made of fixed token ids so that every run computes the same thing.
 
 #include "inference/backend/backend.h"
 #include "inference/model/default_model.h"
-#include "inference/model/dense/dense_model.h"
+#include "inference/model/factory.h"
 
 #include <algorithm>
 #include <chrono>
@@ -83,7 +84,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < prompt_tokens; ++i)
         prompt.push_back(static_cast<model::Token>(300 + (i * 37) % 5000));
 
-    auto cpu = model::dense::load_dense_gguf(path, {}, 0, {backend::Choice::Cpu, {}, {}, {}});
+    auto cpu = model::load_model(path, {}, {backend::Choice::Cpu, {}, {}, {}});
     if (!cpu) {
         std::fprintf(stderr, "%s\n", cpu.error().c_str());
         return 1;
@@ -93,7 +94,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", request.error().c_str());
         return 2;
     }
-    auto gpu = model::dense::load_dense_gguf(path, {}, 0, *request);
+    auto gpu = model::load_model(path, {}, *request);
     if (!gpu) {
         std::fprintf(stderr, "%s\n", gpu.error().c_str());
         return 1;

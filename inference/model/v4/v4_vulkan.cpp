@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -256,6 +257,8 @@ struct V4VulkanGraph::Impl {
     mutable vk::Buffer candidates, attention_logits, index_scores, evidence_chosen, evidence_scores;
     mutable std::int64_t candidate_rows = 0, index_rows = 0;
     mutable std::vector<float> rope_table;
+    std::vector<float> plain_frequencies, compressed_frequencies; // graph.h rope_frequencies
+    mutable std::optional<vk::Stream> stream;                     // recorded anew by each forward
 
     Impl(std::shared_ptr<vk::Context> owner, const Config& c, const Weights& w, const Graph& g)
         : context(std::move(owner)), config(c), weights(w), host(g), uploads(*context) {}
@@ -732,6 +735,11 @@ Result<std::unique_ptr<V4VulkanGraph>> V4VulkanGraph::create(std::shared_ptr<vk:
     if (auto done = device.upload(impl->zeros, 0, zeros.data(), floats(R * dim)); !done)
         return std::move(done).take_error();
     if (auto grown = impl->grow(1); !grown) return std::move(grown).take_error();
+    auto stream = device.create_stream();
+    if (!stream) return std::move(stream).take_error();
+    impl->stream.emplace(std::move(*stream));
+    impl->plain_frequencies = rope_frequencies(c, c.rope_theta, false);
+    impl->compressed_frequencies = rope_frequencies(c, c.compress_rope_theta, true);
     return std::unique_ptr<V4VulkanGraph>(new V4VulkanGraph(std::move(impl)));
 }
 
@@ -783,8 +791,8 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
     layout.bytes = layout.residual + floats(rows * h * dim);
     std::vector<float>& upload = g.rope_table;
     upload.assign(layout.bytes / sizeof(float), 0.0f);
-    const std::vector<float> plain = rope_frequencies(c, c.rope_theta, false);
-    const std::vector<float> compressed = rope_frequencies(c, c.compress_rope_theta, true);
+    const std::vector<float>& plain = g.plain_frequencies;
+    const std::vector<float>& compressed = g.compressed_frequencies;
     const auto place = [&](const std::vector<float>& values, std::size_t offset) {
         std::copy(values.begin(), values.end(),
                   upload.begin() + static_cast<std::ptrdiff_t>(offset / sizeof(float)));
@@ -798,9 +806,8 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
               upload.begin() + static_cast<std::ptrdiff_t>(layout.residual / sizeof(float)));
     if (auto done = g.context->upload(g.inputs, 0, upload.data(), layout.bytes); !done) return done;
 
-    auto made = g.context->create_stream();
-    if (!made) return std::move(made).take_error();
-    vk::Stream& s = *made;
+    vk::Stream& s = *g.stream;
+    s.reset(); // a forward that failed may have left a recording half made
     Recorder step;
     int current = 0;
     step(vk::copy_rows(s, {g.inputs.span(), static_cast<std::int64_t>(layout.residual / sizeof(float)), 0},

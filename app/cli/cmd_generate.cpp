@@ -1,6 +1,7 @@
 // lectern-cli generate --model M PROMPT [--max-tokens N] [--temperature T] [--seed N] [--top-p P] [--min-p
-// P] [--backend auto|cpu|vulkan|cuda] [--gpu-layers N]: raw generation from a prompt (no chat template),
-// streamed to stdout as it is made; the backend used (and why not another) goes to stderr.
+// P] [--backend auto|cpu|vulkan|cuda] [--gpu-layers N] [--experts device|host]: raw generation from a prompt
+// (no chat template), streamed to stdout as it is made; the backend used (and why not another) goes to
+// stderr.
 
 #include "app/cli/cli.h"
 #include "inference/engine/engine.h"
@@ -53,15 +54,21 @@ int runGenerate(Context& context) {
         if (!ok)
             return context.fail(Usage, QStringLiteral("--gpu-layers must be a whole number (-1 for all)"));
     }
+    if (const auto experts = context.args.value(QStringLiteral("experts"))) {
+        auto parsed = backend::parse_experts(experts->toStdString());
+        if (!parsed) return context.fail(Usage, QString::fromStdString(parsed.error()));
+        request.experts = *parsed;
+    }
 
     auto engine = inference::Engine::load(model_path->toStdString(), {}, request);
     if (!engine) return context.fail(Failure, QString::fromStdString(engine.error()));
     inference::Engine& e = **engine;
     const backend::Status placed = e.backend();
     if (!context.json) {
-        std::fprintf(stderr, "backend: %s on %s (%lld of %lld layers on the device)\n",
+        std::fprintf(stderr, "backend: %s on %s (%lld of %lld layers on the device%s)\n",
                      std::string(backend::kind_name(placed.kind)).c_str(), placed.device.c_str(),
-                     static_cast<long long>(placed.device_layers), static_cast<long long>(placed.layers));
+                     static_cast<long long>(placed.device_layers), static_cast<long long>(placed.layers),
+                     placed.experts == backend::ExpertPlacement::Host ? ", MoE experts on the host" : "");
         for (const std::string& reason : placed.fallbacks)
             std::fprintf(stderr, "  not used: %s\n", reason.c_str());
     }
@@ -116,6 +123,9 @@ int runGenerate(Context& context) {
                                 static_cast<qsizetype>(backend::kind_name(placed.kind).size()))},
              {QStringLiteral("device"), QString::fromStdString(placed.device)},
              {QStringLiteral("backend_fallbacks"), fallbacks},
+             {QStringLiteral("experts"), placed.experts == backend::ExpertPlacement::Host
+                                             ? QStringLiteral("host")
+                                             : QStringLiteral("device")},
              {QStringLiteral("prefill_tokens_per_second"),
               stats.prefill_seconds > 0 ? static_cast<double>(stats.prefill_tokens) / stats.prefill_seconds
                                         : 0.0},
@@ -145,7 +155,10 @@ Command generateCommand() {
          {QStringLiteral("backend"), true,
           QStringLiteral(
               "auto (default; or LECTERN_BACKEND), cpu, vulkan or cuda; falls back with the reason")},
-         {QStringLiteral("gpu-layers"), true, QStringLiteral("layers on the GPU, the last ones (-1 = all)")}},
+         {QStringLiteral("gpu-layers"), true, QStringLiteral("layers on the GPU, the last ones (-1 = all)")},
+         {QStringLiteral("experts"), true,
+          QStringLiteral("where MoE experts run with a GPU: device (default; or LECTERN_EXPERTS) or host "
+                         "(kept in host memory, computed on the CPU)")}},
         runGenerate};
 }
 

@@ -118,6 +118,13 @@ Result<Choice> parse_choice(std::string_view text) {
     return Error{"backend '" + std::string(text) + "' is not one of auto, cpu, vulkan, cuda"};
 }
 
+Result<ExpertPlacement> parse_experts(std::string_view text) {
+    const std::string name = lower(text);
+    if (name == "device") return ExpertPlacement::Device;
+    if (name == "host") return ExpertPlacement::Host;
+    return Error{"expert placement '" + std::string(text) + "' is not one of device, host"};
+}
+
 Result<Request> resolve(Request request) {
     if (!request.choice) {
         const char* env = std::getenv("LECTERN_BACKEND");
@@ -140,6 +147,15 @@ Result<Request> resolve(Request request) {
                              "' is not a whole number (the layers to run on the GPU; -1 for all)"};
         }
         request.gpu_layers = layers;
+    }
+    if (!request.experts) {
+        const char* env = std::getenv("LECTERN_EXPERTS");
+        request.experts = ExpertPlacement::Device;
+        if (env && *env) {
+            auto placement = parse_experts(env);
+            if (!placement) return Error{"LECTERN_EXPERTS: " + placement.error()};
+            request.experts = *placement;
+        }
     }
     return request;
 }

@@ -31,6 +31,8 @@ Result<Choice> parse_choice(std::string_view text);
 // shared expert and the router run on the device. Host experts are how a model far larger than the
 // GPU's memory runs: only the experts' activations cross the bus. Dense graphs have no experts.
 enum class ExpertPlacement { Device, Host };
+// "device" or "host" (any case); the error lists them.
+Result<ExpertPlacement> parse_experts(std::string_view text);
 
 struct Request {
     // Empty: LECTERN_BACKEND from the environment, or auto when it is unset.
@@ -38,14 +40,15 @@ struct Request {
     // How many layers run on the GPU: the last ones, with the output head. Negative: all of them;
     // 0: none (the CPU runs the whole graph). Empty: LECTERN_GPU_LAYERS, or all.
     std::optional<std::int64_t> gpu_layers;
-    ExpertPlacement experts = ExpertPlacement::Device;
+    // Empty: LECTERN_EXPERTS (device|host) from the environment, or Device when it is unset.
+    std::optional<ExpertPlacement> experts;
     // The Vulkan device: its index or part of its name (as LECTERN_VULKAN_DEVICE, which applies when this
     // is empty). Naming a device lets auto use a software one (lavapipe), which it otherwise passes over.
     std::string vulkan_device;
 };
 
-// The request with the environment's choices filled in; an unknown LECTERN_BACKEND or a malformed
-// LECTERN_GPU_LAYERS is an error naming the variable.
+// The request with the environment's choices filled in; an unknown LECTERN_BACKEND or LECTERN_EXPERTS or a
+// malformed LECTERN_GPU_LAYERS is an error naming the variable.
 Result<Request> resolve(Request request);
 
 // What a graph can run on. A reason is set where the graph cannot use that backend at all.

@@ -1,8 +1,8 @@
 // Backend choice and its fallbacks, on the default model: a backend that cannot be used falls back along
 // auto's order with the reason said; auto passes over software Vulkan devices unless one is named; the
-// environment (LECTERN_BACKEND, LECTERN_GPU_LAYERS) fills what the caller leaves unset and a bad value is
-// an error naming the variable; 0 GPU layers means the CPU. Needs only the model, no GPU (skipped, 77,
-// without the model).
+// environment (LECTERN_BACKEND, LECTERN_GPU_LAYERS, LECTERN_EXPERTS) fills what the caller leaves unset and a
+// bad value is an error naming the variable; 0 GPU layers means the CPU. Needs only the model, no GPU
+// (skipped, 77, without the model).
 
 #include "inference/backend/backend.h"
 #include "inference/engine/engine.h"
@@ -47,6 +47,7 @@ int main() {
     unsetenv("LECTERN_BACKEND");
     unsetenv("LECTERN_GPU_LAYERS");
     unsetenv("LECTERN_VULKAN_DEVICE");
+    unsetenv("LECTERN_EXPERTS");
 
     // CUDA asked for: no CUDA path for this graph (and no driver here), so Vulkan or the CPU, with the
     // reason.
@@ -82,6 +83,17 @@ int main() {
     auto bad_layers = inference::Engine::load("default", {}, {});
     CHECK(!bad_layers.ok() && bad_layers.error().find("LECTERN_GPU_LAYERS") != std::string::npos);
     unsetenv("LECTERN_GPU_LAYERS");
+    setenv("LECTERN_EXPERTS", "gpu", 1);
+    auto bad_experts = inference::Engine::load("default", {}, {});
+    CHECK(!bad_experts.ok() && bad_experts.error().find("LECTERN_EXPERTS") != std::string::npos);
+    setenv("LECTERN_EXPERTS", "Host", 1);
+    const auto host = backend::resolve({});
+    CHECK(host.ok() && host->experts == backend::ExpertPlacement::Host);
+    const auto asked = backend::resolve({{}, {}, backend::ExpertPlacement::Device, {}});
+    CHECK(asked.ok() && asked->experts == backend::ExpertPlacement::Device); // the caller's choice wins
+    unsetenv("LECTERN_EXPERTS");
+    const auto unset = backend::resolve({});
+    CHECK(unset.ok() && unset->experts == backend::ExpertPlacement::Device);
 
     CHECK(!backend::parse_choice("gpu").ok() && backend::parse_choice("VULKAN").ok());
     return lectern::test::finish("backend_fallback");

@@ -62,14 +62,14 @@ public:
                 for (const WeightMatrix* w : {&e.w1, &e.w2, &e.w3}) check(*w);
         }
         status_.layers = config_.n_layers;
-        status_.experts = request.experts;
+        status_.experts = request.experts.value_or(backend::ExpertPlacement::Device);
         backend::Selection selection = backend::select(request, support);
         status_.fallbacks = std::move(selection.fallbacks);
         const std::int64_t device_layers = backend::device_layers(request, config_.n_layers);
         if (selection.kind == backend::Kind::Vulkan) {
             auto graph = V4VulkanGraph::create(selection.vulkan, config_, weights_, graph_,
                                                config_.n_layers - device_layers,
-                                               request.experts == backend::ExpertPlacement::Host);
+                                               status_.experts == backend::ExpertPlacement::Host);
             if (graph) {
                 device_ = std::move(*graph);
                 status_.kind = backend::Kind::Vulkan;

@@ -162,23 +162,26 @@ Result<void> sqrt_softplus(Stream& stream, BufferSpan logits, BufferSpan scores,
 }
 
 Result<void> top_k(Stream& stream, BufferSpan values, std::int64_t rows, std::int64_t n, std::int64_t k,
-                   cpu::TopKOrder order, BufferSpan indices) {
+                   cpu::TopKOrder order, BufferSpan indices, std::optional<BufferSpan> counts) {
     constexpr std::int64_t kMaxSorted = 1024; // MAX_SORTED in top_k.comp
     if (Result<void> ok = check_counts("top_k", {rows, n, k, rows * n, rows * k}); !ok) return ok;
-    if (k > n)
+    if (k > n && !counts)
         return Error{"top_k: k = " + std::to_string(k) + " is more than the " + std::to_string(n) +
                      " values"};
-    if (order == cpu::TopKOrder::ByValue && k > kMaxSorted)
+    if (order == cpu::TopKOrder::ByValue && std::min(k, n) > kMaxSorted)
         return Error{"top_k: best-first order takes k up to 1024, not " + std::to_string(k) +
                      "; ask for index order instead"};
     if (Result<void> ok =
             check_spans("top_k", {{"values", values, rows * n}, {"indices", indices, rows * k}});
         !ok)
         return ok;
+    if (counts)
+        if (Result<void> ok = check_spans("top_k", {{"counts", *counts, rows}}); !ok) return ok;
     const struct {
-        std::uint32_t rows, n, k, by_value;
-    } push{u32(rows), u32(n), u32(k), order == cpu::TopKOrder::ByValue ? 1u : 0u};
-    return stream.dispatch("top_k", {values, indices}, &push, sizeof(push),
+        std::uint32_t rows, n, k, by_value, has_counts;
+    } push{u32(rows), u32(n), u32(k), order == cpu::TopKOrder::ByValue ? 1u : 0u, counts ? 1u : 0u};
+    // Without counts the shader never reads binding 2; the values stand in so that every binding is valid.
+    return stream.dispatch("top_k", {values, indices, counts.value_or(values)}, &push, sizeof(push),
                            grid(static_cast<std::uint64_t>(rows)));
 }
 

@@ -49,8 +49,12 @@ Result<void> sqrt_softplus(Stream& stream, BufferSpan logits, BufferSpan scores,
 
 // cpu::top_k on each of `rows` rows of n values [rows, n] into indices [rows, k] (uint32), 1 <= k <= n.
 // ByValue allows k up to 1024; argmax (greedy sampling) is k = 1.
+// With `counts` ([rows] uint32), row r considers only values[r, 0 .. counts[r]) (a count past n counts as
+// n) and chooses k_r = min(k, counts[r]) indices, exactly cpu::top_k on that prefix; entries k_r .. k - 1
+// of its row of `indices` are 0xFFFFFFFF (a count of 0 fills the row). k may then exceed n (ByValue: up to
+// 1024 unless n is smaller).
 Result<void> top_k(Stream& stream, BufferSpan values, std::int64_t rows, std::int64_t n, std::int64_t k,
-                   cpu::TopKOrder order, BufferSpan indices);
+                   cpu::TopKOrder order, BufferSpan indices, std::optional<BufferSpan> counts = std::nullopt);
 
 // cpu::moe_group on the device: chosen [rows, active] (uint32) -> offsets [experts + 1], tokens and slots
 // [rows * active] (uint32), in one workgroup (experts at most 2048). A chosen index at or past `experts` is

@@ -7,6 +7,7 @@
 
 #include "kernels/cpu/ops.h"
 #include "kernels/vulkan/attention_ops.h"
+#include "kernels/vulkan/ops.h"
 #include "tests/vulkan/device_buffers.h"
 
 #include <algorithm>
@@ -187,6 +188,41 @@ void check_case(vulkan::Context& context, const Case& c, std::mt19937& rng, Wors
                 c.name, ms, static_cast<long long>(most_candidates), case_abs, case_share);
 }
 
+// For comparison: the per-token path this op replaces, one vulkan::sink_attention per row over its
+// candidates prepared on the host (so without the per-token candidate copies the graph also records).
+void time_per_token(vulkan::Context& context, const Case& c, std::mt19937& rng) {
+    const Inputs in = make_inputs(c, rng);
+    auto dq = to_device(context, in.queries);
+    auto dsinks = to_device(context, in.sinks);
+    std::vector<vulkan::Buffer> lists;
+    std::vector<std::int64_t> counts;
+    for (std::int64_t r = 0; r < c.rows; ++r) {
+        lists.push_back(to_device(context, candidates(c, in, r)));
+        counts.push_back(static_cast<std::int64_t>(lists.back().size() / 4) / c.dim);
+    }
+    auto scratch = device_zeros<float>(context, static_cast<std::size_t>(c.heads * (c.window + c.k)));
+    auto out = device_zeros<float>(context, static_cast<std::size_t>(c.rows * c.heads * c.dim));
+    auto stream = context.create_stream();
+    if (!CHECK(stream.ok())) return;
+    const auto before = stream->timestamp();
+    const auto row_bytes = static_cast<std::uint64_t>(c.heads * c.dim) * 4;
+    for (std::int64_t r = 0; r < c.rows; ++r) {
+        const vulkan::BufferSpan q = dq.span(static_cast<std::uint64_t>(r) * row_bytes, row_bytes);
+        const vulkan::BufferSpan o = out.span(static_cast<std::uint64_t>(r) * row_bytes, row_bytes);
+        if (!CHECK(vulkan::sink_attention(*stream, q, c.heads, lists[static_cast<std::size_t>(r)].span(),
+                                          counts[static_cast<std::size_t>(r)], c.dim, 0.05f, dsinks.span(),
+                                          scratch.span(), o)
+                       .ok()))
+            return;
+    }
+    const auto after = stream->timestamp();
+    if (!CHECK(stream->submit().ok())) return;
+    if (before && after)
+        if (const auto ms = stream->elapsed_ms(*before, *after))
+            std::printf("  %-44s %8.3f ms on the device (per-token sink_attention, for comparison)\n", c.name,
+                        *ms);
+}
+
 // Size errors are reported, not dispatched.
 void check_errors(vulkan::Context& context) {
     auto small = device_zeros<float>(context, 16);
@@ -228,6 +264,7 @@ void all_cases(vulkan::Context& context, std::mt19937& rng) {
     };
     Worst worst;
     for (const Case& c : cases) check_case(context, c, rng, worst);
+    time_per_token(context, cases[6], rng);
     check_errors(context);
     std::printf("  all cases: max abs error %.3g, %.2f of the tolerance\n", worst.abs, worst.share);
 }

@@ -9,7 +9,8 @@
 //  - otherwise: per (row, head) the softmax over its logits and the sink logit (whose value is zero),
 //    probabilities rounded to bf16, then the weighted sum; a workgroup takes OUT_TILE output dims, its
 //    SPLITS x OUT_TILE invocations each sum every SPLITS-th candidate for one dim (reads of a candidate's
-//    dims are contiguous across the workgroup), shared memory adds up the partial sums.
+//    dims are contiguous across the workgroup; each probability is made once per workgroup, in shared
+//    memory), shared memory adds up the partial sums.
 // Candidates past the row's count, and selected indices at or past the entry capacity, take no part.
 #ifdef LOGITS
 #define WG_SIZE 64
@@ -110,6 +111,8 @@ void main() {
 }
 #else
 shared float partial[WG_SIZE];
+shared float probabilities[WG_SIZE];
+shared uvec2 where[WG_SIZE];
 
 void main() {
     const uint head = gl_WorkGroupID.y, r = gl_WorkGroupID.z;
@@ -126,14 +129,29 @@ void main() {
         if (locate(r, c, e).x != 3u) sum += exp(logits[row + e] - top);
     const float denominator = reduce_add(sum) + exp(sink - top);
 
+    // Chunk by chunk of WG_SIZE candidates: each invocation rounds one probability and locates its candidate
+    // once into shared memory, then every dim lane sums over the chunk.
     const uint lane = gl_LocalInvocationID.x % OUT_TILE, split = gl_LocalInvocationID.x / OUT_TILE;
     const uint i = gl_WorkGroupID.x * OUT_TILE + lane;
     float value = 0.0;
-    if (i < p.dim)
-        for (uint e = split; e < count; e += SPLITS) {
-            const uvec2 at = locate(r, c, e);
-            if (at.x != 3u) value += round_bf16(exp(logits[row + e] - top) / denominator) * element(at, i);
+    for (uint chunk = 0; chunk < count; chunk += WG_SIZE) {
+        const uint e = chunk + gl_LocalInvocationID.x;
+        uvec2 at = uvec2(3u, 0u);
+        float probability = 0.0;
+        if (e < count) {
+            at = locate(r, c, e);
+            if (at.x != 3u) probability = round_bf16(exp(logits[row + e] - top) / denominator);
         }
+        probabilities[gl_LocalInvocationID.x] = probability;
+        where[gl_LocalInvocationID.x] = at;
+        barrier();
+        if (i < p.dim) {
+            const uint n = min(uint(WG_SIZE), count - chunk);
+            for (uint j = split; j < n; j += SPLITS)
+                if (where[j].x != 3u) value += probabilities[j] * element(where[j], i);
+        }
+        barrier();
+    }
     partial[gl_LocalInvocationID.x] = value;
     barrier();
     if (split == 0u && i < p.dim) {

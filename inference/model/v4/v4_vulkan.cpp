@@ -3,12 +3,15 @@
 #include "inference/backend/device_weights.h"
 #include "kernels/cpu/graph_ops.h"
 #include "kernels/cpu/numerics.h"
+#include "kernels/vulkan/attention_ops.h"
+#include "kernels/vulkan/compressor_ops.h"
 #include "kernels/vulkan/context.h"
 #include "kernels/vulkan/dense_ops.h"
 #include "kernels/vulkan/graph_ops.h"
 #include "kernels/vulkan/ops.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -23,8 +26,8 @@ namespace vk = kernels::vulkan;
 namespace k = kernels::cpu;
 using k::WeightFormat;
 
-// Rows per forward: each token adds about 25 dispatches per layer to a recording of at most 4096.
-constexpr std::int64_t kMaxRows = 32;
+// Rows per forward: the working buffers' size (a layer's dispatches do not grow with the rows).
+constexpr std::int64_t kMaxRows = 64;
 // Every section of a shared buffer starts at a multiple of this, which any device can bind.
 constexpr std::size_t kAlignment = 256;
 // Device caches grow in steps of this many positions.
@@ -250,12 +253,12 @@ struct V4VulkanGraph::Impl {
 
     // Working buffers for kMaxRows rows.
     vk::Buffer inputs, residual[2], projections, pre, post, comb, x, activations, q_latent, q, kv, comp_a,
-        comp_z, index_a, index_z, index_q, index_w, index_w_row, attention_out, group_in, group_out, low_rank,
-        attention, pooled, top_k, scores, gathered, h1, h3, expert_out, routed, zeros, routing,
-        head_projections, head_pre, mixed, logits;
-    // Sized by the positions a forward reaches, grown as needed.
-    mutable vk::Buffer candidates, attention_logits, index_scores, evidence_chosen, evidence_scores;
-    mutable std::int64_t candidate_rows = 0, index_rows = 0;
+        comp_z, index_a, index_z, index_q, index_w, attention_out, group_in, group_out, low_rank, attention,
+        pooled, selected, scores, gathered, h1, h3, expert_out, routed, zeros, routing, head_projections,
+        head_pre, mixed, logits;
+    // The indexer's scores [rows, keys], sized by the keys a forward reaches and grown as needed.
+    mutable vk::Buffer index_scores;
+    mutable std::int64_t index_score_floats = 0;
     mutable std::vector<float> rope_table;
     std::vector<float> plain_frequencies, compressed_frequencies; // graph.h rope_frequencies
     mutable std::optional<vk::Stream> stream;                     // recorded anew by each forward
@@ -263,10 +266,12 @@ struct V4VulkanGraph::Impl {
     Impl(std::shared_ptr<vk::Context> owner, const Config& c, const Weights& w, const Graph& g)
         : context(std::move(owner)), config(c), weights(w), host(g), uploads(*context) {}
 
-    // One forward's inputs, uploaded at once: RoPE rows and the residual rows, each section aligned.
+    // One forward's inputs, uploaded at once, each section aligned: the RoPE rows of the tokens (plain
+    // and YaRN frequencies) and of the compressed blocks completed here (CSA's, then HCA's, each at its
+    // start position), the entries each token sees (CSA's, HCA's; uint32), and the residual rows.
     struct Layout {
-        std::size_t plain = 0, compressed = 0, blocks = 0, block_stride = 0, residual = 0, bytes = 0;
-        std::vector<std::int64_t> block_row; // per (ratio, token): the block table row, -1 for none
+        std::size_t plain = 0, compressed = 0, blocks[2] = {}, visible[2] = {}, residual = 0, bytes = 0;
+        std::int64_t block_count[2] = {};
     };
 
     // reference: as graph.cpp's linear_bf16_out (FP8 QAT of the input for FP8/FP4 weights, a bf16
@@ -276,11 +281,13 @@ struct V4VulkanGraph::Impl {
     void record_hc_pre(vk::Stream& s, Recorder& step, const DeviceHc& hc, vk::BufferSpan streams,
                        std::int64_t rows, vk::BufferSpan out) const;
     void record_attention(vk::Stream& s, Recorder& step, const DeviceLayer& layer, const LayerBuffers& cache,
-                          std::int64_t start, std::int64_t rows, const Layout& layout, bool observe) const;
+                          std::int64_t start, std::int64_t rows, const Layout& layout) const;
+    // A compressor over the chunk: its state, and the entries of the blocks completed here (normed, RoPE
+    // at the block's start, QAT, bf16) appended to `out`.
     void record_compress(vk::Stream& s, Recorder& step, const DeviceCompressor& compressor,
                          const CompressorBuffers& state, std::int64_t ratio, std::int64_t width,
-                         const vk::Buffer& a, const vk::Buffer& z, std::int64_t t, std::int64_t position,
-                         bool indexer, vk::BufferSpan block_rope, const vk::Buffer& out) const;
+                         const vk::Buffer& a, const vk::Buffer& z, std::int64_t start, std::int64_t rows,
+                         bool indexer, const Layout& layout, const vk::Buffer& out) const;
     // One expert on `rows` rows of `in` into expert_out; gates scale its rows (none: the shared expert).
     void record_expert(vk::Stream& s, Recorder& step, const DeviceExpert& expert, vk::BufferSpan in,
                        std::int64_t rows, std::optional<vk::BufferSpan> gates) const;
@@ -319,39 +326,26 @@ void V4VulkanGraph::Impl::record_hc_pre(vk::Stream& s, Recorder& step, const Dev
 void V4VulkanGraph::Impl::record_compress(vk::Stream& s, Recorder& step, const DeviceCompressor& compressor,
                                           const CompressorBuffers& state, std::int64_t ratio,
                                           std::int64_t width, const vk::Buffer& a, const vk::Buffer& z,
-                                          std::int64_t t, std::int64_t position, bool indexer,
-                                          vk::BufferSpan block_rope, const vk::Buffer& out) const {
-    const bool overlap = ratio == 4;
-    const std::int64_t lanes = overlap ? 2 : 1, row_width = lanes * width;
-    const std::int64_t slot = (overlap ? ratio : 0) + position % ratio;
-    step(
-        vk::copy_rows(s, {a.span(), t * row_width, 0}, {state.kv.span(), slot * row_width, 0}, 1, row_width));
-    step(vk::copy_rows(s, {z.span(), t * row_width, 0}, {state.score.span(), slot * row_width, 0}, 1,
-                       row_width, vk::Rows{compressor.ape, (position % ratio) * row_width, 0}));
-    if ((position + 1) % ratio != 0) return;
-
-    step(
-        vk::compressor_pool(s, state.kv.span(), state.score.span(), 1, ratio, width, overlap, pooled.span()));
-    if (overlap) { // the block just pooled becomes the next block's lookback
-        step(vk::copy_rows(s, {state.kv.span(), ratio * row_width, 0}, {state.kv.span(), 0, 0}, 1,
-                           ratio * row_width));
-        step(vk::copy_rows(s, {state.score.span(), ratio * row_width, 0}, {state.score.span(), 0, 0}, 1,
-                           ratio * row_width));
-    }
+                                          std::int64_t start, std::int64_t rows, bool indexer,
+                                          const Layout& layout, const vk::Buffer& out) const {
+    const std::int64_t blocks = (start + rows) / ratio - start / ratio;
+    step(vk::compressor_chunk(s, a.span(), z.span(), compressor.ape, rows, start, ratio, width,
+                              state.kv.span(), state.score.span(), pooled.span()));
+    if (blocks == 0) return;
     const Config& c = config;
     const std::int64_t rope = c.rope_head_dim;
-    step(vk::rms_norm(s, pooled.span(), compressor.norm, pooled.span(), 1, width,
-                      static_cast<float>(c.norm_eps)));
-    step(vk::rope_interleaved(s, pooled.span(), block_rope, 1, 1, width, width - rope, rope / 2, false));
+    const vk::BufferSpan p = pooled.span(0, floats(blocks * width));
+    step(vk::rms_norm(s, p, compressor.norm, p, blocks, width, static_cast<float>(c.norm_eps)));
+    step(vk::rope_interleaved(s, p, inputs.span(layout.blocks[ratio == 4 ? 0 : 1], floats(blocks * rope)),
+                              blocks, 1, width, width - rope, rope / 2, false));
     if (indexer) {
-        step(vk::hadamard(s, pooled.span(), 1, width));
-        step(vk::qat(s, pooled.span(), 1, width, width, 32, vk::QatFormat::Fp4E2M1));
+        step(vk::hadamard(s, p, blocks, width));
+        step(vk::qat(s, p, blocks, width, width, 32, vk::QatFormat::Fp4E2M1));
     } else {
-        step(vk::qat(s, pooled.span(), 1, width, width - rope, 64, vk::QatFormat::Fp8E4M3));
+        step(vk::qat(s, p, blocks, width, width - rope, 64, vk::QatFormat::Fp8E4M3));
     }
-    step(vk::round_to_bf16(s, pooled.span(), width));
-    step(vk::copy_rows(s, {pooled.span(), 0, 0}, {out.span(), ((position + 1) / ratio - 1) * width, 0}, 1,
-                       width));
+    step(vk::round_to_bf16(s, p, blocks * width));
+    step(vk::copy_rows(s, {p, 0, 0}, {out.span(), (start / ratio) * width, 0}, 1, blocks * width));
 }
 
 void V4VulkanGraph::Impl::record_expert(vk::Stream& s, Recorder& step, const DeviceExpert& e,
@@ -368,7 +362,7 @@ void V4VulkanGraph::Impl::record_expert(vk::Stream& s, Recorder& step, const Dev
 
 void V4VulkanGraph::Impl::record_attention(vk::Stream& s, Recorder& step, const DeviceLayer& layer,
                                            const LayerBuffers& cache, std::int64_t start, std::int64_t rows,
-                                           const Layout& layout, bool observe) const {
+                                           const Layout& layout) const {
     const Config& c = config;
     const std::int64_t heads = c.n_heads, head_dim = c.head_dim, rope = c.rope_head_dim,
                        nope = c.nope_head_dim(), ratio = layer.ratio;
@@ -411,56 +405,47 @@ void V4VulkanGraph::Impl::record_attention(vk::Stream& s, Recorder& step, const 
                                                  std::sqrt(static_cast<double>(index_heads))))));
     }
 
-    const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
-    const std::int64_t row_bytes = heads * head_dim;
-    for (std::int64_t t = 0; t < rows && step.ok(); ++t) {
-        const std::int64_t position = start + t;
-        step(vk::copy_rows(s, {kv.span(), t * head_dim, 0},
-                           {cache.window.span(), (position % window) * head_dim, 0}, 1, head_dim));
-        const std::int64_t block =
-            layout.block_row[static_cast<std::size_t>((ratio == 4 ? 0 : 1) * kMaxRows + t)];
-        const vk::BufferSpan block_rope = inputs.span(
-            layout.blocks + static_cast<std::size_t>(std::max<std::int64_t>(block, 0)) * layout.block_stride,
-            floats(rope));
-        if (ratio == 4)
-            record_compress(s, step, layer.indexer_compressor, cache.indexer_compressor, ratio, index_dim,
-                            index_a, index_z, t, position, true, block_rope, cache.index_keys);
-        if (ratio != 0)
-            record_compress(s, step, layer.compressor, cache.compressor, ratio, head_dim, comp_a, comp_z, t,
-                            position, false, block_rope, cache.entries);
+    // The compressors first: a token sees the entries of blocks that end at or before it.
+    if (ratio == 4)
+        record_compress(s, step, layer.indexer_compressor, cache.indexer_compressor, ratio, index_dim,
+                        index_a, index_z, start, rows, true, layout, cache.index_keys);
+    if (ratio != 0)
+        record_compress(s, step, layer.compressor, cache.compressor, ratio, head_dim, comp_a, comp_z, start,
+                        rows, false, layout, cache.entries);
 
-        // Candidates: the window's filled slots (always a prefix of the ring), then compressed entries.
-        const std::int64_t filled = std::min(position + 1, window);
-        step(vk::copy_rows(s, {cache.window.span(), 0, 0}, {candidates.span(), 0, 0}, 1, filled * head_dim));
-        std::int64_t count = filled;
-        const std::int64_t visible = ratio ? (position + 1) / ratio : 0;
-        if (ratio == 128 && visible > 0) {
-            step(vk::copy_rows(s, {cache.entries.span(), 0, 0}, {candidates.span(), filled * head_dim, 0}, 1,
-                               visible * head_dim));
-            count += visible;
-        } else if (ratio == 4 && visible > 0) {
-            const std::int64_t keep = std::min(c.index_topk, visible);
-            step(vk::copy_rows(s, {index_w.span(), t * index_heads, 0}, {index_w_row.span(), 0, 0}, 1,
-                               index_heads));
-            step(vk::indexer_scores(
-                s, index_q.span(floats(t * index_heads * index_dim), floats(index_heads * index_dim)),
-                index_w_row.span(), cache.index_keys.span(), 1, index_heads, visible, index_dim,
-                index_scores.span()));
-            step(vk::top_k(s, index_scores.span(), 1, visible, keep, k::TopKOrder::ByIndex, top_k.span()));
-            step(vk::gather_rows(s, cache.entries.span(), visible, top_k.span(), keep, head_dim,
-                                 candidates.span(floats(filled * head_dim), floats(keep * head_dim))));
-            if (observe) {
-                step(vk::copy_rows(s, {top_k.span(), 0, 0}, {evidence_chosen.span(), t * c.index_topk, 0}, 1,
-                                   keep));
-                step(vk::copy_rows(s, {index_scores.span(), 0, 0},
-                                   {evidence_scores.span(), t * index_rows, 0}, 1, visible));
-            }
-            count += keep;
-        }
-        step(vk::sink_attention(s, q.span(floats(t * row_bytes), floats(row_bytes)), heads, candidates.span(),
-                                count, head_dim, scale, layer.attn_sink, attention_logits.span(),
-                                attention_out.span(floats(t * row_bytes), floats(row_bytes))));
+    // The entries each row sees; CSA keeps the indexer's best index_topk of them.
+    const std::int64_t end = start + rows, keys = ratio ? end / ratio : 0;
+    const vk::BufferSpan visible = inputs.span(layout.visible[ratio == 4 ? 0 : 1], floats(rows));
+    if (ratio == 4 && keys > 0) {
+        step(vk::indexer_scores(s, index_q.span(), index_w.span(), cache.index_keys.span(), rows, index_heads,
+                                keys, index_dim, index_scores.span()));
+        step(vk::top_k(s, index_scores.span(), rows, keys, c.index_topk, k::TopKOrder::ByIndex,
+                       selected.span(), visible));
     }
+    const std::int64_t capacity =
+        ratio ? static_cast<std::int64_t>(cache.entries.size() / floats(head_dim)) : 0;
+    const bool sparse = ratio == 4;
+    auto scratch = s.scratch(
+        vk::sparse_attention_scratch_bytes(rows, heads, window, start, capacity, sparse, c.index_topk));
+    if (!scratch) {
+        step(std::move(scratch).take_error());
+        return;
+    }
+    step(vk::sparse_attention(s, q.span(), rows, heads, head_dim, cache.window.span(), window, kv.span(),
+                              start, ratio ? cache.entries.span() : cache.window.span(), capacity,
+                              sparse ? std::optional(selected.span()) : std::nullopt, c.index_topk,
+                              ratio ? visible : inputs.span(layout.visible[0], floats(rows)),
+                              static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim))),
+                              layer.attn_sink, *scratch, attention_out.span()));
+
+    // Then the chunk's rows (the last `window` of them) go into the ring, wrapping at its end.
+    const std::int64_t kept = std::min(rows, window), from = end - kept, slot = from % window,
+                       before_wrap = std::min(kept, window - slot);
+    step(vk::copy_rows(s, {kv.span(), (from - start) * head_dim, 0},
+                       {cache.window.span(), slot * head_dim, 0}, 1, before_wrap * head_dim));
+    if (kept > before_wrap)
+        step(vk::copy_rows(s, {kv.span(), (from - start + before_wrap) * head_dim, 0},
+                           {cache.window.span(), 0, 0}, 1, (kept - before_wrap) * head_dim));
     step(vk::rope_interleaved(s, attention_out.span(), table, rows, heads, head_dim, nope, rope / 2, true));
     step(vk::round_to_bf16(s, attention_out.span(), rows * heads * head_dim));
 
@@ -478,29 +463,15 @@ void V4VulkanGraph::Impl::record_attention(vk::Stream& s, Recorder& step, const 
 }
 
 Result<void> V4VulkanGraph::Impl::grow(std::int64_t positions) const {
-    const Config& c = config;
-    const std::int64_t wanted_candidates = c.window_size + std::max(c.index_topk, positions / 128 + 1);
-    const std::int64_t wanted_index = positions / 4 + 1;
-    const auto make = [&](vk::Buffer& buffer, std::int64_t count) -> Result<void> {
-        auto made = context->create_buffer(floats(count));
-        if (!made)
-            return Error{"no room on " + context->device().name + " for attention over " +
-                         std::to_string(positions) + " positions: " + made.error()};
-        buffer = std::move(*made);
-        return {};
-    };
-    if (wanted_candidates > candidate_rows) {
-        const std::int64_t rows = std::max(wanted_candidates, 2 * candidate_rows);
-        if (auto made = make(candidates, rows * c.head_dim); !made) return made;
-        if (auto made = make(attention_logits, rows * c.n_heads); !made) return made;
-        candidate_rows = rows;
-    }
-    if (wanted_index > index_rows) {
-        const std::int64_t rows = std::max(wanted_index, 2 * index_rows);
-        if (auto made = make(index_scores, rows); !made) return made;
-        if (auto made = make(evidence_scores, rows * kMaxRows); !made) return made;
-        index_rows = rows;
-    }
+    const std::int64_t wanted = kMaxRows * (positions / 4 + 1);
+    if (wanted <= index_score_floats) return {};
+    const std::int64_t count = std::max(wanted, 2 * index_score_floats);
+    auto made = context->create_buffer(floats(count));
+    if (!made)
+        return Error{"no room on " + context->device().name + " for the indexer's scores over " +
+                     std::to_string(positions) + " positions: " + made.error()};
+    index_scores = std::move(*made);
+    index_score_floats = count;
     return {};
 }
 
@@ -679,9 +650,8 @@ Result<std::unique_ptr<V4VulkanGraph>> V4VulkanGraph::create(std::shared_ptr<vk:
         {dim, c.q_lora_rank, heads / c.o_groups * head_dim, c.o_groups * c.o_lora_rank, c.moe_inter_dim});
     const std::size_t routing_bytes =
         static_cast<std::size_t>(c.n_routed_experts) * 2 * align_up(floats(R * c.n_activated_experts));
-    const std::size_t input_bytes = kAlignment + 2 * align_up(floats(R * c.rope_head_dim)) +
-                                    static_cast<std::size_t>(2 * R) * align_up(floats(c.rope_head_dim)) +
-                                    floats(R * h * dim);
+    const std::size_t input_bytes =
+        4 * align_up(floats((R + 1) * c.rope_head_dim)) + 2 * align_up(floats(R)) + floats(R * h * dim);
     vk::Context& device = *impl->context;
     const std::pair<vk::Buffer*, std::size_t> sizes[] = {
         {&impl->inputs, input_bytes},
@@ -702,15 +672,13 @@ Result<std::unique_ptr<V4VulkanGraph>> V4VulkanGraph::create(std::shared_ptr<vk:
         {&impl->index_z, floats(R * 2 * c.index_head_dim)},
         {&impl->index_q, floats(R * index_width)},
         {&impl->index_w, floats(R * c.index_n_heads)},
-        {&impl->index_w_row, floats(c.index_n_heads)},
         {&impl->attention_out, floats(R * heads * head_dim)},
         {&impl->group_in, floats(R * heads / c.o_groups * head_dim)},
         {&impl->group_out, floats(R * c.o_lora_rank)},
         {&impl->low_rank, floats(R * c.o_groups * c.o_lora_rank)},
         {&impl->attention, floats(R * dim)},
-        {&impl->pooled, floats(std::max(head_dim, c.index_head_dim))},
-        {&impl->top_k, floats(std::max<std::int64_t>(c.index_topk, 1))},
-        {&impl->evidence_chosen, floats(R * std::max<std::int64_t>(c.index_topk, 1))},
+        {&impl->pooled, floats((R / 4 + 1) * std::max(head_dim, c.index_head_dim))},
+        {&impl->selected, floats(R * std::max<std::int64_t>(c.index_topk, 1))},
         {&impl->scores, floats(R * c.n_routed_experts)},
         {&impl->gathered, floats(R * dim)},
         {&impl->h1, floats(R * c.moe_inter_dim)},
@@ -768,40 +736,38 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
     }
     if (auto grown = g.grow(end); !grown) return grown;
 
-    // Inputs: the RoPE rows of the tokens (plain and YaRN frequencies), of each compressed block that
-    // completes here (at its start position), and the residual rows.
     Impl::Layout layout;
-    const std::int64_t pairs = c.rope_head_dim / 2;
-    layout.plain = kAlignment;
-    layout.compressed = layout.plain + align_up(floats(rows * c.rope_head_dim));
-    layout.blocks = layout.compressed + align_up(floats(rows * c.rope_head_dim));
-    layout.block_stride = align_up(floats(c.rope_head_dim));
-    layout.block_row.assign(static_cast<std::size_t>(2 * kMaxRows), -1);
-    std::vector<double> token_positions, block_positions;
-    for (std::int64_t t = 0; t < rows; ++t) {
-        token_positions.push_back(static_cast<double>(start + t));
-        for (const std::int64_t ratio : {4, 128}) {
-            if ((start + t + 1) % ratio != 0) continue;
-            layout.block_row[static_cast<std::size_t>((ratio == 4 ? 0 : 1) * kMaxRows + t)] =
-                static_cast<std::int64_t>(block_positions.size());
-            block_positions.push_back(static_cast<double>(start + t + 1 - ratio));
-        }
-    }
-    layout.residual = layout.blocks + std::max<std::size_t>(block_positions.size(), 1) * layout.block_stride;
+    const std::int64_t pairs = c.rope_head_dim / 2, table_floats = rows * c.rope_head_dim;
+    std::vector<double> token_positions, block_positions[2];
+    for (std::int64_t t = 0; t < rows; ++t) token_positions.push_back(static_cast<double>(start + t));
+    const std::int64_t ratios[2] = {4, 128};
+    for (int r = 0; r < 2; ++r)
+        for (std::int64_t b = start / ratios[r]; b < end / ratios[r]; ++b)
+            block_positions[r].push_back(static_cast<double>(b * ratios[r]));
+    layout.plain = 0;
+    layout.compressed = align_up(floats(table_floats));
+    layout.blocks[0] = layout.compressed + align_up(floats(table_floats));
+    layout.blocks[1] = layout.blocks[0] + align_up(floats((rows / 4 + 1) * c.rope_head_dim));
+    layout.visible[0] = layout.blocks[1] + align_up(floats((rows / 128 + 1) * c.rope_head_dim));
+    layout.visible[1] = layout.visible[0] + align_up(floats(rows));
+    layout.residual = layout.visible[1] + align_up(floats(rows));
     layout.bytes = layout.residual + floats(rows * h * dim);
     std::vector<float>& upload = g.rope_table;
     upload.assign(layout.bytes / sizeof(float), 0.0f);
-    const std::vector<float>& plain = g.plain_frequencies;
-    const std::vector<float>& compressed = g.compressed_frequencies;
     const auto place = [&](const std::vector<float>& values, std::size_t offset) {
         std::copy(values.begin(), values.end(),
                   upload.begin() + static_cast<std::ptrdiff_t>(offset / sizeof(float)));
     };
-    place(vk::rope_cos_sin(token_positions, plain.data(), pairs), layout.plain);
-    place(vk::rope_cos_sin(token_positions, compressed.data(), pairs), layout.compressed);
-    for (std::size_t b = 0; b < block_positions.size(); ++b)
-        place(vk::rope_cos_sin(std::span(&block_positions[b], 1), compressed.data(), pairs),
-              layout.blocks + b * layout.block_stride);
+    place(vk::rope_cos_sin(token_positions, g.plain_frequencies.data(), pairs), layout.plain);
+    place(vk::rope_cos_sin(token_positions, g.compressed_frequencies.data(), pairs), layout.compressed);
+    for (int r = 0; r < 2; ++r) {
+        if (!block_positions[r].empty())
+            place(vk::rope_cos_sin(block_positions[r], g.compressed_frequencies.data(), pairs),
+                  layout.blocks[r]);
+        for (std::int64_t t = 0; t < rows; ++t)
+            upload[layout.visible[r] / sizeof(float) + static_cast<std::size_t>(t)] =
+                std::bit_cast<float>(static_cast<std::uint32_t>((start + t + 1) / ratios[r]));
+    }
     std::copy(residual, residual + rows * h * dim,
               upload.begin() + static_cast<std::ptrdiff_t>(layout.residual / sizeof(float)));
     if (auto done = g.context->upload(g.inputs, 0, upload.data(), layout.bytes); !done) return done;
@@ -836,7 +802,7 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
         g.record_hc_pre(s, step, layer.hc_attn, g.residual[current].span(), rows, g.x.span());
         step(vk::rms_norm(s, g.x.span(), layer.attn_norm, g.x.span(), rows, dim, eps));
         step(vk::round_to_bf16(s, g.x.span(), rows * dim));
-        g.record_attention(s, step, layer, cache, start, rows, layout, observe);
+        g.record_attention(s, step, layer, cache, start, rows, layout);
         hc_post(g.attention.span());
 
         g.record_hc_pre(s, step, layer.hc_ffn, g.residual[current].span(), rows, g.x.span());
@@ -846,14 +812,14 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
         step(vk::sqrt_softplus(s, g.scores.span(), g.scores.span(), rows * c.n_routed_experts));
         if (auto ran = submit(); !ran) return ran;
 
-        if (observe) {
+        if (observe && (start + rows) / 4 > 0) {
             const std::int64_t layer_index = g.first_layer + static_cast<std::int64_t>(index);
+            const std::int64_t keys = (start + rows) / 4;
             std::vector<std::uint32_t> picked(static_cast<std::size_t>(rows * c.index_topk));
-            std::vector<float> seen(static_cast<std::size_t>(rows * g.index_rows));
-            if (auto done = g.context->download(g.evidence_chosen, 0, picked.data(), picked.size() * 4);
-                !done)
+            std::vector<float> seen(static_cast<std::size_t>(rows * keys));
+            if (auto done = g.context->download(g.selected, 0, picked.data(), picked.size() * 4); !done)
                 return done;
-            if (auto done = g.context->download(g.evidence_scores, 0, seen.data(), seen.size() * 4); !done)
+            if (auto done = g.context->download(g.index_scores, 0, seen.data(), seen.size() * 4); !done)
                 return done;
             std::vector<std::int64_t> order;
             for (std::int64_t t = 0; t < rows; ++t) {
@@ -861,10 +827,10 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
                 if (visible == 0) continue;
                 const std::int64_t keep = std::min(c.index_topk, visible);
                 order.assign(picked.begin() + t * c.index_topk, picked.begin() + t * c.index_topk + keep);
-                observer->observe({layer_index, start + t, order,
-                                   std::span<const float>(seen.data() + t * g.index_rows,
-                                                          static_cast<std::size_t>(visible)),
-                                   4, 4});
+                observer->observe(
+                    {layer_index, start + t, order,
+                     std::span<const float>(seen.data() + t * keys, static_cast<std::size_t>(visible)), 4,
+                     4});
             }
         }
 

@@ -5,11 +5,12 @@
 // first_layer (graph.h), then hands the residual rows over. Numerics follow graph.h op for op (bf16 at the
 // same points, FP8 QAT before FP8/FP4 linears), with fp32 sums where the CPU sums in double.
 //
-// The layers' batched work (projections, norms, RoPE, the MoE) runs over all rows of a slice; the
-// per-token work (cache writes, compressor blocks, the indexer's choice, sink attention) is recorded
-// token by token in the reference's decode order. Each layer submits twice: the router's scores come
-// back to the host, which routes exactly as the CPU graph does and either records the chosen experts or,
-// with experts kept in host memory, runs them on the CPU (Graph::routed_experts) and uploads their sum.
+// Every op runs over all rows of a slice at once: projections, norms, RoPE, the compressors
+// (compressor_chunk, as the CPU's token-by-token state machine), the indexer's scores and top-k, one
+// sparse_attention over window ring + the slice's rows + compressed entries, the MoE. Each layer submits
+// twice: the router's scores come back to the host, which routes exactly as the CPU graph does and either
+// records the chosen experts or, with experts kept in host memory, runs them on the CPU
+// (Graph::routed_experts) and uploads their sum.
 
 #include "inference/model/model.h"
 #include "inference/model/v4/config.h"

@@ -208,6 +208,8 @@ void InferenceWorker::runLoad(const QString& model_path, const backend::Request&
     for (const std::string& reason : placed.fallbacks) summary.fallbacks << QString::fromStdString(reason);
     summary.layers = qint64(placed.layers);
     summary.device_layers = qint64(placed.device_layers);
+    summary.experts_on_host =
+        placed.kind != backend::Kind::Cpu && placed.experts == backend::ExpertPlacement::Host;
     summary.tokenizer = state_->engine->tokenizer();
     emit loaded(summary);
 }

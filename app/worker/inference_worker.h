@@ -42,6 +42,7 @@ struct ModelSummary {
     QStringList fallbacks;  // one plain reason per faster backend passed over, in the order tried
     qint64 layers = 0;      // the graph's layers, and how many of them run on the device
     qint64 device_layers = 0;
+    bool experts_on_host = false; // a MoE model's routed experts run on the CPU beside the GPU's layers
     // The model's own tokenizer (thread-safe to encode with), or null; valid until unload or the next load.
     const tokenizer::BpeTokenizer* tokenizer = nullptr;
 };

@@ -285,6 +285,10 @@ private slots:
         QCOMPARE(panel.kvCacheText(), QStringLiteral("KV cache 3.0 GiB"));
         panel.setBackend(QStringLiteral("CUDA"), QStringLiteral("NVIDIA H200"));
         QCOMPARE(panel.backendText(), QStringLiteral("CUDA · NVIDIA H200"));
+        panel.setBackend(QStringLiteral("Vulkan"), QStringLiteral("Radeon"), {},
+                         QStringLiteral("24 of 43 layers on the GPU, MoE experts on the CPU"));
+        QCOMPARE(panel.backendText(),
+                 QStringLiteral("Vulkan · Radeon · 24 of 43 layers on the GPU, MoE experts on the CPU"));
         panel.setTokensPerSecond(42.14);
         QCOMPARE(panel.speedText(), QStringLiteral("42.1 tokens/s"));
         panel.setPrefill(0.456, 80);

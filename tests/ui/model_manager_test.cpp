@@ -9,6 +9,7 @@
 #include "ui/model/model_manager_dialog.h"
 
 #include <QAction>
+#include <QCheckBox>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -86,6 +87,12 @@ private slots:
         QCOMPARE(dialog.gpuMemoryText(), QStringLiteral("not used"));
         dialog.setBackendChoice({lectern::backend::Choice::Vulkan, 12});
         QCOMPARE(dialog.backendChoice(), (BackendChoice{lectern::backend::Choice::Vulkan, 12}));
+        auto* experts = dialog.findChild<QCheckBox*>();
+        QVERIFY(experts && experts->isEnabled() && !experts->isChecked());
+        QTest::mouseClick(experts, Qt::LeftButton, {}, QPoint(4, experts->height() / 2));
+        QCOMPARE(dialog.backendChoice(), (BackendChoice{lectern::backend::Choice::Vulkan, 12, true}));
+        dialog.setBackendChoice({lectern::backend::Choice::Cpu, 0});
+        QVERIFY(!experts->isEnabled()); // the CPU runs every expert anyway
     }
 
     void foldersAndRefusals() {
@@ -138,6 +145,11 @@ private slots:
         QCOMPARE(request.choice, std::optional(lectern::backend::Choice::Cuda));
         QCOMPARE(request.gpu_layers, std::optional<std::int64_t>(7));
         QVERIFY(!BackendChoice{}.request().choice); // Automatic leaves LECTERN_BACKEND its say
+        QVERIFY(!request.experts);                  // experts on the device leave LECTERN_EXPERTS its say
+        BackendChoice{lectern::backend::Choice::Vulkan, -1, true}.save(*profile);
+        QCOMPARE(BackendChoice::load(*profile), (BackendChoice{lectern::backend::Choice::Vulkan, -1, true}));
+        QCOMPARE(BackendChoice::load(*profile).request().experts,
+                 std::optional(lectern::backend::ExpertPlacement::Host));
     }
 };
 

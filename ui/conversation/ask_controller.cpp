@@ -43,7 +43,13 @@ AskController::AskController(worker::InferenceWorker& worker, ConversationView* 
     connect(&worker_, &worker::InferenceWorker::loaded, this, [this](const worker::ModelSummary& model) {
         loading_ = false;
         model_ = model;
-        status_->setBackend(model.backend, model.device, model.fallbacks);
+        QStringList placement;
+        if (model.device_layers > 0 && model.device_layers < model.layers)
+            placement
+                << QStringLiteral("%1 of %2 layers on the GPU").arg(model.device_layers).arg(model.layers);
+        if (model.experts_on_host) placement << QStringLiteral("MoE experts on the CPU");
+        status_->setBackend(model.backend, model.device, model.fallbacks,
+                            placement.join(QStringLiteral(", ")));
         status_->setKvCacheBytes(model.state_bytes);
         status_->setContext(0, model.context_tokens);
         updateAskState();

@@ -9,6 +9,7 @@ namespace {
 
 const QString kBackendKey = QStringLiteral("model/backend");
 const QString kGpuLayersKey = QStringLiteral("model/gpu_layers");
+const QString kExpertsKey = QStringLiteral("model/experts");
 
 } // namespace
 
@@ -35,6 +36,7 @@ BackendChoice BackendChoice::load(const Profile& profile) {
     bool ok = false;
     const int layers = settings.value(kGpuLayersKey).toInt(&ok);
     if (ok) loaded.gpuLayers = layers;
+    loaded.expertsOnHost = settings.value(kExpertsKey).toString() == QStringLiteral("host");
     return loaded;
 }
 
@@ -43,14 +45,16 @@ void BackendChoice::save(const Profile& profile) const {
     settings.setValue(kBackendKey, choice == backend::Choice::Auto ? QStringLiteral("auto")
                                                                    : choiceLabel(choice).toLower());
     settings.setValue(kGpuLayersKey, gpuLayers);
+    settings.setValue(kExpertsKey, expertsOnHost ? QStringLiteral("host") : QStringLiteral("device"));
 }
 
 backend::Request BackendChoice::request() const {
-    // Automatic and "all layers" leave the fields unset, so LECTERN_BACKEND and LECTERN_GPU_LAYERS
-    // still apply; an explicit choice in the app wins over them.
+    // Automatic, "all layers" and experts on the device leave the fields unset, so LECTERN_BACKEND,
+    // LECTERN_GPU_LAYERS and LECTERN_EXPERTS still apply; an explicit choice in the app wins over them.
     backend::Request request;
     if (choice != backend::Choice::Auto) request.choice = choice;
     if (gpuLayers >= 0) request.gpu_layers = gpuLayers;
+    if (expertsOnHost) request.experts = backend::ExpertPlacement::Host;
     return request;
 }
 

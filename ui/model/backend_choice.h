@@ -1,7 +1,8 @@
 #pragma once
-// Where the user wants models to run: Automatic, CUDA, Vulkan or the CPU, and how many layers go to the
-// GPU. Kept in the profile's settings (model/backend, model/gpu_layers) and turned into the engine's
-// backend::Request when a model is loaded; the engine falls back towards the CPU and says why.
+// Where the user wants models to run: Automatic, CUDA, Vulkan or the CPU, how many layers go to the GPU,
+// and whether a mixture-of-experts model keeps its routed experts in host memory. Kept in the profile's
+// settings (model/backend, model/gpu_layers, model/experts) and turned into the engine's backend::Request
+// when a model is loaded; the engine falls back towards the CPU and says why.
 
 #include "inference/backend/backend.h"
 
@@ -16,10 +17,12 @@ namespace lectern::ui {
 struct BackendChoice {
     backend::Choice choice = backend::Choice::Auto;
     int gpuLayers = -1; // negative: all of them; 0: none
+    bool expertsOnHost = false;
 
     static BackendChoice load(const Profile& profile); // the saved choice, or Automatic with all layers
     void save(const Profile& profile) const;
-    // Automatic and all layers leave the request's fields to LECTERN_BACKEND / LECTERN_GPU_LAYERS.
+    // Automatic, all layers and experts on the device leave the request's fields to LECTERN_BACKEND /
+    // LECTERN_GPU_LAYERS / LECTERN_EXPERTS.
     backend::Request request() const;
     bool operator==(const BackendChoice&) const = default;
 };

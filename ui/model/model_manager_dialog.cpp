@@ -3,6 +3,7 @@
 #include "inference/model/memory_estimate.h"
 #include "kernels/vulkan/context.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDir>
@@ -129,6 +130,12 @@ ModelManagerDialog::ModelManagerDialog(QWidget* parent) : QDialog(parent) {
     gpuLayers_->setValue(-1);
     gpuLayers_->setToolTip(QStringLiteral("How many layers run on the GPU (the last ones, with the output "
                                           "head); the rest run on the CPU"));
+    expertsOnHost_ = new QCheckBox(QStringLiteral("Keep MoE &experts in host memory"), this);
+    expertsOnHost_->setAccessibleName(QStringLiteral("Keep MoE experts in host memory"));
+    expertsOnHost_->setToolTip(
+        QStringLiteral("DeepSeek-V4: the routed experts stay in the model file and run on "
+                       "the CPU while attention and the rest run on the GPU, so a model "
+                       "larger than the GPU's memory still uses it"));
     backendNote_ = label(QStringLiteral("Backend note"));
 
     auto* form = new QFormLayout;
@@ -139,6 +146,7 @@ ModelManagerDialog::ModelManagerDialog(QWidget* parent) : QDialog(parent) {
     form->addRow(QStringLiteral("GPU memory:"), gpuMemory_);
     form->addRow(QStringLiteral("&Backend:"), backend_);
     form->addRow(QStringLiteral("&GPU layers:"), gpuLayers_);
+    form->addRow(QString(), expertsOnHost_);
     form->addRow(QString(), backendNote_);
 
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Cancel, this);
@@ -184,11 +192,13 @@ QString ModelManagerDialog::gpuMemoryText() const {
 void ModelManagerDialog::setBackendChoice(const BackendChoice& choice) {
     backend_->setCurrentIndex(std::max(0, backend_->findData(int(choice.choice))));
     gpuLayers_->setValue(std::max(-1, choice.gpuLayers));
+    expertsOnHost_->setChecked(choice.expertsOnHost);
     check();
 }
 
 BackendChoice ModelManagerDialog::backendChoice() const {
-    return BackendChoice{backend::Choice(backend_->currentData().toInt()), gpuLayers_->value()};
+    return BackendChoice{backend::Choice(backend_->currentData().toInt()), gpuLayers_->value(),
+                         expertsOnHost_->isChecked()};
 }
 
 void ModelManagerDialog::setCorpusTokens(qint64 tokens) {
@@ -202,6 +212,7 @@ void ModelManagerDialog::check() {
     const backend::Choice choice = backendChoice().choice;
     const bool checkpointFolder = QFileInfo(modelPath()).isDir();
     gpuLayers_->setEnabled(choice != backend::Choice::Cpu);
+    expertsOnHost_->setEnabled(choice != backend::Choice::Cpu);
     if (choice == backend::Choice::Cpu) {
         backendNote_->setText(QStringLiteral("The model runs on the CPU."));
         gpuMemory_->setText(QStringLiteral("not used"));

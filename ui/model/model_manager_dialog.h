@@ -18,6 +18,7 @@ class QComboBox;
 class QLabel;
 class QLineEdit;
 class QPushButton;
+class QCheckBox;
 class QSpinBox;
 
 namespace lectern::ui {
@@ -60,6 +61,7 @@ private:
     QLabel* gpuMemory_ = nullptr;
     QComboBox* backend_ = nullptr;
     QSpinBox* gpuLayers_ = nullptr;
+    QCheckBox* expertsOnHost_ = nullptr;
     QLabel* backendNote_ = nullptr;
     QPushButton* load_ = nullptr;
     bool fits_ = false;

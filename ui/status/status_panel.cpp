@@ -92,10 +92,12 @@ void StatusPanel::setKvCacheBytes(qint64 bytes) {
     kvCache_->setVisible(bytes >= 0);
 }
 
-void StatusPanel::setBackend(const QString& backend, const QString& device, const QStringList& fallbacks) {
+void StatusPanel::setBackend(const QString& backend, const QString& device, const QStringList& fallbacks,
+                             const QString& placement) {
     // The CPU backend's device is the CPU itself: naming it twice says nothing.
-    const QString text =
+    QString text =
         device.isEmpty() || device == backend ? backend : QStringLiteral("%1 · %2").arg(backend, device);
+    if (!placement.isEmpty()) text += QStringLiteral(" · ") + placement;
     backend_->setText(text);
     backend_->setVisible(!backend.isEmpty());
     const QString reasons = fallbacks.join(QStringLiteral("\n"));

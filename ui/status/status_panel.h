@@ -20,7 +20,9 @@ public:
     void setKvCacheBytes(qint64 bytes); // negative: unknown, hidden
     // "CUDA", "NVIDIA H200"; empty hides. `fallbacks`: why faster backends were passed over, one reason
     // each, shown next to it ("also tried") with the full text as its tooltip.
-    void setBackend(const QString& backend, const QString& device, const QStringList& fallbacks = {});
+    // `placement`: where the model's parts run when not all on one device ("24 of 43 layers on the GPU").
+    void setBackend(const QString& backend, const QString& device, const QStringList& fallbacks = {},
+                    const QString& placement = {});
     void setTokensPerSecond(double rate); // negative: not generating, hidden
     // fraction in [0, 1]; etaSeconds and tokensPerSecond negative while unknown. clearPrefill() when done.
     void setPrefill(double fraction, double etaSeconds, double tokensPerSecond = -1);

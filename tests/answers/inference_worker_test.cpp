@@ -145,13 +145,19 @@ private:
         return answered.takeFirst().at(0).value<AnswerOutcome>();
     }
 
-    void loadScripted(InferenceWorker& worker) {
+    void loadScriptedChecks(InferenceWorker& worker) {
         test::QueuedSpy loaded(&worker, &InferenceWorker::loaded);
         test::QueuedSpy estimated(&worker, &InferenceWorker::memoryEstimated);
         worker.load(QStringLiteral("scripted:model"));
         QVERIFY(loaded.waitFor(1, 10000));
         QCOMPARE(estimated.size(), 1);
         QCOMPARE(loaded.first().at(0).value<worker::ModelSummary>().family, QStringLiteral("scripted"));
+    }
+    // Whether the scripted model loaded as it should; the caller QVERIFYs it, so that a failure here
+    // ends the test function rather than being followed by misleading ones.
+    [[nodiscard]] bool loadScripted(InferenceWorker& worker) {
+        loadScriptedChecks(worker);
+        return !QTest::currentTestFailed();
     }
 
 private slots:
@@ -205,7 +211,7 @@ private slots:
         g_script.slice_ms = 1;
         g_script.token_ms = 0;
         InferenceWorker worker;
-        loadScripted(worker);
+        QVERIFY(loadScripted(worker));
         const QString cache = directory_.filePath(QStringLiteral("corpus.snapshot"));
         test::QueuedSpy answered(&worker, &InferenceWorker::answered);
         test::QueuedSpy saved(&worker, &InferenceWorker::cacheSaved);
@@ -271,7 +277,7 @@ private slots:
 
     void cancelsWithinASecond() {
         InferenceWorker worker;
-        loadScripted(worker);
+        QVERIFY(loadScripted(worker));
         test::QueuedSpy answered(&worker, &InferenceWorker::answered);
 
         // Mid-prefill: 64k tokens at 20 ms per 32 would take 40 s.
@@ -324,7 +330,8 @@ private slots:
 
     void cancelsALoadWithinASecond() {
         InferenceWorker worker;
-        loadScripted(worker); // a model loaded before: a cancelled load must not leave it (or half of one)
+        QVERIFY(loadScripted(
+            worker)); // a model loaded before: a cancelled load must not leave it (or half of one)
         test::QueuedSpy loaded(&worker, &InferenceWorker::loaded);
         test::QueuedSpy failed(&worker, &InferenceWorker::loadFailed);
         test::QueuedSpy cancelledLoad(&worker, &InferenceWorker::loadCancelled);
@@ -362,7 +369,7 @@ private slots:
         QCOMPARE(loaded.size(), 0);
 
         // The worker loads and answers normally afterwards.
-        loadScripted(worker);
+        QVERIFY(loadScripted(worker));
         worker.ask(request(100, 64, {}));
         const AnswerOutcome after = waitForAnswer(answered);
         QCOMPARE(after.error, QString());

@@ -48,6 +48,7 @@ constexpr int kChunk = 8;
 // entries than it sees, the window ring's wrap and the first HCA entry (positions 127, 128), the end.
 constexpr int kDeviceChunks[] = {0, 32, 40, 120, 128, 152};
 constexpr int kGreedySteps = 8;
+constexpr int kFarPosition = 1016;
 
 double row_difference(const std::vector<float>& a, const std::vector<float>& b, std::size_t row,
                       std::int64_t vocab) {
@@ -218,6 +219,28 @@ int main() {
     moved_back.add(run(*cpu, *moved, {9}), from_cpu, vocab);
     moved_back.add(run(*gpu, *cloned, {9}), from_cpu, vocab);
     moved_back.report("a device snapshot continued on the CPU, and a device clone");
+
+    // Far into a longer sequence (the CPU computes the first 1016 tokens): two chunks from the CPU's
+    // caches, the second past the device caches' first capacity (1024 positions), so they grow while the
+    // device holds the newest values; the indexer chooses among 250 entries, HCA sees 7.
+    {
+        Tally far;
+        auto cpu_far = cpu->new_state();
+        std::vector<Token> long_sequence;
+        for (int i = 0; i < kFarPosition + 2 * kChunk; ++i)
+            long_sequence.push_back(static_cast<Token>(100 + rng() % 20000));
+        run(*cpu, *cpu_far, {long_sequence.begin(), long_sequence.begin() + kFarPosition},
+            model::LogitsWanted::None);
+        auto gpu_far = gpu->new_state();
+        CHECK(gpu_far->restore(cpu_far->snapshot()).ok());
+        for (int first = kFarPosition; first < kFarPosition + 2 * kChunk; first += kChunk) {
+            const std::vector<Token> chunk(long_sequence.begin() + first,
+                                           long_sequence.begin() + first + kChunk);
+            far.add(run(*gpu, *gpu_far, chunk, model::LogitsWanted::All),
+                    run(*cpu, *cpu_far, chunk, model::LogitsWanted::All), vocab);
+        }
+        far.report("chunks at positions 1016..1031, the device caches growing past 1024");
+    }
 
     // Greedy generation on each backend alone, from a short prompt.
     const std::vector<Token> prompt(sequence.begin(), sequence.begin() + 24);

@@ -94,7 +94,7 @@ V4State::V4State(const V4State& other)
       ratios_(other.ratios_) {
     if (other.device_is_newer) {
         // A failed read-back leaves the copy unusable (until a restore) rather than silently stale.
-        if (auto read = other.device->read_back(layers, position_); !read)
+        if (auto read = other.device->read_back(layers); !read)
             copy_error_ = "copying the device caches failed: " + read.error();
     }
 }
@@ -102,7 +102,7 @@ V4State::V4State(const V4State& other)
 Result<void> V4State::read_back_from_device() {
     if (!copy_error_.empty()) return Error{copy_error_};
     if (!device_is_newer) return {};
-    if (auto read = device->read_back(layers, position_); !read) return read;
+    if (auto read = device->read_back(layers); !read) return read;
     device_is_newer = false;
     return {};
 }
@@ -121,7 +121,7 @@ std::vector<std::byte> V4State::snapshot() const {
     std::vector<LayerCache> read_back;
     if (device_is_newer) {
         read_back = layers;
-        if (!device->read_back(read_back, position_)) return {};
+        if (!device->read_back(read_back)) return {};
     }
     const std::vector<LayerCache>& newest = device_is_newer ? read_back : layers;
     Writer out;

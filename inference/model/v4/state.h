@@ -32,8 +32,9 @@ struct LayerCache {
 class DeviceCaches {
 public:
     virtual ~DeviceCaches() = default;
-    // Writes the device layers' caches at `position` into `layers` (indexed like V4State::layers).
-    virtual Result<void> read_back(std::vector<LayerCache>& layers, std::int64_t position) const = 0;
+    // Writes the device layers' caches into `layers` (indexed like V4State::layers), as of the last
+    // position the device computed (which during a forward may lag V4State::position_).
+    virtual Result<void> read_back(std::vector<LayerCache>& layers) const = 0;
     virtual std::uint64_t bytes() const = 0;
 };
 

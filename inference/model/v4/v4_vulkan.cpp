@@ -184,10 +184,14 @@ public:
             if (auto done = put(to.indexer_compressor.score, from.indexer_compressor.score); !done)
                 return done;
         }
+        held = position;
         return {};
     }
 
-    Result<void> read_back(std::vector<LayerCache>& host, std::int64_t position) const override {
+    // The position the device's caches hold: set by upload() and by each forward.
+    std::int64_t held = 0;
+
+    Result<void> read_back(std::vector<LayerCache>& host) const override {
         const auto get_bf16 = [&](const vk::Buffer& buffer, std::size_t count,
                                   std::vector<std::uint16_t>& out) -> Result<void> {
             std::vector<float> values(count);
@@ -210,17 +214,16 @@ public:
             const std::int64_t ratio = config_.ratio(first_layer_ + static_cast<std::int64_t>(i));
             if (auto done = get_bf16(from.window, to.window.size(), to.window); !done) return done;
             if (ratio == 0) continue;
-            if (auto done =
-                    get_bf16(from.entries, static_cast<std::size_t>((position / ratio) * config_.head_dim),
-                             to.entries);
+            if (auto done = get_bf16(from.entries,
+                                     static_cast<std::size_t>((held / ratio) * config_.head_dim), to.entries);
                 !done)
                 return done;
             if (auto done = get(from.compressor.kv, to.compressor.kv); !done) return done;
             if (auto done = get(from.compressor.score, to.compressor.score); !done) return done;
             if (ratio != 4) continue;
-            if (auto done = get_bf16(from.index_keys,
-                                     static_cast<std::size_t>((position / 4) * config_.index_head_dim),
-                                     to.index_keys);
+            if (auto done =
+                    get_bf16(from.index_keys, static_cast<std::size_t>((held / 4) * config_.index_head_dim),
+                             to.index_keys);
                 !done)
                 return done;
             if (auto done = get(from.indexer_compressor.kv, to.indexer_compressor.kv); !done) return done;
@@ -904,6 +907,7 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
         step(vk::linear(s, g.mixed.span(), logit_rows, g.head, g.logits.span()));
     }
     if (auto ran = submit(); !ran) return ran;
+    caches->held = end;
     state.device_is_newer = true;
     if (logit_rows == 0) return {};
     return g.context->download(g.logits, 0, logits, floats(logit_rows * c.vocab_size));

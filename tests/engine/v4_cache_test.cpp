@@ -4,6 +4,7 @@
 // memory and through a file; damaged snapshots are rejected.
 #include "inference/cache/snapshot_file.h"
 #include "inference/engine/engine.h"
+#include "inference/model/v4/state.h"
 #include "inference/model/v4/v4_model.h"
 #include "tests/engine/tiny_fixture.h"
 #include "tests/kernels/check.h"
@@ -81,6 +82,17 @@ int main() {
     wrong_position[24] = std::byte{0x33}; // position field: the cache sizes no longer match
     CHECK(!victim->restore(wrong_position).ok());
     CHECK(victim->position() == 0);
+
+    // A state whose device failed part way through a forward is refused with the reason until a snapshot
+    // is restored into it.
+    auto& lost = dynamic_cast<model::v4::V4State&>(*victim);
+    lost.invalidate("the device was lost");
+    auto refused = m.forward(lost, all.first(4), last);
+    CHECK(!refused.ok() && refused.error() == "the device was lost");
+    CHECK(lost.snapshot().empty());
+    CHECK(lost.restore(bytes).ok() && lost.position() == 200);
+    auto revived = m.forward(lost, all.subspan(200), last);
+    CHECK(revived.ok() && straight.ok() && revived->logits == straight->logits);
 
     // Through the engine and a file: snapshot, damage, reject; intact, restore and continue.
     inference::Engine engine(std::move(*loaded));

@@ -95,15 +95,26 @@ V4State::V4State(const V4State& other)
     if (other.device_is_newer) {
         // A failed read-back leaves the copy unusable (until a restore) rather than silently stale.
         if (auto read = other.device->read_back(layers); !read)
-            copy_error_ = "copying the device caches failed: " + read.error();
+            unusable_ = "copying the device caches failed: " + read.error();
     }
 }
 
 Result<void> V4State::read_back_from_device() {
-    if (!copy_error_.empty()) return Error{copy_error_};
+    if (!unusable_.empty()) return Error{unusable_};
     if (!device_is_newer) return {};
     if (auto read = device->read_back(layers); !read) return read;
     device_is_newer = false;
+    return {};
+}
+
+void V4State::invalidate(const std::string& why) {
+    unusable_ = why;
+    device.reset();
+    device_is_newer = false;
+}
+
+Result<void> V4State::usable() const {
+    if (!unusable_.empty()) return Error{unusable_};
     return {};
 }
 
@@ -117,7 +128,7 @@ std::uint64_t V4State::memory_bytes() const {
 }
 
 std::vector<std::byte> V4State::snapshot() const {
-    if (!copy_error_.empty()) return {}; // restore() refuses an empty snapshot
+    if (!unusable_.empty()) return {}; // restore() refuses an empty snapshot
     std::vector<LayerCache> read_back;
     if (device_is_newer) {
         read_back = layers;
@@ -176,7 +187,7 @@ Result<void> V4State::restore(std::span<const std::byte> bytes) {
     layers = std::move(restored);
     position_ = static_cast<std::int64_t>(position);
     device_is_newer = false;
-    copy_error_.clear();
+    unusable_.clear();
     return {};
 }
 

@@ -57,6 +57,10 @@ public:
 
     // The host caches with the device's newest values read back into them (device_is_newer then false).
     Result<void> read_back_from_device();
+    // After a device forward failed part way: the caches are neither before nor after it, so every later
+    // use of this state fails with `why` until a snapshot is restored into it.
+    void invalidate(const std::string& why);
+    Result<void> usable() const;
 
     std::int64_t position_ = 0;
     std::vector<LayerCache> layers;
@@ -66,7 +70,7 @@ public:
     bool device_is_newer = false;
 
 private:
-    std::string copy_error_;    // why a copy has no usable caches (reported by its first use)
+    std::string unusable_;      // why the caches cannot be used (a failed copy or device forward)
     std::uint64_t fingerprint_; // of the config fields that shape the caches
     std::int64_t head_dim_;
     std::int64_t index_head_dim_;

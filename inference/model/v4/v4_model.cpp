@@ -94,6 +94,7 @@ public:
                                   const ForwardOptions& options) const override {
         auto* state = dynamic_cast<V4State*>(&base_state);
         if (!state) return Error{"forward: the sequence state does not belong to a DeepSeek-V4 model"};
+        if (auto usable = state->usable(); !usable) return Error{usable.error()};
         for (const Token token : tokens)
             if (token < 0 || token >= config_.vocab_size)
                 return Error{"token id " + std::to_string(token) + " is outside the vocabulary (0.." +
@@ -170,7 +171,7 @@ private:
             if (auto ran = device_->forward(state, start, slice, residual.data(), logit_rows, logits,
                                             options.indexer_observer);
                 !ran) {
-                state.position_ = start; // the slice did not happen; the caches past it are not read
+                state.invalidate("the sequence was lost when its device failed: " + ran.error());
                 return Error{ran.error()};
             }
             done += count;

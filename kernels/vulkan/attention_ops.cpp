@@ -35,7 +35,8 @@ Result<void> sparse_attention(Stream& stream, BufferSpan queries, std::int64_t r
                               std::int64_t dim, BufferSpan ring, std::int64_t window, BufferSpan fresh,
                               std::int64_t first, BufferSpan entries, std::int64_t entry_capacity,
                               std::optional<BufferSpan> selected, std::int64_t k, BufferSpan counts,
-                              float scale, BufferSpan sinks, BufferSpan scratch, BufferSpan out) {
+                              float scale, BufferSpan sinks, BufferSpan scratch, BufferSpan out,
+                              Storage cache) {
     const std::string op = kOp;
     if (rows <= 0 || heads <= 0 || dim <= 0 || window <= 0)
         return Error{op + ": rows, heads, dim and window must be positive (rows " + std::to_string(rows) +
@@ -69,9 +70,9 @@ Result<void> sparse_attention(Stream& stream, BufferSpan queries, std::int64_t r
                          " elements is beyond 32-bit indexing; split the call"};
     const auto bytes = [](std::int64_t elements) { return static_cast<std::uint64_t>(elements) * 4; };
     for (const auto& [name, span, needed] : {std::tuple{"queries", queries, bytes(rows * heads * dim)},
-                                             {"ring", ring, bytes(window * dim)},
+                                             {"ring", ring, storage_bytes(cache, window * dim)},
                                              {"fresh", fresh, bytes(rows * dim)},
-                                             {"entries", entries, bytes(entry_capacity * dim)},
+                                             {"entries", entries, storage_bytes(cache, entry_capacity * dim)},
                                              {"selected", selected.value_or(counts), bytes(rows * k_used)},
                                              {"counts", counts, bytes(rows)},
                                              {"sinks", sinks, bytes(heads)},
@@ -90,13 +91,14 @@ Result<void> sparse_attention(Stream& stream, BufferSpan queries, std::int64_t r
            u32(stride), scale};
     // Without `selected` the shaders never read binding 3; counts stand in so that every binding is valid.
     const BufferSpan chosen = selected.value_or(counts);
+    const std::string suffix = cache == Storage::BF16 ? "_bf16" : "";
     if (Result<void> ok = stream.dispatch(
-            "sparse_attention_logits", {ring, fresh, entries, chosen, counts, queries, scratch}, &push,
-            sizeof(push), {u32((stride + kLogitGroup - 1) / kLogitGroup), u32(heads), u32(rows)});
+            "sparse_attention_logits" + suffix, {ring, fresh, entries, chosen, counts, queries, scratch},
+            &push, sizeof(push), {u32((stride + kLogitGroup - 1) / kLogitGroup), u32(heads), u32(rows)});
         !ok)
         return ok;
     const bool subgroups = stream.context().features().subgroup_arithmetic;
-    return stream.dispatch(subgroups ? "sparse_attention_sg" : "sparse_attention",
+    return stream.dispatch("sparse_attention" + suffix + (subgroups ? "_sg" : ""),
                            {ring, fresh, entries, chosen, counts, scratch, sinks, out}, &push, sizeof(push),
                            {u32((dim + kOutTile - 1) / kOutTile), u32(heads), u32(rows)});
 }

@@ -5,6 +5,7 @@
 // where the CPU sums in double (tolerance in tests/vulkan/vulkan_attention_ops_test.cpp).
 
 #include "kernels/result.h"
+#include "kernels/vulkan/storage.h"
 #include "kernels/vulkan/stream.h"
 
 #include <cstdint>
@@ -28,11 +29,15 @@ namespace lectern::kernels::vulkan {
 // e.g. the ring); k is read only with `selected` (then at least 1).
 // `scratch` holds the logits between the two passes: sparse_attention_scratch_bytes(...) bytes, i.e.
 // rows * heads * (min(window, first + rows) + (selected ? k : entry_capacity)) floats.
+// `cache` is how `ring` and `entries` hold their values (both alike: a layer without compression passes
+// its ring as `entries`); `fresh` and everything else is fp32. With BF16 the result equals the F32 path's
+// on the same values widened.
 Result<void> sparse_attention(Stream& stream, BufferSpan queries, std::int64_t rows, std::int64_t heads,
                               std::int64_t dim, BufferSpan ring, std::int64_t window, BufferSpan fresh,
                               std::int64_t first, BufferSpan entries, std::int64_t entry_capacity,
                               std::optional<BufferSpan> selected, std::int64_t k, BufferSpan counts,
-                              float scale, BufferSpan sinks, BufferSpan scratch, BufferSpan out);
+                              float scale, BufferSpan sinks, BufferSpan scratch, BufferSpan out,
+                              Storage cache = Storage::F32);
 
 // The bytes sparse_attention needs in `scratch` for these sizes (`has_selected`: a `selected` is given).
 std::uint64_t sparse_attention_scratch_bytes(std::int64_t rows, std::int64_t heads, std::int64_t window,

@@ -102,6 +102,29 @@ Result<void> copy_rows(Stream& stream, Rows src, Rows dst, std::int64_t rows, st
                            grid_for(rows * n, 256));
 }
 
+Result<void> store_bf16(Stream& stream, Rows src, Rows dst, std::int64_t rows, std::int64_t n) {
+    if (Result<void> ok = check_counts("store_bf16", {rows, n, rows * n}); !ok) return ok;
+    if (dst.offset % 2 != 0 || (rows > 1 && dst.stride % 2 != 0) || n % 2 != 0)
+        return Error{"store_bf16: dst's offset (" + std::to_string(dst.offset) + "), stride (" +
+                     std::to_string(dst.stride) + ") and the row length (" + std::to_string(n) +
+                     ") must be even, so that each row fills whole 32-bit words"};
+    for (const Rows* r : {&src, &dst})
+        if (r->offset < 0 || r->stride < 0 ||
+            r->offset + (rows - 1) * r->stride + n > std::numeric_limits<std::uint32_t>::max())
+            return Error{"store_bf16: an offset or stride is negative or past 32-bit indexing"};
+    const std::int64_t src_reach = src.offset + (rows - 1) * src.stride + n;
+    const std::int64_t dst_reach = dst.offset + (rows - 1) * dst.stride + n;
+    if (Result<void> ok =
+            check_spans("store_bf16", {{"src", src.span, src_reach}, {"dst", dst.span, dst_reach / 2}});
+        !ok)
+        return ok;
+    const struct {
+        std::uint32_t rows, pairs, src_offset, src_stride, dst_offset, dst_stride;
+    } push{u32(rows), u32(n / 2), u32(src.offset), u32(src.stride), u32(dst.offset / 2), u32(dst.stride / 2)};
+    return stream.dispatch("store_bf16", {src.span, dst.span}, &push, sizeof(push),
+                           grid_for(rows * n / 2, 256));
+}
+
 Result<void> round_to_bf16(Stream& stream, BufferSpan x, std::int64_t count) {
     if (Result<void> ok = check_counts("round_to_bf16", {count}); !ok) return ok;
     if (Result<void> ok = check_spans("round_to_bf16", {{"x", x, count}}); !ok) return ok;
@@ -261,15 +284,18 @@ Result<void> compressor_pool(Stream& stream, BufferSpan kv, BufferSpan score, st
 
 Result<void> indexer_scores(Stream& stream, BufferSpan queries, BufferSpan weights, BufferSpan keys,
                             std::int64_t rows, std::int64_t heads, std::int64_t count, std::int64_t dim,
-                            BufferSpan scores) {
+                            BufferSpan scores, Storage keys_storage) {
     if (Result<void> ok = check_counts(
             "indexer_scores", {rows, heads, count, dim, rows * heads * dim, count * dim, rows * count});
         !ok)
         return ok;
     if (Result<void> ok = check_spans("indexer_scores", {{"queries", queries, rows * heads * dim},
                                                          {"weights", weights, rows * heads},
-                                                         {"keys", keys, count * dim},
                                                          {"scores", scores, rows * count}});
+        !ok)
+        return ok;
+    if (Result<void> ok =
+            detail::check_span("indexer_scores", "keys", keys, storage_bytes(keys_storage, count * dim));
         !ok)
         return ok;
     const struct { std::uint32_t rows, heads, count, dim; } push{u32(rows), u32(heads), u32(count), u32(dim)};
@@ -277,7 +303,8 @@ Result<void> indexer_scores(Stream& stream, BufferSpan queries, BufferSpan weigh
     if (rows > 65535 || (count + kKeys - 1) / kKeys > 65535)
         return Error{"indexer_scores: at most 65535 query rows and 4194240 keys in one call; split them"};
     return stream.dispatch(
-        "indexer_scores", {queries, weights, keys, scores}, &push, sizeof(push),
+        keys_storage == Storage::BF16 ? "indexer_scores_bf16" : "indexer_scores",
+        {queries, weights, keys, scores}, &push, sizeof(push),
         {static_cast<std::uint32_t>((count + kKeys - 1) / kKeys), static_cast<std::uint32_t>(rows), 1});
 }
 

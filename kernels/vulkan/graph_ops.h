@@ -6,6 +6,7 @@
 
 #include "kernels/cpu/graph_ops.h"
 #include "kernels/result.h"
+#include "kernels/vulkan/storage.h"
 #include "kernels/vulkan/stream.h"
 
 #include <cstdint>
@@ -36,6 +37,13 @@ struct Rows {
 // dst may be the buffer of src when the rows do not overlap.
 Result<void> copy_rows(Stream& stream, Rows src, Rows dst, std::int64_t rows, std::int64_t n,
                        std::optional<Rows> add = std::nullopt);
+
+// dst row r = bf16(src row r), `n` values each, for `rows` rows, rounded to nearest even bit for bit as
+// kernels/cpu/numerics.h f32_to_bf16 (NaN included). src is fp32 (Rows in floats); dst holds bf16
+// (Storage::BF16), its offset and stride counted in bf16 values. Each dst row must fill whole 32-bit
+// words, so dst's offset, its stride (with more than one row) and n must be even: a word is then written
+// by one invocation only.
+Result<void> store_bf16(Stream& stream, Rows src, Rows dst, std::int64_t rows, std::int64_t n);
 
 // x *= factor for `count` floats, in place.
 Result<void> scale(Stream& stream, BufferSpan x, std::int64_t count, float factor);
@@ -87,10 +95,11 @@ Result<void> compressor_pool(Stream& stream, BufferSpan kv, BufferSpan score, st
                              std::int64_t ratio, std::int64_t width, bool overlap, BufferSpan pooled);
 
 // cpu::indexer_scores for `rows` queries [rows, heads, dim] with head weights [rows, heads] over the same
-// `count` keys [count, dim] into scores [rows, count].
+// `count` keys [count, dim] into scores [rows, count]. `keys_storage` is how the keys hold their values;
+// with BF16 the scores equal the F32 path's on the same values widened.
 Result<void> indexer_scores(Stream& stream, BufferSpan queries, BufferSpan weights, BufferSpan keys,
                             std::int64_t rows, std::int64_t heads, std::int64_t count, std::int64_t dim,
-                            BufferSpan scores);
+                            BufferSpan scores, Storage keys_storage = Storage::F32);
 
 // cpu::hc_coefficients for `rows` tokens: projections [rows, P] (P = (2 + hc) hc, or hc without post),
 // streams [rows, hc, dim], scale [3] (or [1]), base [P] -> pre [rows, hc], and when `post` is given post

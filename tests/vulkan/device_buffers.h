@@ -1,9 +1,11 @@
 #pragma once
 // Small helpers for the Vulkan tests: open a context or skip, move vectors to and from device buffers.
 
+#include "kernels/cpu/numerics.h"
 #include "kernels/vulkan/context.h"
 #include "tests/kernels/check.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -50,6 +52,15 @@ std::vector<T> from_device(kernels::vulkan::Context& context, const kernels::vul
 template <typename T>
 kernels::vulkan::Buffer device_zeros(kernels::vulkan::Context& context, std::size_t count) {
     return to_device(context, std::vector<T>(count, T{}));
+}
+
+// `values` rounded as cpu::f32_to_bf16 into a buffer of Storage::BF16 (two per word, padded to whole
+// words).
+inline kernels::vulkan::Buffer to_device_bf16(kernels::vulkan::Context& context,
+                                              const std::vector<float>& values) {
+    std::vector<std::uint16_t> bits((values.size() + 1) / 2 * 2, 0);
+    for (std::size_t i = 0; i < values.size(); ++i) bits[i] = kernels::cpu::f32_to_bf16(values[i]);
+    return to_device(context, bits);
 }
 
 } // namespace lectern::test

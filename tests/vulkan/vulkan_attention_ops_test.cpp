@@ -3,8 +3,11 @@
 // once on the device's own variants and once with the portable fallback forced. Cases: the window ring
 // wrapping inside the chunk, chunks longer than the window, first = 0, selected and prefix entries, rows
 // with no entries, counts past k / the capacity (clamped), selected indices past the capacity (skipped), a
-// layer without entries; heads 4 and 64, dim 128 and 512. Prints each call's device time.
+// layer without entries; heads 4 and 64, dim 128 and 512. Each case runs again with a bf16 ring and bf16
+// entries (Storage::BF16, values rounded to bf16 first), against the same reference and bit for bit against
+// the fp32 path on the widened values. Prints each call's device time.
 
+#include "kernels/cpu/numerics.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/vulkan/attention_ops.h"
 #include "kernels/vulkan/ops.h"
@@ -14,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <random>
 #include <string>
@@ -23,6 +27,7 @@ using namespace lectern::kernels;
 using lectern::test::device_zeros;
 using lectern::test::from_device;
 using lectern::test::to_device;
+using lectern::test::to_device_bf16;
 
 namespace {
 
@@ -98,12 +103,19 @@ struct Worst {
 // on the largest p |v| are allowed (tests/vulkan/vulkan_parity_test.cpp allows two steps of p * 2^-8, which
 // one flip just above a power of two can already reach). The last term is the worst case of the fp32
 // weighted sum (n * unit roundoff of the sum of |terms|) where the CPU sums in double.
-void check_case(vulkan::Context& context, const Case& c, std::mt19937& rng, Worst& worst) {
-    const Inputs in = make_inputs(c, rng);
+void check_case(vulkan::Context& context, const Case& c, std::mt19937& rng, Worst& worst,
+                vulkan::Storage cache) {
+    const bool bf16 = cache == vulkan::Storage::BF16;
+    Inputs in = make_inputs(c, rng);
+    if (bf16)
+        for (std::vector<float>* values : {&in.ring, &in.entries})
+            for (float& value : *values) value = cpu::round_bf16(value);
     auto dq = to_device(context, in.queries);
     auto dring = to_device(context, in.ring);
     auto dfresh = to_device(context, in.fresh);
     auto dentries = to_device(context, in.entries);
+    auto dring_bf16 = to_device_bf16(context, in.ring);
+    auto dentries_bf16 = to_device_bf16(context, in.entries);
     auto dsinks = to_device(context, in.sinks);
     auto dcounts = to_device(context, in.counts);
     std::optional<vulkan::Buffer> dselected;
@@ -111,28 +123,45 @@ void check_case(vulkan::Context& context, const Case& c, std::mt19937& rng, Wors
     const std::uint64_t scratch_bytes = vulkan::sparse_attention_scratch_bytes(
         c.rows, c.heads, c.window, c.first, c.capacity, c.selected, c.k);
     auto scratch = device_zeros<float>(context, scratch_bytes / 4);
-    auto out = device_zeros<float>(context, static_cast<std::size_t>(c.rows * c.heads * c.dim));
+    const auto outputs = static_cast<std::size_t>(c.rows * c.heads * c.dim);
     const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.dim)));
 
-    auto stream = context.create_stream();
-    if (!CHECK(stream.ok())) return;
-    const auto before = stream->timestamp();
-    const lectern::Result<void> recorded =
-        vulkan::sparse_attention(*stream, dq.span(), c.rows, c.heads, c.dim, dring.span(), c.window,
-                                 dfresh.span(), c.first, c.capacity > 0 ? dentries.span() : dring.span(),
-                                 c.capacity, dselected ? std::optional(dselected->span()) : std::nullopt, c.k,
-                                 dcounts.span(), scale, dsinks.span(), scratch.span(), out.span());
-    const auto after = stream->timestamp();
-    if (!recorded) std::fprintf(stderr, "%s: %s\n", c.name, recorded.error().c_str());
-    if (!CHECK(recorded.ok())) return;
-    const lectern::Result<void> submitted = stream->submit();
-    if (!submitted) std::fprintf(stderr, "%s: %s\n", c.name, submitted.error().c_str());
-    if (!CHECK(submitted.ok())) return;
+    // One call with the ring and entries in `storage`; its output, or nothing on failure; `ms` its time.
+    const auto run = [&](vulkan::Storage storage, const vulkan::Buffer& ring, const vulkan::Buffer& entries,
+                         double& ms) -> std::optional<std::vector<float>> {
+        auto out = device_zeros<float>(context, outputs);
+        auto stream = context.create_stream();
+        if (!CHECK(stream.ok())) return std::nullopt;
+        const auto before = stream->timestamp();
+        const lectern::Result<void> recorded = vulkan::sparse_attention(
+            *stream, dq.span(), c.rows, c.heads, c.dim, ring.span(), c.window, dfresh.span(), c.first,
+            c.capacity > 0 ? entries.span() : ring.span(), c.capacity,
+            dselected ? std::optional(dselected->span()) : std::nullopt, c.k, dcounts.span(), scale,
+            dsinks.span(), scratch.span(), out.span(), storage);
+        const auto after = stream->timestamp();
+        if (!recorded) std::fprintf(stderr, "%s: %s\n", c.name, recorded.error().c_str());
+        if (!CHECK(recorded.ok())) return std::nullopt;
+        const lectern::Result<void> submitted = stream->submit();
+        if (!submitted) std::fprintf(stderr, "%s: %s\n", c.name, submitted.error().c_str());
+        if (!CHECK(submitted.ok())) return std::nullopt;
+        ms = -1;
+        if (before && after)
+            if (const auto elapsed = stream->elapsed_ms(*before, *after)) ms = *elapsed;
+        return from_device<float>(context, out, outputs);
+    };
     double ms = -1;
-    if (before && after)
-        if (const auto elapsed = stream->elapsed_ms(*before, *after)) ms = *elapsed;
-    const std::vector<float> actual =
-        from_device<float>(context, out, static_cast<std::size_t>(c.rows * c.heads * c.dim));
+    const auto result = bf16 ? run(cache, dring_bf16, dentries_bf16, ms) : run(cache, dring, dentries, ms);
+    if (!result) return;
+    const std::vector<float>& actual = *result;
+    if (bf16) {
+        double f32_ms = -1;
+        const auto widened = run(vulkan::Storage::F32, dring, dentries, f32_ms);
+        if (!widened) return;
+        if (!CHECK(std::memcmp(actual.data(), widened->data(), outputs * sizeof(float)) == 0)) {
+            std::fprintf(stderr, "  %s: bf16 caches differ from fp32 ones holding the same values\n", c.name);
+            return;
+        }
+    }
 
     double case_abs = 0, case_share = 0;
     std::int64_t most_candidates = 0;
@@ -184,8 +213,9 @@ void check_case(vulkan::Context& context, const Case& c, std::mt19937& rng, Wors
     worst.abs = std::max(worst.abs, case_abs);
     worst.share = std::max(worst.share, case_share);
     std::printf("  %-44s %8.3f ms on the device; up to %lld candidates; max abs error %.3g, %.2f of the "
-                "tolerance\n",
-                c.name, ms, static_cast<long long>(most_candidates), case_abs, case_share);
+                "tolerance%s\n",
+                c.name, ms, static_cast<long long>(most_candidates), case_abs, case_share,
+                bf16 ? " (bf16 caches, equal to fp32)" : "");
 }
 
 // For comparison: the per-token path this op replaces, one vulkan::sink_attention per row over its
@@ -230,9 +260,9 @@ void check_errors(vulkan::Context& context) {
     if (!CHECK(stream.ok())) return;
     const vulkan::BufferSpan s = small.span();
     const auto call = [&](std::int64_t dim, std::int64_t window, std::optional<vulkan::BufferSpan> selected,
-                          std::int64_t k) {
+                          std::int64_t k, vulkan::Storage cache = vulkan::Storage::F32) {
         return vulkan::sparse_attention(*stream, s, 1, 1, dim, s, window, s, 0, s, 0, selected, k, s, 1.0f, s,
-                                        s, s);
+                                        s, s, cache);
     };
     CHECK(call(4, 2, std::nullopt, 0).ok()); // 16 floats suffice for every binding here
     const auto fails_with = [](const lectern::Result<void>& result, const std::string& part) {
@@ -247,6 +277,9 @@ void check_errors(vulkan::Context& context) {
     CHECK(fails_with(call(4, 0, std::nullopt, 0), "positive"));
     CHECK(fails_with(call(4, 2, s, 0), "k must be positive"));
     CHECK(fails_with(call(16, 2, std::nullopt, 0), "ring holds 64 bytes but needs 128"));
+    CHECK(call(16, 2, std::nullopt, 0, vulkan::Storage::BF16).ok()); // a bf16 ring takes half the bytes
+    CHECK(
+        fails_with(call(16, 4, std::nullopt, 0, vulkan::Storage::BF16), "ring holds 64 bytes but needs 128"));
     CHECK(fails_with(call(4, 2, s, 20), "selected holds 64 bytes but needs 80"));
 }
 
@@ -263,7 +296,8 @@ void all_cases(vulkan::Context& context, std::mt19937& rng) {
         {"heads 64, dim 512, wrap, prefix", 6, 64, 512, 16, 29, 10, false, 0, true},
     };
     Worst worst;
-    for (const Case& c : cases) check_case(context, c, rng, worst);
+    for (const vulkan::Storage cache : {vulkan::Storage::F32, vulkan::Storage::BF16})
+        for (const Case& c : cases) check_case(context, c, rng, worst, cache);
     time_per_token(context, cases[6], rng);
     check_errors(context);
     std::printf("  all cases: max abs error %.3g, %.2f of the tolerance\n", worst.abs, worst.share);

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -24,6 +25,7 @@ using namespace lectern::kernels;
 using lectern::test::device_zeros;
 using lectern::test::from_device;
 using lectern::test::to_device;
+using lectern::test::to_device_bf16;
 
 namespace {
 
@@ -231,6 +233,56 @@ void copy_rows_parity(vulkan::Context& context, std::mt19937& rng) {
     std::copy(shift.begin() + 32, shift.end(), shift.begin());
     CHECK(bits(from_device<float>(context, dshift, shift.size())) == bits(shift));
     std::printf("  %-40s bit-exact\n", "copy_rows");
+}
+
+// store_bf16 against cpu::f32_to_bf16 bit for bit: ties both ways, NaN payloads (quiet and signalling,
+// both signs), infinities, -0, denormals, a value that rounds to infinity; rows at an odd src offset and
+// stride and even dst ones, and the bf16 values between dst's rows left as they were.
+void store_bf16_parity(vulkan::Context& context, std::mt19937& rng) {
+    constexpr std::int64_t rows = 3, n = 38, src_offset = 3, src_stride = 41, dst_offset = 6, dst_stride = 44;
+    std::vector<float> src =
+        random_floats(static_cast<std::size_t>(src_offset + rows * src_stride), rng, 10.0f);
+    const std::uint32_t specials[] = {0x7FC01234u, 0xFFC0ABCDu, 0x7F800001u, 0xFF812345u, 0x7F800000u,
+                                      0xFF800000u, 0x80000000u, 0x00000001u, 0x807FFFFFu, 0x3F808000u,
+                                      0x3F818000u, 0xBF808000u, 0xBF818000u, 0x3F808001u, 0x7F7FFFFFu};
+    for (std::size_t i = 0; i < std::size(specials); ++i)
+        src[static_cast<std::size_t>(src_offset) + i] = std::bit_cast<float>(specials[i]);
+    constexpr std::uint16_t kUntouched = 0xBEEF;
+    std::vector<std::uint16_t> expected(static_cast<std::size_t>(dst_offset + rows * dst_stride), kUntouched);
+    for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t i = 0; i < n; ++i)
+            expected[static_cast<std::size_t>(dst_offset + r * dst_stride + i)] =
+                cpu::f32_to_bf16(src[static_cast<std::size_t>(src_offset + r * src_stride + i)]);
+    vulkan::Buffer dsrc = to_device(context, src);
+    vulkan::Buffer ddst = to_device(context, std::vector<std::uint16_t>(expected.size(), kUntouched));
+    if (!run(context, "store_bf16 (3 x 38, strided)", [&](vulkan::Stream& s) {
+            return vulkan::store_bf16(s, {dsrc.span(), src_offset, src_stride},
+                                      {ddst.span(), dst_offset, dst_stride}, rows, n);
+        }))
+        return;
+    const auto actual = from_device<std::uint16_t>(context, ddst, expected.size());
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < expected.size(); ++i) differ += actual[i] != expected[i];
+    CHECK(differ == 0);
+    std::printf("  %-40s %zu of %zu bf16 values differ in any bit\n", "store_bf16", differ, expected.size());
+
+    // A row must fill whole words: odd dst offsets, strides (of several rows) and lengths are refused.
+    auto stream = context.create_stream();
+    if (!CHECK(stream.ok())) return;
+    const auto refused = [&](std::int64_t offset, std::int64_t stride, std::int64_t count,
+                             std::int64_t length) {
+        const auto result =
+            vulkan::store_bf16(*stream, {dsrc.span(), 0, 40}, {ddst.span(), offset, stride}, count, length);
+        return !result && result.error().find("must be even") != std::string::npos;
+    };
+    CHECK(refused(1, 0, 1, 2));
+    CHECK(refused(0, 3, 2, 2));
+    CHECK(refused(0, 4, 2, 3));
+    CHECK(vulkan::store_bf16(*stream, {dsrc.span(), 0, 0}, {ddst.span(), 2, 3}, 1, 4)
+              .ok()); // one row: any stride
+    const auto past_end = vulkan::store_bf16(
+        *stream, {dsrc.span(), 0, 0}, {ddst.span(), static_cast<std::int64_t>(expected.size()), 0}, 1, 2);
+    CHECK(!past_end && past_end.error().find("dst holds") != std::string::npos);
 }
 
 void swiglu_parity(vulkan::Context& context, std::mt19937& rng) {
@@ -490,11 +542,16 @@ void compressor_pool_parity(vulkan::Context& context, std::mt19937& rng) {
     }
 }
 
+// With `keys_storage` BF16 the keys are rounded to bf16 first, checked against the same reference and bit
+// for bit against the F32 path on the widened keys.
 void indexer_scores_parity(vulkan::Context& context, std::mt19937& rng, std::int64_t rows, std::int64_t heads,
-                           std::int64_t count, std::int64_t dim) {
+                           std::int64_t count, std::int64_t dim, vulkan::Storage keys_storage) {
+    const bool bf16 = keys_storage == vulkan::Storage::BF16;
     const auto queries = random_floats(static_cast<std::size_t>(rows * heads * dim), rng);
     const auto weights = random_floats(static_cast<std::size_t>(rows * heads), rng, 0.1f);
-    const auto keys = random_floats(static_cast<std::size_t>(count * dim), rng);
+    auto keys = random_floats(static_cast<std::size_t>(count * dim), rng);
+    if (bf16)
+        for (float& key : keys) key = cpu::round_bf16(key);
     std::vector<float> expected(static_cast<std::size_t>(rows * count));
     std::vector<double> tolerance(expected.size());
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -516,17 +573,27 @@ void indexer_scores_parity(vulkan::Context& context, std::mt19937& rng, std::int
         }
     }
     vulkan::Buffer dq = to_device(context, queries), dw = to_device(context, weights),
-                   dk = to_device(context, keys);
+                   dk = bf16 ? to_device_bf16(context, keys) : to_device(context, keys);
     vulkan::Buffer out = device_zeros<float>(context, expected.size());
     const std::string name = "indexer_scores (" + std::to_string(rows) + " queries x " +
-                             std::to_string(heads) + " heads, " + std::to_string(count) + " keys of " +
-                             std::to_string(dim) + ")";
+                             std::to_string(heads) + " heads, " + std::to_string(count) +
+                             (bf16 ? " bf16" : "") + " keys of " + std::to_string(dim) + ")";
     if (!run(context, name, [&](vulkan::Stream& s) {
             return vulkan::indexer_scores(s, dq.span(), dw.span(), dk.span(), rows, heads, count, dim,
-                                          out.span());
+                                          out.span(), keys_storage);
         }))
         return;
-    expect_within(name, from_device<float>(context, out, expected.size()), expected, tolerance);
+    const std::vector<float> actual = from_device<float>(context, out, expected.size());
+    expect_within(name, actual, expected, tolerance);
+    if (!bf16) return;
+    vulkan::Buffer dk_f32 = to_device(context, keys), out_f32 = device_zeros<float>(context, expected.size());
+    if (!run(context, name + " fp32", [&](vulkan::Stream& s) {
+            return vulkan::indexer_scores(s, dq.span(), dw.span(), dk_f32.span(), rows, heads, count, dim,
+                                          out_f32.span());
+        }))
+        return;
+    const std::vector<float> widened = from_device<float>(context, out_f32, expected.size());
+    CHECK(std::memcmp(actual.data(), widened.data(), actual.size() * sizeof(float)) == 0);
 }
 
 void hc_mix_parity(vulkan::Context& context, std::mt19937& rng) {
@@ -644,6 +711,7 @@ void all_ops(vulkan::Context& context, std::mt19937& rng) {
     qat_parity(context, rng);
     scale_parity(context, rng);
     copy_rows_parity(context, rng);
+    store_bf16_parity(context, rng);
     swiglu_parity(context, rng);
     sqrt_softplus_parity(context, rng);
     top_k_parity(context, rng);
@@ -651,8 +719,11 @@ void all_ops(vulkan::Context& context, std::mt19937& rng) {
     moe_group_parity(context, rng);
     dispatch_rows_parity(context, rng);
     compressor_pool_parity(context, rng);
-    indexer_scores_parity(context, rng, 3, 16, 700, 128);
-    indexer_scores_parity(context, rng, 2, 21, 130, 100); // partial head and dim tiles
+    for (const vulkan::Storage keys : {vulkan::Storage::F32, vulkan::Storage::BF16}) {
+        indexer_scores_parity(context, rng, 3, 16, 700, 128, keys);
+        indexer_scores_parity(context, rng, 2, 21, 130, 100, keys); // partial head and dim tiles
+    }
+    indexer_scores_parity(context, rng, 1, 3, 5, 7, vulkan::Storage::BF16); // odd keys: a padded last word
     hc_mix_parity(context, rng);
     hc_coefficients_parity(context, rng);
     errors(context);

@@ -5,7 +5,8 @@
 // scores[row, j] = sum_h weights[row, h] * max(0, q_h . key_j), in fp32. A workgroup takes 64 keys of one
 // query row; the query passes through shared memory in tiles of HEAD_TILE heads x DIM_TILE dims, and each
 // invocation keeps its key's HEAD_TILE dot products in registers. Every dot sums its dims in order and the
-// heads add in order, as the CPU does.
+// heads add in order, as the CPU does. With KEYS_BF16 the keys hold bf16, two per word (graph_ops.h
+// Storage::BF16).
 #define KEYS 64
 #define HEAD_TILE 16
 #define DIM_TILE 64
@@ -13,7 +14,19 @@ layout(local_size_x = KEYS) in;
 
 layout(std430, binding = 0) readonly buffer Q { float queries[]; };
 layout(std430, binding = 1) readonly buffer W { float weights[]; };
+#ifdef KEYS_BF16
+#include "bytes.glsl"
+#include "numbers.glsl"
+HALVES_BUFFER(keys, 2)
+float key_at(uint i) {
+    return bf16_to_float(keys_half(i));
+}
+#else
 layout(std430, binding = 2) readonly buffer K { float keys[]; };
+float key_at(uint i) {
+    return keys[i];
+}
+#endif
 layout(std430, binding = 3) writeonly buffer S { float scores[]; };
 layout(push_constant) uniform Push {
     uint rows;
@@ -42,7 +55,7 @@ void main() {
             if (valid) {
                 const uint dims = min(DIM_TILE, p.dim - d0);
                 for (uint d = 0u; d < dims; ++d) {
-                    const float k = keys[j * p.dim + d0 + d];
+                    const float k = key_at(j * p.dim + d0 + d);
                     for (uint h = 0u; h < HEAD_TILE; ++h) logit[h] += query_tile[h * DIM_TILE + d] * k;
                 }
             }

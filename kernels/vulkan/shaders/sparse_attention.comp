@@ -12,6 +12,7 @@
 //    dims are contiguous across the workgroup; each probability is made once per workgroup, in shared
 //    memory), shared memory adds up the partial sums.
 // Candidates past the row's count, and selected indices at or past the entry capacity, take no part.
+// With CACHE_BF16 the ring and the entries hold bf16, two per word (attention_ops.h Storage::BF16).
 #ifdef LOGITS
 #define WG_SIZE 64
 #define MAX_DIM 2048
@@ -26,9 +27,27 @@ layout(local_size_x = WG_SIZE) in;
 #include "reduce.glsl"
 #endif
 
+#ifdef CACHE_BF16
+#include "bytes.glsl"
+HALVES_BUFFER(ring, 0)    // [window, dim]
+HALVES_BUFFER(entries, 2) // [capacity, dim]
+float ring_at(uint i) {
+    return bf16_to_float(ring_half(i));
+}
+float entry_at(uint i) {
+    return bf16_to_float(entries_half(i));
+}
+#else
 layout(std430, binding = 0) readonly buffer R { float ring[]; };       // [window, dim]
-layout(std430, binding = 1) readonly buffer F { float fresh[]; };      // [rows, dim]
 layout(std430, binding = 2) readonly buffer E { float entries[]; };    // [capacity, dim]
+float ring_at(uint i) {
+    return ring[i];
+}
+float entry_at(uint i) {
+    return entries[i];
+}
+#endif
+layout(std430, binding = 1) readonly buffer F { float fresh[]; };      // [rows, dim]
 layout(std430, binding = 3) readonly buffer X { uint selected[]; };    // [rows, k] (when has_selected)
 layout(std430, binding = 4) readonly buffer C { uint counts[]; };      // [rows]
 #ifdef LOGITS
@@ -81,9 +100,9 @@ uvec2 locate(uint r, Candidates c, uint index) {
 }
 
 float element(uvec2 at, uint i) {
-    if (at.x == 0u) return ring[at.y + i];
+    if (at.x == 0u) return ring_at(at.y + i);
     if (at.x == 1u) return fresh[at.y + i];
-    return entries[at.y + i];
+    return entry_at(at.y + i);
 }
 
 #ifdef LOGITS
@@ -100,11 +119,11 @@ void main() {
     const uvec2 at = locate(r, c, index);
     float dot_product = 0.0;
     if (at.x == 0u)
-        for (uint i = 0; i < p.dim; ++i) dot_product += query[i] * ring[at.y + i];
+        for (uint i = 0; i < p.dim; ++i) dot_product += query[i] * ring_at(at.y + i);
     else if (at.x == 1u)
         for (uint i = 0; i < p.dim; ++i) dot_product += query[i] * fresh[at.y + i];
     else if (at.x == 2u)
-        for (uint i = 0; i < p.dim; ++i) dot_product += query[i] * entries[at.y + i];
+        for (uint i = 0; i < p.dim; ++i) dot_product += query[i] * entry_at(at.y + i);
     else
         return; // not a candidate: pass 2 skips it too
     logits[(r * p.heads + head) * p.stride + index] = dot_product * p.scale;

@@ -2,7 +2,6 @@
 
 #include "inference/backend/device_weights.h"
 #include "kernels/cpu/graph_ops.h"
-#include "kernels/cpu/numerics.h"
 #include "kernels/vulkan/attention_ops.h"
 #include "kernels/vulkan/compressor_ops.h"
 #include "kernels/vulkan/context.h"
@@ -92,15 +91,10 @@ struct CompressorBuffers {
 };
 
 struct LayerBuffers {
-    vk::Buffer window, entries, index_keys; // fp32 (the values are bf16 already)
+    // bf16 as the host keeps them (vk::Storage::BF16), so a cache takes half the memory of fp32.
+    vk::Buffer window, entries, index_keys;
     CompressorBuffers compressor, indexer_compressor;
 };
-
-std::vector<float> widen(const std::uint16_t* bits, std::size_t count) {
-    std::vector<float> out(count);
-    for (std::size_t i = 0; i < count; ++i) out[i] = k::bf16_to_f32(bits[i]);
-    return out;
-}
 
 } // namespace
 
@@ -128,8 +122,9 @@ public:
         const Config& c = config_;
         capacity = std::min(c.max_seq_len, (capacity + kCapacityStep - 1) / kCapacityStep * kCapacityStep);
         std::vector<LayerBuffers> layers(static_cast<std::size_t>(c.n_layers - first_layer_));
-        const auto make = [&](vk::Buffer& buffer, std::int64_t count) -> Result<void> {
-            auto made = context_->create_buffer(floats(std::max<std::int64_t>(count, 1)));
+        const auto make = [&](vk::Buffer& buffer, std::int64_t count,
+                              vk::Storage storage = vk::Storage::F32) -> Result<void> {
+            auto made = context_->create_buffer(vk::storage_bytes(storage, std::max<std::int64_t>(count, 1)));
             if (!made)
                 return Error{"no room on " + context_->device().name + " for the DeepSeek-V4 caches of " +
                              std::to_string(capacity) + " positions: " + made.error()};
@@ -139,16 +134,18 @@ public:
         for (std::size_t i = 0; i < layers.size(); ++i) {
             const std::int64_t ratio = c.ratio(first_layer_ + static_cast<std::int64_t>(i));
             LayerBuffers& l = layers[i];
-            if (auto made = make(l.window, c.window_size * c.head_dim); !made) return made;
+            if (auto made = make(l.window, c.window_size * c.head_dim, vk::Storage::BF16); !made) return made;
             if (ratio == 0) continue;
             const std::int64_t lanes = ratio == 4 ? 2 : 1;
-            if (auto made = make(l.entries, (capacity / ratio) * c.head_dim); !made) return made;
+            if (auto made = make(l.entries, (capacity / ratio) * c.head_dim, vk::Storage::BF16); !made)
+                return made;
             const std::int64_t state = lanes * ratio * lanes * c.head_dim;
             if (auto made = make(l.compressor.kv, state); !made) return made;
             if (auto made = make(l.compressor.score, state); !made) return made;
             if (ratio != 4) continue;
             const std::int64_t index_state = lanes * ratio * lanes * c.index_head_dim;
-            if (auto made = make(l.index_keys, (capacity / 4) * c.index_head_dim); !made) return made;
+            if (auto made = make(l.index_keys, (capacity / 4) * c.index_head_dim, vk::Storage::BF16); !made)
+                return made;
             if (auto made = make(l.indexer_compressor.kv, index_state); !made) return made;
             if (auto made = make(l.indexer_compressor.score, index_state); !made) return made;
         }
@@ -167,19 +164,24 @@ public:
                 return context_->upload(buffer, 0, values.data(),
                                         floats(static_cast<std::int64_t>(values.size())));
             };
+            const auto put_bf16 = [&](const vk::Buffer& buffer, const std::vector<std::uint16_t>& bits,
+                                      std::size_t count) -> Result<void> {
+                if (count == 0) return {};
+                return context_->upload(buffer, 0, bits.data(), count * sizeof(std::uint16_t));
+            };
             const std::int64_t ratio = config_.ratio(first_layer_ + static_cast<std::int64_t>(i));
-            if (auto done = put(to.window, widen(from.window.data(), from.window.size())); !done) return done;
+            if (auto done = put_bf16(to.window, from.window, from.window.size()); !done) return done;
             if (ratio == 0) continue;
             const auto entries = static_cast<std::size_t>((position / ratio) * config_.head_dim);
             if (from.entries.size() < entries)
                 return Error{"the host caches hold fewer entries than positions"};
-            if (auto done = put(to.entries, widen(from.entries.data(), entries)); !done) return done;
+            if (auto done = put_bf16(to.entries, from.entries, entries); !done) return done;
             if (auto done = put(to.compressor.kv, from.compressor.kv); !done) return done;
             if (auto done = put(to.compressor.score, from.compressor.score); !done) return done;
             if (ratio != 4) continue;
             const auto keys = static_cast<std::size_t>((position / 4) * config_.index_head_dim);
             if (from.index_keys.size() < keys) return Error{"the host caches hold fewer keys than positions"};
-            if (auto done = put(to.index_keys, widen(from.index_keys.data(), keys)); !done) return done;
+            if (auto done = put_bf16(to.index_keys, from.index_keys, keys); !done) return done;
             if (auto done = put(to.indexer_compressor.kv, from.indexer_compressor.kv); !done) return done;
             if (auto done = put(to.indexer_compressor.score, from.indexer_compressor.score); !done)
                 return done;
@@ -194,15 +196,9 @@ public:
     Result<void> read_back(std::vector<LayerCache>& host) const override {
         const auto get_bf16 = [&](const vk::Buffer& buffer, std::size_t count,
                                   std::vector<std::uint16_t>& out) -> Result<void> {
-            std::vector<float> values(count);
-            if (count)
-                if (auto done = context_->download(buffer, 0, values.data(),
-                                                   floats(static_cast<std::int64_t>(count)));
-                    !done)
-                    return done;
             out.resize(count);
-            for (std::size_t i = 0; i < count; ++i) out[i] = k::f32_to_bf16(values[i]);
-            return {};
+            if (count == 0) return {};
+            return context_->download(buffer, 0, out.data(), count * sizeof(std::uint16_t));
         };
         const auto get = [&](const vk::Buffer& buffer, std::vector<float>& out) -> Result<void> {
             if (out.empty()) return {};
@@ -347,8 +343,7 @@ void V4VulkanGraph::Impl::record_compress(vk::Stream& s, Recorder& step, const D
     } else {
         step(vk::qat(s, p, blocks, width, width - rope, 64, vk::QatFormat::Fp8E4M3));
     }
-    step(vk::round_to_bf16(s, p, blocks * width));
-    step(vk::copy_rows(s, {p, 0, 0}, {out.span(), (start / ratio) * width, 0}, 1, blocks * width));
+    step(vk::store_bf16(s, {p, 0, 0}, {out.span(), (start / ratio) * width, 0}, 1, blocks * width));
 }
 
 void V4VulkanGraph::Impl::record_expert(vk::Stream& s, Recorder& step, const DeviceExpert& e,
@@ -421,12 +416,14 @@ void V4VulkanGraph::Impl::record_attention(vk::Stream& s, Recorder& step, const 
     const vk::BufferSpan visible = inputs.span(layout.visible[ratio == 4 ? 0 : 1], floats(rows));
     if (ratio == 4 && keys > 0) {
         step(vk::indexer_scores(s, index_q.span(), index_w.span(), cache.index_keys.span(), rows, index_heads,
-                                keys, index_dim, index_scores.span()));
+                                keys, index_dim, index_scores.span(), vk::Storage::BF16));
         step(vk::top_k(s, index_scores.span(), rows, keys, c.index_topk, k::TopKOrder::ByIndex,
                        selected.span(), visible));
     }
     const std::int64_t capacity =
-        ratio ? static_cast<std::int64_t>(cache.entries.size() / floats(head_dim)) : 0;
+        ratio ? static_cast<std::int64_t>(cache.entries.size() /
+                                          (static_cast<std::size_t>(head_dim) * sizeof(std::uint16_t)))
+              : 0;
     const bool sparse = ratio == 4;
     auto scratch = s.scratch(
         vk::sparse_attention_scratch_bytes(rows, heads, window, start, capacity, sparse, c.index_topk));
@@ -439,16 +436,16 @@ void V4VulkanGraph::Impl::record_attention(vk::Stream& s, Recorder& step, const 
                               sparse ? std::optional(selected.span()) : std::nullopt, c.index_topk,
                               ratio ? visible : inputs.span(layout.visible[0], floats(rows)),
                               static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim))),
-                              layer.attn_sink, *scratch, attention_out.span()));
+                              layer.attn_sink, *scratch, attention_out.span(), vk::Storage::BF16));
 
     // Then the chunk's rows (the last `window` of them) go into the ring, wrapping at its end.
     const std::int64_t kept = std::min(rows, window), from = end - kept, slot = from % window,
                        before_wrap = std::min(kept, window - slot);
-    step(vk::copy_rows(s, {kv.span(), (from - start) * head_dim, 0},
-                       {cache.window.span(), slot * head_dim, 0}, 1, before_wrap * head_dim));
+    step(vk::store_bf16(s, {kv.span(), (from - start) * head_dim, 0},
+                        {cache.window.span(), slot * head_dim, 0}, 1, before_wrap * head_dim));
     if (kept > before_wrap)
-        step(vk::copy_rows(s, {kv.span(), (from - start + before_wrap) * head_dim, 0},
-                           {cache.window.span(), 0, 0}, 1, (kept - before_wrap) * head_dim));
+        step(vk::store_bf16(s, {kv.span(), (from - start + before_wrap) * head_dim, 0},
+                            {cache.window.span(), 0, 0}, 1, (kept - before_wrap) * head_dim));
     step(vk::rope_interleaved(s, attention_out.span(), table, rows, heads, head_dim, nope, rope / 2, true));
     step(vk::round_to_bf16(s, attention_out.span(), rows * heads * head_dim));
 

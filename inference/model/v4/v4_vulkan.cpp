@@ -240,7 +240,6 @@ private:
 struct V4VulkanGraph::Impl {
     std::shared_ptr<vk::Context> context;
     const Config& config;
-    const Weights& weights;
     const Graph& host;
     std::int64_t first_layer = 0;
     bool experts_on_host = false;
@@ -258,19 +257,18 @@ struct V4VulkanGraph::Impl {
     // The indexer's scores [rows, keys], sized by the keys a forward reaches and grown as needed.
     mutable vk::Buffer index_scores;
     mutable std::int64_t index_score_floats = 0;
-    mutable std::vector<float> rope_table;
+    mutable std::vector<float> staged_inputs; // one forward's inputs (Layout), kept for its capacity
     std::vector<float> plain_frequencies, compressed_frequencies; // graph.h rope_frequencies
     mutable std::optional<vk::Stream> stream;                     // recorded anew by each forward
 
-    Impl(std::shared_ptr<vk::Context> owner, const Config& c, const Weights& w, const Graph& g)
-        : context(std::move(owner)), config(c), weights(w), host(g), uploads(*context) {}
+    Impl(std::shared_ptr<vk::Context> owner, const Config& c, const Graph& g)
+        : context(std::move(owner)), config(c), host(g), uploads(*context) {}
 
     // One forward's inputs, uploaded at once, each section aligned: the RoPE rows of the tokens (plain
     // and YaRN frequencies) and of the compressed blocks completed here (CSA's, then HCA's, each at its
     // start position), the entries each token sees (CSA's, HCA's; uint32), and the residual rows.
     struct Layout {
         std::size_t plain = 0, compressed = 0, blocks[2] = {}, visible[2] = {}, residual = 0, bytes = 0;
-        std::int64_t block_count[2] = {};
     };
 
     // reference: as graph.cpp's linear_bf16_out (FP8 QAT of the input for FP8/FP4 weights, a bf16
@@ -494,7 +492,7 @@ Result<std::unique_ptr<V4VulkanGraph>> V4VulkanGraph::create(std::shared_ptr<vk:
                                                              const Config& config, const Weights& weights,
                                                              const Graph& host, std::int64_t first_layer,
                                                              bool experts_on_host) {
-    auto impl = std::make_unique<Impl>(std::move(context), config, weights, host);
+    auto impl = std::make_unique<Impl>(std::move(context), config, host);
     impl->first_layer = first_layer;
     impl->experts_on_host = experts_on_host;
     const Config& c = config;
@@ -752,7 +750,7 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
     layout.visible[1] = layout.visible[0] + align_up(floats(rows));
     layout.residual = layout.visible[1] + align_up(floats(rows));
     layout.bytes = layout.residual + floats(rows * h * dim);
-    std::vector<float>& upload = g.rope_table;
+    std::vector<float>& upload = g.staged_inputs;
     upload.assign(layout.bytes / sizeof(float), 0.0f);
     const auto place = [&](const std::vector<float>& values, std::size_t offset) {
         std::copy(values.begin(), values.end(),

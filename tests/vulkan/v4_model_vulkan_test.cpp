@@ -30,6 +30,8 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 using namespace lectern;
@@ -264,6 +266,33 @@ int main() {
         }
     }
     std::printf("greedy generation: %d of %d tokens equal\n", equal, kGreedySteps);
+
+    // Loading reports the upload to the GPU after binding, in order, and stops when asked to.
+    {
+        std::vector<std::pair<double, std::string>> steps;
+        auto loaded = model::v4::load_v4_model(folder,
+                                               [&](double fraction, std::string_view what) {
+                                                   steps.emplace_back(fraction, std::string(what));
+                                                   return true;
+                                               },
+                                               2, {backend::Choice::Vulkan, -1, {}, {}});
+        CHECK(loaded.ok() && !steps.empty() && steps.back() == std::pair(1.0, std::string("ready")));
+        bool ordered = true, uploading = false;
+        for (std::size_t i = 1; i < steps.size(); ++i)
+            ordered = ordered && steps[i].first >= steps[i - 1].first;
+        for (const auto& step : steps) uploading = uploading || step.second == "uploading weights to the GPU";
+        CHECK(ordered && uploading);
+        int calls = 0;
+        auto stopped =
+            model::v4::load_v4_model(folder,
+                                     [&](double, std::string_view what) {
+                                         return what != "uploading weights to the GPU" || ++calls < 3;
+                                     },
+                                     2, {backend::Choice::Vulkan, -1, {}, {}});
+        CHECK(!stopped.ok() && stopped.error().find("cancelled") != std::string::npos && calls == 3);
+        std::printf("load: %zu progress steps, stopped during the upload: %s\n", steps.size(),
+                    stopped.ok() ? "no" : stopped.error().c_str());
+    }
 
     // Two layers on the host, two and the head on the device; and routed experts kept on the host.
     const std::vector<Token> short_prompt(sequence.begin(), sequence.begin() + 40);

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -44,7 +45,9 @@ public:
     }
 
     // Places the last layers and the head on the backend the request selects (the CPU runs the rest).
-    void place(const backend::Request& request) {
+    // `uploading` gets the fraction of the device's weights uploaded and returns false to stop: then
+    // place() returns false and the model must not be used.
+    bool place(const backend::Request& request, const std::function<bool(double)>& uploading) {
         backend::GraphSupport support;
         support.graph = "the DeepSeek-V4 graph";
         support.cuda_missing = "the CUDA backend does not run " + support.graph + " yet";
@@ -67,9 +70,12 @@ public:
         status_.fallbacks = std::move(selection.fallbacks);
         const std::int64_t device_layers = backend::device_layers(request, config_.n_layers);
         if (selection.kind == backend::Kind::Vulkan) {
-            auto graph = V4VulkanGraph::create(selection.vulkan, config_, weights_, graph_,
-                                               config_.n_layers - device_layers,
-                                               status_.experts == backend::ExpertPlacement::Host);
+            bool cancelled = false;
+            auto graph = V4VulkanGraph::create(
+                selection.vulkan, config_, weights_, graph_, config_.n_layers - device_layers,
+                status_.experts == backend::ExpertPlacement::Host,
+                [&](double fraction) { return !(cancelled = !uploading(fraction)); });
+            if (cancelled) return false;
             if (graph) {
                 device_ = std::move(*graph);
                 status_.kind = backend::Kind::Vulkan;
@@ -83,6 +89,7 @@ public:
         std::uint64_t total = 0;
         for (const auto& [form, bytes] : weight_bytes(weights_)) total += bytes;
         status_.weight_bytes_on_host = total - std::min(total, status_.weight_bytes_on_device);
+        return true;
     }
 
     const ModelInfo& info() const override { return info_; }
@@ -202,8 +209,25 @@ private:
 
 namespace {
 
-Result<std::unique_ptr<Model>> placed(std::unique_ptr<V4Model> model, const backend::Request& request) {
-    if (request.choice && *request.choice != backend::Choice::Cpu) model->place(request);
+bool wants_gpu(const backend::Request& request) {
+    return request.choice && *request.choice != backend::Choice::Cpu;
+}
+
+// Where binding ends on the progress scale: with a GPU asked for, uploading its weights takes the rest.
+double binding_share(const backend::Request& request) {
+    return wants_gpu(request) ? 0.45 : 0.94;
+}
+
+// The model placed as the request asks (weights uploaded to a GPU, with progress from binding_share on),
+// then "ready".
+Result<std::unique_ptr<Model>> placed(std::unique_ptr<V4Model> model, const backend::Request& request,
+                                      const LoadProgress& progress, const std::string& path) {
+    const double from = 0.05 + binding_share(request);
+    if (wants_gpu(request) && !model->place(request, [&](double fraction) {
+            return !progress || progress(from + (0.99 - from) * fraction, "uploading weights to the GPU");
+        }))
+        return load_cancelled(path);
+    if (progress && !progress(1.0, "ready")) return load_cancelled(path);
     return std::unique_ptr<Model>(std::move(model));
 }
 
@@ -220,7 +244,7 @@ Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const Lo
     bool cancelled = false;
     auto source = safetensors_source(std::move(*checkpoint), folder);
     auto weights = bind_weights(*config, *source, [&](double fraction) {
-        cancelled = progress && !progress(0.05 + 0.95 * fraction, "binding tensors");
+        cancelled = progress && !progress(0.05 + binding_share(request) * fraction, "binding tensors");
         return !cancelled;
     });
     if (cancelled) return load_cancelled(folder);
@@ -229,17 +253,17 @@ Result<std::unique_ptr<Model>> load_v4_model(const std::string& folder, const Lo
     std::optional<tokenizer::BpeTokenizer> tokens;
     const auto tokenizer_path = std::filesystem::path(folder) / "tokenizer.json";
     if (std::filesystem::exists(tokenizer_path)) {
-        if (progress && !progress(0.99, "tokenizer.json")) return load_cancelled(folder);
+        if (progress && !progress(0.05 + binding_share(request), "tokenizer.json"))
+            return load_cancelled(folder);
         auto loaded = tokenizer::load_hf_tokenizer(tokenizer_path.string());
         if (!loaded) return std::move(loaded).take_error();
         tokens.emplace(std::move(*loaded));
     }
     std::string name = std::filesystem::path(folder).filename().string();
     if (name.empty()) name = std::filesystem::path(folder).parent_path().filename().string();
-    if (progress && !progress(1.0, "ready")) return load_cancelled(folder);
     return placed(std::make_unique<V4Model>(std::move(*config), std::move(source), std::move(*weights),
                                             std::move(name), std::move(tokens), threads),
-                  request);
+                  request, progress, folder);
 }
 
 Result<std::unique_ptr<Model>> load_v4_gguf_model(const std::string& path, const LoadProgress& progress,
@@ -262,15 +286,14 @@ Result<std::unique_ptr<Model>> load_v4_gguf_model(const std::string& path, const
     auto source = gguf_source(std::move(*file), *config);
     bool cancelled = false;
     auto weights = bind_weights(*config, *source, [&](double fraction) {
-        cancelled = progress && !progress(0.05 + 0.95 * fraction, "binding tensors");
+        cancelled = progress && !progress(0.05 + binding_share(request) * fraction, "binding tensors");
         return !cancelled;
     });
     if (cancelled) return load_cancelled(path);
     if (!weights) return std::move(weights).take_error();
-    if (progress && !progress(1.0, "ready")) return load_cancelled(path);
     return placed(std::make_unique<V4Model>(std::move(*config), std::move(source), std::move(*weights),
                                             std::move(name), std::move(tokens), threads),
-                  request);
+                  request, progress, path);
 }
 
 } // namespace lectern::model::v4

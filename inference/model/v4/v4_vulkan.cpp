@@ -491,7 +491,8 @@ std::uint64_t V4VulkanGraph::weight_bytes() const {
 Result<std::unique_ptr<V4VulkanGraph>> V4VulkanGraph::create(std::shared_ptr<vk::Context> context,
                                                              const Config& config, const Weights& weights,
                                                              const Graph& host, std::int64_t first_layer,
-                                                             bool experts_on_host) {
+                                                             bool experts_on_host,
+                                                             const std::function<bool(double)>& uploading) {
     auto impl = std::make_unique<Impl>(std::move(context), config, host);
     impl->first_layer = first_layer;
     impl->experts_on_host = experts_on_host;
@@ -566,10 +567,15 @@ Result<std::unique_ptr<V4VulkanGraph>> V4VulkanGraph::create(std::shared_ptr<vk:
     for (const Piece& piece : pieces) total += piece.bytes.size();
     impl->uploads.plan(total, pieces.size());
     std::vector<vk::BufferSpan> spans;
+    std::uint64_t uploaded = 0;
     for (const Piece& piece : pieces) {
         auto span = impl->uploads.upload(piece.bytes, piece.name);
         if (!span) return std::move(span).take_error();
         spans.push_back(*span);
+        uploaded += piece.bytes.size();
+        if (uploading && !uploading(static_cast<double>(uploaded) /
+                                    static_cast<double>(std::max<std::uint64_t>(total, 1))))
+            return Error{"uploading the weights was cancelled"};
     }
 
     // Bind the spans in the order they were planned.

@@ -20,6 +20,7 @@
 #include "kernels/result.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -33,11 +34,13 @@ class V4VulkanGraph {
 public:
     // Uploads the weights of layers [first_layer, n_layers) (without their routed experts when
     // experts_on_host) and of the head. `host` runs host experts; config, weights and host must outlive
-    // the graph.
+    // the graph. `uploading` (optional) gets the fraction uploaded so far and returns false to stop (an
+    // error then).
     static Result<std::unique_ptr<V4VulkanGraph>> create(std::shared_ptr<kernels::vulkan::Context> context,
                                                          const Config& config, const Weights& weights,
                                                          const Graph& host, std::int64_t first_layer,
-                                                         bool experts_on_host);
+                                                         bool experts_on_host,
+                                                         const std::function<bool(double)>& uploading = {});
     ~V4VulkanGraph();
 
     // The most tokens one forward() takes (the recording of a layer grows with them).

@@ -1,14 +1,18 @@
 #pragma once
-// Small helpers for the Vulkan tests: open a context or skip, move vectors to and from device buffers.
+// Small helpers for the Vulkan tests: open a context or skip, move vectors to and from device buffers,
+// random inputs, and one op recorded, run and timed.
 
 #include "kernels/cpu/numerics.h"
 #include "kernels/vulkan/context.h"
+#include "kernels/vulkan/stream.h"
 #include "tests/kernels/check.h"
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <random>
+#include <string>
 #include <vector>
 
 namespace lectern::test {
@@ -61,6 +65,32 @@ inline kernels::vulkan::Buffer to_device_bf16(kernels::vulkan::Context& context,
     std::vector<std::uint16_t> bits((values.size() + 1) / 2 * 2, 0);
     for (std::size_t i = 0; i < values.size(); ++i) bits[i] = kernels::cpu::f32_to_bf16(values[i]);
     return to_device(context, bits);
+}
+
+// n normally distributed floats (mean 0, standard deviation sigma).
+inline std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float sigma = 1.0f) {
+    std::normal_distribution<float> dist(0.0f, sigma);
+    std::vector<float> v(n);
+    for (float& x : v) x = dist(rng);
+    return v;
+}
+
+// Records one op between two timestamps, submits, prints its device time; reports failures as checks.
+template <typename Record>
+bool run_timed(kernels::vulkan::Context& context, const std::string& op, Record record) {
+    auto stream = context.create_stream();
+    if (!CHECK(stream.ok())) return false;
+    const auto before = stream->timestamp();
+    const Result<void> recorded = record(*stream);
+    const auto after = stream->timestamp();
+    if (!recorded) std::fprintf(stderr, "%s: %s\n", op.c_str(), recorded.error().c_str());
+    const Result<void> submitted = recorded ? stream->submit() : Result<void>();
+    if (!submitted) std::fprintf(stderr, "%s: %s\n", op.c_str(), submitted.error().c_str());
+    if (!CHECK(recorded.ok() && submitted.ok())) return false;
+    if (before && after)
+        if (const auto ms = stream->elapsed_ms(*before, *after))
+            std::printf("  %-50s %8.3f ms on the device\n", op.c_str(), *ms);
+    return true;
 }
 
 } // namespace lectern::test

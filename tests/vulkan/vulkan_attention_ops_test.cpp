@@ -26,17 +26,11 @@
 using namespace lectern::kernels;
 using lectern::test::device_zeros;
 using lectern::test::from_device;
+using lectern::test::random_floats;
 using lectern::test::to_device;
 using lectern::test::to_device_bf16;
 
 namespace {
-
-std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float sigma = 1.0f) {
-    std::normal_distribution<float> dist(0.0f, sigma);
-    std::vector<float> v(n);
-    for (float& x : v) x = dist(rng);
-    return v;
-}
 
 struct Case {
     const char* name;

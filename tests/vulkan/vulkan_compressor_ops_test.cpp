@@ -22,34 +22,11 @@
 using namespace lectern::kernels;
 using lectern::test::device_zeros;
 using lectern::test::from_device;
+using lectern::test::random_floats;
+using lectern::test::run_timed;
 using lectern::test::to_device;
 
 namespace {
-
-std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float sigma = 1.0f) {
-    std::normal_distribution<float> dist(0.0f, sigma);
-    std::vector<float> v(n);
-    for (float& x : v) x = dist(rng);
-    return v;
-}
-
-// Records one op between two timestamps, submits, prints its device time; reports failures as checks.
-template <typename Record>
-bool run(vulkan::Context& context, const std::string& op, Record record) {
-    auto stream = context.create_stream();
-    if (!CHECK(stream.ok())) return false;
-    const auto before = stream->timestamp();
-    const lectern::Result<void> recorded = record(*stream);
-    const auto after = stream->timestamp();
-    if (!recorded) std::fprintf(stderr, "%s: %s\n", op.c_str(), recorded.error().c_str());
-    const lectern::Result<void> submitted = recorded ? stream->submit() : lectern::Result<void>();
-    if (!submitted) std::fprintf(stderr, "%s: %s\n", op.c_str(), submitted.error().c_str());
-    if (!CHECK(recorded.ok() && submitted.ok())) return false;
-    if (before && after)
-        if (const auto ms = stream->elapsed_ms(*before, *after))
-            std::printf("  %-50s %8.3f ms on the device\n", op.c_str(), *ms);
-    return true;
-}
 
 // The CPU's compressor state (inference/model/v4/state.h CompressorState): slots x lanes * width.
 struct CompressorState {
@@ -115,7 +92,7 @@ void compressor_chunk_parity(vulkan::Context& context, std::mt19937& rng, std::i
         const std::string name = "compressor_chunk ratio " + std::to_string(ratio) + " width " +
                                  std::to_string(width) + ": " + std::to_string(rows) + " at " +
                                  std::to_string(position) + " (" + std::to_string(blocks) + " blocks)";
-        const bool ran = run(context, name, [&](vulkan::Stream& s) {
+        const bool ran = run_timed(context, name, [&](vulkan::Stream& s) {
             return vulkan::compressor_chunk(s, da.span(), dz.span(), dape.span(), rows, position, ratio,
                                             width, dkv.span(), dscore.span(), dpooled.span());
         });
@@ -213,7 +190,7 @@ void top_k_counts_parity(vulkan::Context& context, std::mt19937& rng) {
         vulkan::Buffer dv = to_device(context, values), dc = to_device(context, counts);
         vulkan::Buffer di = device_zeros<std::uint32_t>(context, expected.size());
         const std::string name = std::string("top_k counts ") + c.what;
-        if (!run(context, name, [&](vulkan::Stream& s) {
+        if (!run_timed(context, name, [&](vulkan::Stream& s) {
                 return vulkan::top_k(s, dv.span(), rows, c.n, c.k, c.order, di.span(), dc.span());
             }))
             continue;

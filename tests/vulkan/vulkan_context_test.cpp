@@ -18,16 +18,10 @@
 
 using namespace lectern::kernels;
 using lectern::test::from_device;
+using lectern::test::random_floats;
 using lectern::test::to_device;
 
 namespace {
-
-std::vector<float> random_floats(std::size_t n, std::mt19937& rng) {
-    std::normal_distribution<float> dist(0.0f, 1.0f);
-    std::vector<float> v(n);
-    for (float& x : v) x = dist(rng);
-    return v;
-}
 
 void print_device(const vulkan::Context& context) {
     const vulkan::DeviceInfo& d = context.device();

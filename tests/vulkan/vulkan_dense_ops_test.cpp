@@ -18,16 +18,10 @@ using namespace lectern::kernels;
 namespace quant = lectern::kernels::quant;
 using lectern::test::device_zeros;
 using lectern::test::from_device;
+using lectern::test::random_floats;
 using lectern::test::to_device;
 
 namespace {
-
-std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float sigma) {
-    std::normal_distribution<float> dist(0.0f, sigma);
-    std::vector<float> v(n);
-    for (float& x : v) x = dist(rng);
-    return v;
-}
 
 template <typename Record>
 bool run(vulkan::Context& context, const char* op, Record record) {

@@ -24,35 +24,12 @@
 using namespace lectern::kernels;
 using lectern::test::device_zeros;
 using lectern::test::from_device;
+using lectern::test::random_floats;
+using lectern::test::run_timed;
 using lectern::test::to_device;
 using lectern::test::to_device_bf16;
 
 namespace {
-
-std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float sigma = 1.0f) {
-    std::normal_distribution<float> dist(0.0f, sigma);
-    std::vector<float> v(n);
-    for (float& x : v) x = dist(rng);
-    return v;
-}
-
-// Records one op between two timestamps, submits, prints its device time; reports failures as checks.
-template <typename Record>
-bool run(vulkan::Context& context, const std::string& op, Record record) {
-    auto stream = context.create_stream();
-    if (!CHECK(stream.ok())) return false;
-    const auto before = stream->timestamp();
-    const lectern::Result<void> recorded = record(*stream);
-    const auto after = stream->timestamp();
-    if (!recorded) std::fprintf(stderr, "%s: %s\n", op.c_str(), recorded.error().c_str());
-    const lectern::Result<void> submitted = recorded ? stream->submit() : lectern::Result<void>();
-    if (!submitted) std::fprintf(stderr, "%s: %s\n", op.c_str(), submitted.error().c_str());
-    if (!CHECK(recorded.ok() && submitted.ok())) return false;
-    if (before && after)
-        if (const auto ms = stream->elapsed_ms(*before, *after))
-            std::printf("  %-40s %8.3f ms on the device\n", op.c_str(), *ms);
-    return true;
-}
 
 // Checks |actual - expected| <= tolerance[i] everywhere; prints the worst error as a share of its bound.
 void expect_within(const std::string& op, const std::vector<float>& actual,
@@ -91,7 +68,7 @@ void round_to_bf16_parity(vulkan::Context& context, std::mt19937& rng) {
     auto expected = x;
     cpu::round_to_bf16(expected.data(), static_cast<std::int64_t>(expected.size()));
     vulkan::Buffer dx = to_device(context, x);
-    if (!run(context, "round_to_bf16 (5000)", [&](vulkan::Stream& s) {
+    if (!run_timed(context, "round_to_bf16 (5000)", [&](vulkan::Stream& s) {
             return vulkan::round_to_bf16(s, dx.span(), static_cast<std::int64_t>(x.size()));
         }))
         return;
@@ -157,7 +134,7 @@ void qat_parity(vulkan::Context& context, std::mt19937& rng) {
                 cpu::fp8_qat(row, c.count, c.block);
         }
         vulkan::Buffer dx = to_device(context, x);
-        if (!run(context, c.what, [&](vulkan::Stream& s) {
+        if (!run_timed(context, c.what, [&](vulkan::Stream& s) {
                 return vulkan::qat(s, dx.span(), c.rows, c.stride, c.count, c.block, c.format);
             }))
             continue;
@@ -177,7 +154,7 @@ void scale_parity(vulkan::Context& context, std::mt19937& rng) {
     const float factor = static_cast<float>(1.0 / (std::sqrt(128.0) * std::sqrt(64.0)));
     cpu::scale(expected.data(), static_cast<std::int64_t>(x.size()), factor);
     vulkan::Buffer dx = to_device(context, x);
-    if (!run(context, "scale (3000)", [&](vulkan::Stream& s) {
+    if (!run_timed(context, "scale (3000)", [&](vulkan::Stream& s) {
             return vulkan::scale(s, dx.span(), static_cast<std::int64_t>(x.size()), factor);
         }))
         return;
@@ -205,7 +182,7 @@ void copy_rows_parity(vulkan::Context& context, std::mt19937& rng) {
     vulkan::Buffer dsrc = to_device(context, src), dadd = to_device(context, addend);
     vulkan::Buffer dplain = to_device(context, std::vector<float>(plain.size(), -1.0f));
     vulkan::Buffer dsum = to_device(context, std::vector<float>(plain.size(), -1.0f));
-    if (!run(context, "copy_rows (5 x 37, strided)", [&](vulkan::Stream& s) {
+    if (!run_timed(context, "copy_rows (5 x 37, strided)", [&](vulkan::Stream& s) {
             if (auto done = vulkan::copy_rows(s, {dsrc.span(), 3, src_stride}, {dplain.span(), 5, dst_stride},
                                               rows, n);
                 !done)
@@ -226,7 +203,7 @@ void copy_rows_parity(vulkan::Context& context, std::mt19937& rng) {
     // Within one buffer: the second half of each row onto the first (a compressor's block shift).
     std::vector<float> shift = random_floats(64, rng);
     vulkan::Buffer dshift = to_device(context, shift);
-    if (!run(context, "copy_rows (in one buffer)", [&](vulkan::Stream& s) {
+    if (!run_timed(context, "copy_rows (in one buffer)", [&](vulkan::Stream& s) {
             return vulkan::copy_rows(s, {dshift.span(), 32, 0}, {dshift.span(), 0, 0}, 1, 32);
         }))
         return;
@@ -255,7 +232,7 @@ void store_bf16_parity(vulkan::Context& context, std::mt19937& rng) {
                 cpu::f32_to_bf16(src[static_cast<std::size_t>(src_offset + r * src_stride + i)]);
     vulkan::Buffer dsrc = to_device(context, src);
     vulkan::Buffer ddst = to_device(context, std::vector<std::uint16_t>(expected.size(), kUntouched));
-    if (!run(context, "store_bf16 (3 x 38, strided)", [&](vulkan::Stream& s) {
+    if (!run_timed(context, "store_bf16 (3 x 38, strided)", [&](vulkan::Stream& s) {
             return vulkan::store_bf16(s, {dsrc.span(), src_offset, src_stride},
                                       {ddst.span(), dst_offset, dst_stride}, rows, n);
         }))
@@ -301,7 +278,7 @@ void swiglu_parity(vulkan::Context& context, std::mt19937& rng) {
                                      (std::isinf(limit) ? " unclamped" : " limit 10") +
                                      (scaled ? " scaled" : "") + " (4x3000)";
             // In place on the gate, as the graph does.
-            if (!run(context, name, [&](vulkan::Stream& s) {
+            if (!run_timed(context, name, [&](vulkan::Stream& s) {
                     return vulkan::swiglu(s, dg.span(), du.span(),
                                           scaled ? std::optional(ds.span()) : std::nullopt, dg.span(), rows,
                                           n, limit);
@@ -321,7 +298,7 @@ void sqrt_softplus_parity(vulkan::Context& context, std::mt19937& rng) {
     std::vector<float> expected(logits.size());
     cpu::sqrt_softplus(logits.data(), expected.data(), static_cast<std::int64_t>(logits.size()));
     vulkan::Buffer dl = to_device(context, logits);
-    if (!run(context, "sqrt_softplus (4096)", [&](vulkan::Stream& s) {
+    if (!run_timed(context, "sqrt_softplus (4096)", [&](vulkan::Stream& s) {
             return vulkan::sqrt_softplus(s, dl.span(), dl.span(), static_cast<std::int64_t>(logits.size()));
         }))
         return;
@@ -373,7 +350,7 @@ void top_k_parity(vulkan::Context& context, std::mt19937& rng) {
         vulkan::Buffer dv = to_device(context, values);
         vulkan::Buffer di = device_zeros<std::uint32_t>(context, expected.size());
         const std::string name = std::string("top_k ") + c.what;
-        if (!run(context, name, [&](vulkan::Stream& s) {
+        if (!run_timed(context, name, [&](vulkan::Stream& s) {
                 return vulkan::top_k(s, dv.span(), c.rows, c.n, c.k, c.order, di.span());
             }))
             continue;
@@ -407,7 +384,7 @@ void moe_route_parity(vulkan::Context& context, std::mt19937& rng) {
         vulkan::Buffer dc = device_zeros<std::uint32_t>(context, chosen.size());
         vulkan::Buffer dw = device_zeros<float>(context, chosen.size());
         const std::string name = std::string("moe_route 37x256, 8 active") + (with_bias ? ", bias" : "");
-        if (!run(context, name, [&](vulkan::Stream& s) {
+        if (!run_timed(context, name, [&](vulkan::Stream& s) {
                 return vulkan::moe_route(s, ds.span(), with_bias ? std::optional(db.span()) : std::nullopt,
                                          rows, experts, active, route_scale, dc.span(), dw.span());
             }))
@@ -430,7 +407,7 @@ void moe_route_parity(vulkan::Context& context, std::mt19937& rng) {
     cpu::moe_route_weights(scores.data(), given.data(), rows, experts, active, route_scale, weights.data());
     vulkan::Buffer ds = to_device(context, scores), dc = to_device(context, given32);
     vulkan::Buffer dw = device_zeros<float>(context, given.size());
-    if (!run(context, "moe_route_weights (hash layer)", [&](vulkan::Stream& s) {
+    if (!run_timed(context, "moe_route_weights (hash layer)", [&](vulkan::Stream& s) {
             return vulkan::moe_route_weights(s, ds.span(), dc.span(), rows, experts, active, route_scale,
                                              dw.span());
         }))
@@ -460,7 +437,7 @@ void moe_group_parity(vulkan::Context& context, std::mt19937& rng) {
                        ds = device_zeros<std::uint32_t>(context, slots.size());
         const std::string name = "moe_group " + std::to_string(rows) + " rows, " + std::to_string(experts) +
                                  " experts, " + std::to_string(active) + " active";
-        if (!run(context, name, [&](vulkan::Stream& s) {
+        if (!run_timed(context, name, [&](vulkan::Stream& s) {
                 return vulkan::moe_group(s, dc.span(), rows, active, experts, doff.span(), dt.span(),
                                          ds.span());
             }))
@@ -493,12 +470,12 @@ void dispatch_rows_parity(vulkan::Context& context, std::mt19937& rng) {
     vulkan::Buffer dx = to_device(context, x), dy = to_device(context, y), dr = to_device(context, rows32);
     vulkan::Buffer dg = device_zeros<float>(context, gathered.size());
     // Copies and one fp32 add per value: exact.
-    if (run(context, "gather_rows (13 of 40 x 700)", [&](vulkan::Stream& s) {
+    if (run_timed(context, "gather_rows (13 of 40 x 700)", [&](vulkan::Stream& s) {
             return vulkan::gather_rows(s, dx.span(), tokens, dr.span(), count, dim, dg.span());
         }))
         expect_within("gather_rows", from_device<float>(context, dg, gathered.size()), gathered,
                       bound(gathered, 0, 0));
-    if (run(context, "scatter_add_rows (13 into 40 x 700)", [&](vulkan::Stream& s) {
+    if (run_timed(context, "scatter_add_rows (13 into 40 x 700)", [&](vulkan::Stream& s) {
             return vulkan::scatter_add_rows(s, dy.span(), dr.span(), count, dim, dx.span(), tokens);
         }))
         expect_within("scatter_add_rows", from_device<float>(context, dx, x.size()), accumulated,
@@ -507,7 +484,7 @@ void dispatch_rows_parity(vulkan::Context& context, std::mt19937& rng) {
     const std::vector<std::uint32_t> bad{3, static_cast<std::uint32_t>(tokens)};
     vulkan::Buffer dbad = to_device(context, bad),
                    dtwo = device_zeros<float>(context, static_cast<std::size_t>(2 * dim));
-    if (run(context, "gather_rows, an index out of range", [&](vulkan::Stream& s) {
+    if (run_timed(context, "gather_rows, an index out of range", [&](vulkan::Stream& s) {
             return vulkan::gather_rows(s, dy.span(), count, dbad.span(), 2, dim, dtwo.span());
         })) {
         const auto two = from_device<float>(context, dtwo, static_cast<std::size_t>(2 * dim));
@@ -531,7 +508,7 @@ void compressor_pool_parity(vulkan::Context& context, std::mt19937& rng) {
         vulkan::Buffer out = device_zeros<float>(context, expected.size());
         const std::string name =
             overlap ? "compressor_pool CSA (ratio 4, 3x128)" : "compressor_pool HCA (ratio 128, 3x512)";
-        if (!run(context, name, [&](vulkan::Stream& s) {
+        if (!run_timed(context, name, [&](vulkan::Stream& s) {
                 return vulkan::compressor_pool(s, dk.span(), ds.span(), count, ratio, width, overlap,
                                                out.span());
             }))
@@ -578,7 +555,7 @@ void indexer_scores_parity(vulkan::Context& context, std::mt19937& rng, std::int
     const std::string name = "indexer_scores (" + std::to_string(rows) + " queries x " +
                              std::to_string(heads) + " heads, " + std::to_string(count) +
                              (bf16 ? " bf16" : "") + " keys of " + std::to_string(dim) + ")";
-    if (!run(context, name, [&](vulkan::Stream& s) {
+    if (!run_timed(context, name, [&](vulkan::Stream& s) {
             return vulkan::indexer_scores(s, dq.span(), dw.span(), dk.span(), rows, heads, count, dim,
                                           out.span(), keys_storage);
         }))
@@ -587,7 +564,7 @@ void indexer_scores_parity(vulkan::Context& context, std::mt19937& rng, std::int
     expect_within(name, actual, expected, tolerance);
     if (!bf16) return;
     vulkan::Buffer dk_f32 = to_device(context, keys), out_f32 = device_zeros<float>(context, expected.size());
-    if (!run(context, name + " fp32", [&](vulkan::Stream& s) {
+    if (!run_timed(context, name + " fp32", [&](vulkan::Stream& s) {
             return vulkan::indexer_scores(s, dq.span(), dw.span(), dk_f32.span(), rows, heads, count, dim,
                                           out_f32.span());
         }))
@@ -630,12 +607,12 @@ void hc_mix_parity(vulkan::Context& context, std::mt19937& rng) {
                    dcomb = to_device(context, comb);
     vulkan::Buffer du = device_zeros<float>(context, expected_u.size());
     vulkan::Buffer dout = device_zeros<float>(context, expected_out.size());
-    if (run(context, "hc_pre_mix (5 tokens x 4 streams x 1000)", [&](vulkan::Stream& s) {
+    if (run_timed(context, "hc_pre_mix (5 tokens x 4 streams x 1000)", [&](vulkan::Stream& s) {
             return vulkan::hc_pre_mix(s, dpre.span(), ds.span(), rows, hc, dim, du.span());
         }))
         expect_within("hc_pre_mix", from_device<float>(context, du, expected_u.size()), expected_u,
                       tolerance_u);
-    if (run(context, "hc_post_mix (5 tokens x 4 streams x 1000)", [&](vulkan::Stream& s) {
+    if (run_timed(context, "hc_post_mix (5 tokens x 4 streams x 1000)", [&](vulkan::Stream& s) {
             return vulkan::hc_post_mix(s, dpost.span(), dcomb.span(), dy.span(), ds.span(), rows, hc, dim,
                                        dout.span());
         }))
@@ -671,7 +648,7 @@ void hc_coefficients_parity(vulkan::Context& context, std::mt19937& rng) {
                        dcomb = device_zeros<float>(context, comb.size());
         const std::string name =
             layer ? "hc_coefficients layer (6 x 4 x 1024)" : "hc_coefficients head (6 x 4 x 1024)";
-        if (!run(context, name, [&](vulkan::Stream& s) {
+        if (!run_timed(context, name, [&](vulkan::Stream& s) {
                 return vulkan::hc_coefficients(s, dp.span(), ds.span(), rows, hc, dim, norm_eps,
                                                dscale.span(), dbase.span(), hc_eps, dpre.span(),
                                                layer ? std::optional(dpost.span()) : std::nullopt,

@@ -22,16 +22,10 @@
 using namespace lectern::kernels;
 using lectern::test::device_zeros;
 using lectern::test::from_device;
+using lectern::test::random_floats;
 using lectern::test::to_device;
 
 namespace {
-
-std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float sigma = 2.0f) {
-    std::normal_distribution<float> dist(0.0f, sigma);
-    std::vector<float> v(n);
-    for (float& x : v) x = dist(rng);
-    return v;
-}
 
 // Records, submits and reports a failed op as a check failure (with its message).
 template <typename Record>
@@ -76,8 +70,8 @@ void expect_within(const char* op, const std::vector<float>& actual, const std::
 void rms_norm_parity(vulkan::Context& context, std::mt19937& rng) {
     for (const auto& [rows, n] : {std::pair<int, int>{1, 1}, {3, 255}, {7, 4096}, {2, 10000}}) {
         for (const bool with_weight : {true, false}) {
-            const auto x = random_floats(static_cast<std::size_t>(rows) * n, rng);
-            const auto w = random_floats(static_cast<std::size_t>(n), rng);
+            const auto x = random_floats(static_cast<std::size_t>(rows) * n, rng, 2.0f);
+            const auto w = random_floats(static_cast<std::size_t>(n), rng, 2.0f);
             std::vector<float> expected(x.size());
             cpu::rms_norm(x.data(), with_weight ? w.data() : nullptr, expected.data(), rows, n, 1e-6f);
             vulkan::Buffer dx = to_device(context, x), dw = to_device(context, w);
@@ -158,7 +152,7 @@ void linear_parity(vulkan::Context& context, std::mt19937& rng) {
         // Below 8 rows the matrix-vector kernel runs, from 8 on the tiled one (with partial tiles here).
         for (const Shape shape : {Shape{1, 300, 4096}, Shape{5, 129, 992}, Shape{20, 129, 992}}) {
             const HostWeight w = random_weight(format, shape.out, shape.in, rng);
-            const auto x = random_floats(static_cast<std::size_t>(shape.rows * shape.in), rng);
+            const auto x = random_floats(static_cast<std::size_t>(shape.rows * shape.in), rng, 2.0f);
             std::vector<float> expected(static_cast<std::size_t>(shape.rows * shape.out));
             cpu::linear_reference(x.data(), shape.rows, w.matrix, expected.data());
 
@@ -253,7 +247,7 @@ void linear_gguf_parity(vulkan::Context& context, std::mt19937& rng) {
         for (const std::int64_t rows : {2, 11}) { // the matrix-vector and the tiled (or many-row) kernel
             const std::int64_t out = 67, in = 512;
             const auto w = random_gguf_rows(type, out, in, rng);
-            const auto x = random_floats(static_cast<std::size_t>(rows * in), rng);
+            const auto x = random_floats(static_cast<std::size_t>(rows * in), rng, 2.0f);
             const std::size_t row_bytes = static_cast<std::size_t>(*dtype_bytes(type, in));
             std::vector<float> expected(static_cast<std::size_t>(rows * out)), bound(expected.size());
             std::vector<float> decoded(static_cast<std::size_t>(in));
@@ -394,7 +388,7 @@ void rope_parity(vulkan::Context& context, std::mt19937& rng) {
         frequencies[i] = static_cast<float>(std::pow(10000.0, -2.0 * static_cast<double>(i) / (2 * pairs)));
     const std::vector<double> positions{0, 1, 37, 65535.5, 1048575};
     for (const bool inverse : {false, true}) {
-        const auto x = random_floats(static_cast<std::size_t>(rows * heads * head_dim), rng);
+        const auto x = random_floats(static_cast<std::size_t>(rows * heads * head_dim), rng, 2.0f);
         auto expected = x;
         for (std::int64_t r = 0; r < rows; ++r)
             for (std::int64_t h = 0; h < heads; ++h)
@@ -414,7 +408,7 @@ void rope_parity(vulkan::Context& context, std::mt19937& rng) {
 
 void hadamard_parity(vulkan::Context& context, std::mt19937& rng) {
     for (const auto& [rows, n] : {std::pair<std::int64_t, std::int64_t>{3, 128}, {2, 4096}, {1, 1}}) {
-        const auto x = random_floats(static_cast<std::size_t>(rows * n), rng);
+        const auto x = random_floats(static_cast<std::size_t>(rows * n), rng, 2.0f);
         auto expected = x;
         for (std::int64_t r = 0; r < rows; ++r) cpu::hadamard(expected.data() + r * n, n);
         vulkan::Buffer dx = to_device(context, x);
@@ -428,7 +422,7 @@ void hadamard_parity(vulkan::Context& context, std::mt19937& rng) {
 
 void sinkhorn_parity(vulkan::Context& context, std::mt19937& rng) {
     for (const auto& [count, k] : {std::pair<std::int64_t, std::int64_t>{100, 4}, {3, 7}}) {
-        const auto m = random_floats(static_cast<std::size_t>(count * k * k), rng);
+        const auto m = random_floats(static_cast<std::size_t>(count * k * k), rng, 2.0f);
         auto expected = m;
         for (std::int64_t i = 0; i < count; ++i) cpu::sinkhorn(expected.data() + i * k * k, k, 20, 1e-6f);
         vulkan::Buffer dm = to_device(context, m);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -72,6 +73,22 @@ inline std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float 
     std::normal_distribution<float> dist(0.0f, sigma);
     std::vector<float> v(n);
     for (float& x : v) x = dist(rng);
+    return v;
+}
+
+// Values with many exact ties (multiples of 1/8 in [-levels/8, levels/8]) and, from 11 values on, the
+// special cases of top_k's order: NaN (twice), -0, +infinity, -infinity.
+inline std::vector<float> tied_values(std::size_t n, std::mt19937& rng, int levels) {
+    std::uniform_int_distribution<int> level(-levels, levels);
+    std::vector<float> v(n);
+    for (float& x : v) x = static_cast<float>(level(rng)) * 0.125f;
+    if (n > 10) {
+        v[1] = std::numeric_limits<float>::quiet_NaN();
+        v[2] = -0.0f;
+        v[4] = std::numeric_limits<float>::infinity();
+        v[5] = -std::numeric_limits<float>::infinity();
+        v[n - 1] = std::numeric_limits<float>::quiet_NaN();
+    }
     return v;
 }
 

@@ -24,6 +24,7 @@ using lectern::test::device_zeros;
 using lectern::test::from_device;
 using lectern::test::random_floats;
 using lectern::test::run_timed;
+using lectern::test::tied_values;
 using lectern::test::to_device;
 
 namespace {
@@ -131,20 +132,6 @@ void compressor_chunks(vulkan::Context& context, std::mt19937& rng) {
                                     worst);
         }
     std::printf("  compressor_chunk pooled: max abs error %.3g (tolerance 1e-5 + 1e-5 |x|)\n", worst);
-}
-
-std::vector<float> tied_values(std::size_t n, std::mt19937& rng, int levels) {
-    std::uniform_int_distribution<int> level(-levels, levels);
-    std::vector<float> v(n);
-    for (float& x : v) x = static_cast<float>(level(rng)) * 0.125f;
-    if (n > 10) {
-        v[1] = std::numeric_limits<float>::quiet_NaN();
-        v[2] = -0.0f;
-        v[4] = std::numeric_limits<float>::infinity();
-        v[5] = -std::numeric_limits<float>::infinity();
-        v[n - 1] = std::numeric_limits<float>::quiet_NaN();
-    }
-    return v;
 }
 
 void top_k_counts_parity(vulkan::Context& context, std::mt19937& rng) {

@@ -26,6 +26,7 @@ using lectern::test::device_zeros;
 using lectern::test::from_device;
 using lectern::test::random_floats;
 using lectern::test::run_timed;
+using lectern::test::tied_values;
 using lectern::test::to_device;
 using lectern::test::to_device_bf16;
 
@@ -306,21 +307,6 @@ void sqrt_softplus_parity(vulkan::Context& context, std::mt19937& rng) {
     // allow an absolute 1e-19 (the score of v = -87).
     expect_within("sqrt_softplus", from_device<float>(context, dl, logits.size()), expected,
                   bound(expected, 1e-19, 2e-6));
-}
-
-// Values with many exact ties and the special cases of the order.
-std::vector<float> tied_values(std::size_t n, std::mt19937& rng, int levels) {
-    std::uniform_int_distribution<int> level(-levels, levels);
-    std::vector<float> v(n);
-    for (float& x : v) x = static_cast<float>(level(rng)) * 0.125f;
-    if (n > 10) {
-        v[1] = std::numeric_limits<float>::quiet_NaN();
-        v[2] = -0.0f;
-        v[4] = std::numeric_limits<float>::infinity();
-        v[5] = -std::numeric_limits<float>::infinity();
-        v[n - 1] = std::numeric_limits<float>::quiet_NaN();
-    }
-    return v;
 }
 
 void top_k_parity(vulkan::Context& context, std::mt19937& rng) {

@@ -35,6 +35,11 @@ public:
                            std::span<const Token> next_tokens) const;
     void mtp_logits(const float* residual, std::int64_t rows, float* out) const;
 
+    // The RoPE frequencies (rope_frequencies below): of ratio-0 layers, or YaRN's of compressed layers.
+    const std::vector<float>& frequencies(bool compressed) const {
+        return compressed ? compressed_frequencies_ : plain_frequencies_;
+    }
+
     // MoE routing (§6) from the router's scores [rows, experts] (sqrt-softplus applied): hash-routed
     // layers choose by token, the others by score with the bias steering the choice only. chosen and
     // weights are [rows, active].

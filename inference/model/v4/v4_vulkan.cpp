@@ -257,8 +257,7 @@ struct V4VulkanGraph::Impl {
     mutable vk::Buffer index_scores;
     mutable std::int64_t index_score_floats = 0;
     mutable std::vector<float> staged_inputs; // one forward's inputs (Layout), kept for its capacity
-    std::vector<float> plain_frequencies, compressed_frequencies; // graph.h rope_frequencies
-    mutable std::optional<vk::Stream> stream;                     // recorded anew by each forward
+    mutable std::optional<vk::Stream> stream; // recorded anew by each forward
 
     Impl(std::shared_ptr<vk::Context> owner, const Config& c, const Graph& g)
         : context(std::move(owner)), config(c), host(g), uploads(*context) {}
@@ -709,8 +708,6 @@ Result<std::unique_ptr<V4VulkanGraph>> V4VulkanGraph::create(std::shared_ptr<vk:
     auto stream = device.create_stream();
     if (!stream) return std::move(stream).take_error();
     impl->stream.emplace(std::move(*stream));
-    impl->plain_frequencies = rope_frequencies(c, c.rope_theta, false);
-    impl->compressed_frequencies = rope_frequencies(c, c.compress_rope_theta, true);
     return std::unique_ptr<V4VulkanGraph>(new V4VulkanGraph(std::move(impl)));
 }
 
@@ -761,11 +758,11 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
         std::copy(values.begin(), values.end(),
                   upload.begin() + static_cast<std::ptrdiff_t>(offset / sizeof(float)));
     };
-    place(vk::rope_cos_sin(token_positions, g.plain_frequencies.data(), pairs), layout.plain);
-    place(vk::rope_cos_sin(token_positions, g.compressed_frequencies.data(), pairs), layout.compressed);
+    place(vk::rope_cos_sin(token_positions, g.host.frequencies(false).data(), pairs), layout.plain);
+    place(vk::rope_cos_sin(token_positions, g.host.frequencies(true).data(), pairs), layout.compressed);
     for (int r = 0; r < 2; ++r) {
         if (!block_positions[r].empty())
-            place(vk::rope_cos_sin(block_positions[r], g.compressed_frequencies.data(), pairs),
+            place(vk::rope_cos_sin(block_positions[r], g.host.frequencies(true).data(), pairs),
                   layout.blocks[r]);
         for (std::int64_t t = 0; t < rows; ++t)
             upload[layout.visible[r] / sizeof(float) + static_cast<std::size_t>(t)] =

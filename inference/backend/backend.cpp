@@ -1,5 +1,6 @@
 #include "inference/backend/backend.h"
 
+#include "inference/cache/user_cache.h"
 #include "kernels/vulkan/context.h"
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <dlfcn.h>
+#include <filesystem>
 
 namespace lectern::backend {
 namespace {
@@ -78,6 +80,8 @@ Attempt try_vulkan(const Request& request, bool automatic, const GraphSupport& s
     if (support.vulkan_missing) return {false, "Vulkan: " + *support.vulkan_missing};
     kernels::vulkan::ContextOptions options;
     options.device = request.vulkan_device;
+    if (const std::filesystem::path cache = cache::user_cache_dir(); !cache.empty())
+        options.pipeline_cache_dir = (cache / "vulkan").string();
     auto context = kernels::vulkan::Context::create(options);
     if (!context) {
         const std::string& error = context.error(); // the context's own message may already say "Vulkan:"

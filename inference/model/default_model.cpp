@@ -1,5 +1,7 @@
 #include "inference/model/default_model.h"
 
+#include "inference/cache/user_cache.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <vector>
@@ -13,10 +15,8 @@ Result<std::string> default_model_path() {
     std::error_code error;
     const fs::path exe = fs::read_symlink("/proc/self/exe", error);
     if (!error) candidates.push_back(exe.parent_path().parent_path() / "share" / "lectern" / "models");
-    if (const char* cache = std::getenv("LECTERN_CACHE"); cache && *cache)
-        candidates.push_back(fs::path(cache) / "models");
-    else if (const char* home = std::getenv("HOME"); home && *home)
-        candidates.push_back(fs::path(home) / ".cache" / "lectern" / "models");
+    if (const fs::path cache = cache::user_cache_dir(); !cache.empty())
+        candidates.push_back(cache / "models");
 
     std::string looked;
     for (const fs::path& dir : candidates) {

@@ -2,7 +2,7 @@
 // Where the built-in default model lives (`--model default`): the first of
 //   $LECTERN_MODELS_DIR/<file>,
 //   <directory of the running executable>/../share/lectern/models/<file>   (an installed package),
-//   $LECTERN_CACHE/models/<file>, LECTERN_CACHE defaulting to ~/.cache/lectern  (scripts/fetch-models)
+//   <cache::user_cache_dir()>/models/<file>   (scripts/fetch-models)
 // that exists. The error lists every place looked at and how to fetch the file.
 
 #include "kernels/result.h"

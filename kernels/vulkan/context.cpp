@@ -9,8 +9,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
+#include <unistd.h>
 #include <utility>
 
 namespace lectern::kernels::vulkan {
@@ -145,29 +147,49 @@ Result<void> Context::init(const ContextOptions& options) {
         return ok;
     if (Result<void> ok = create_transfer_objects(); !ok) return ok;
 
-    pipeline_cache_file_ = options.pipeline_cache_file;
-    std::vector<char> cache_data;
-    if (!pipeline_cache_file_.empty()) {
+    return create_pipeline_cache(options.pipeline_cache_dir);
+}
+
+Result<void> Context::create_pipeline_cache(const std::string& folder) {
+    VkPhysicalDeviceProperties properties{};
+    vkGetPhysicalDeviceProperties(physical_, &properties);
+    std::vector<char> data;
+    if (!folder.empty()) {
+        char name[64];
+        std::snprintf(name, sizeof name, "pipelines-%04x-%04x.bin", properties.vendorID, properties.deviceID);
+        std::error_code ignored; // without the folder the cache is only kept in memory
+        std::filesystem::create_directories(folder, ignored);
+        pipeline_cache_file_ = (std::filesystem::path(folder) / name).string();
         std::ifstream in(pipeline_cache_file_, std::ios::binary | std::ios::ate);
         const std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : 0;
         if (size > 0) {
-            cache_data.resize(static_cast<std::size_t>(size));
+            data.resize(static_cast<std::size_t>(size));
             in.seekg(0);
-            if (!in.read(cache_data.data(), size)) cache_data.clear();
+            if (!in.read(data.data(), size)) data.clear();
         }
     }
+    // Only a cache this very device and driver wrote is handed over: the spec lets drivers ignore others,
+    // but a damaged file is safer never passed at all.
+    VkPipelineCacheHeaderVersionOne header{};
+    if (data.size() >= sizeof header) std::memcpy(&header, data.data(), sizeof header);
+    const bool ours = data.size() >= sizeof header && header.headerSize >= sizeof header &&
+                      header.headerSize <= data.size() &&
+                      header.headerVersion == VK_PIPELINE_CACHE_HEADER_VERSION_ONE &&
+                      header.vendorID == properties.vendorID && header.deviceID == properties.deviceID &&
+                      std::memcmp(header.pipelineCacheUUID, properties.pipelineCacheUUID, VK_UUID_SIZE) == 0;
+    if (!ours) data.clear();
     VkPipelineCacheCreateInfo cache_info{};
     cache_info.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO;
-    cache_info.initialDataSize = cache_data.size();
-    cache_info.pInitialData = cache_data.data();
-    // Drivers check the header and ignore a cache from another device or driver version; a file that is
-    // damaged beyond that makes creation fail, and then we start empty.
-    if (vkCreatePipelineCache(device_, &cache_info, nullptr, &pipeline_cache_) != VK_SUCCESS) {
-        cache_info.initialDataSize = 0;
-        cache_info.pInitialData = nullptr;
-        LECTERN_VK_TRY(vkCreatePipelineCache(device_, &cache_info, nullptr, &pipeline_cache_),
-                       "creating the pipeline cache");
+    cache_info.initialDataSize = data.size();
+    cache_info.pInitialData = data.data();
+    if (vkCreatePipelineCache(device_, &cache_info, nullptr, &pipeline_cache_) == VK_SUCCESS) {
+        pipeline_cache_loaded_bytes_ = data.size();
+        return {};
     }
+    cache_info.initialDataSize = 0;
+    cache_info.pInitialData = nullptr;
+    LECTERN_VK_TRY(vkCreatePipelineCache(device_, &cache_info, nullptr, &pipeline_cache_),
+                   "creating the pipeline cache");
     return {};
 }
 
@@ -407,7 +429,7 @@ void Context::save_pipeline_cache() {
     if (vkGetPipelineCacheData(device_, pipeline_cache_, &bytes, data.data()) != VK_SUCCESS) return;
     // A cache is only a speed-up: failing to write it (read-only folder, full disk) is not an error, and
     // writing beside it and renaming keeps a half-written file from ever being read.
-    const std::string partial = pipeline_cache_file_ + ".partial";
+    const std::string partial = pipeline_cache_file_ + "." + std::to_string(getpid()) + ".partial";
     {
         std::ofstream out(partial, std::ios::binary | std::ios::trunc);
         if (!out.write(data.data(), static_cast<std::streamsize>(bytes))) return;

@@ -54,8 +54,9 @@ struct ContextOptions {
     // Use the portable shader variants even where the device has subgroup ops, 16-bit or 8-bit storage.
     // LECTERN_VULKAN_FALLBACK=1 in the environment does the same.
     bool force_fallback = false;
-    // Where to keep the pipeline cache between runs; empty keeps it in memory only.
-    std::string pipeline_cache_file;
+    // A folder to keep the pipeline cache in between runs, one file per device model
+    // (pipelines-<vendor id>-<device id>.bin, made if missing); empty keeps it in memory only.
+    std::string pipeline_cache_dir;
 };
 
 class Context;
@@ -124,6 +125,11 @@ public:
     Result<const Pipeline*> pipeline(std::string_view shader, std::uint32_t bindings);
     static constexpr std::uint32_t kPushConstantBytes = 128; // the least every device allows
 
+    // The pipeline cache's file (empty: kept in memory only), and how many bytes of it this device took
+    // at creation: 0 when there was none or it was made by another device, driver version or damaged.
+    const std::string& pipeline_cache_file() const { return pipeline_cache_file_; }
+    std::size_t pipeline_cache_loaded_bytes() const { return pipeline_cache_loaded_bytes_; }
+
     VkDevice vk_device() const { return device_; }
     VkQueue queue() const { return queue_; }
     std::uint32_t queue_family() const { return queue_family_; }
@@ -134,6 +140,7 @@ private:
     Result<void> pick_device(const std::string& wanted);
     Result<void> create_device(bool force_fallback);
     Result<void> create_transfer_objects();
+    Result<void> create_pipeline_cache(const std::string& folder);
     Result<std::uint32_t> memory_type(std::uint32_t allowed, VkMemoryPropertyFlags required,
                                       VkMemoryPropertyFlags preferred) const;
     Result<void> copy(VkBuffer src, std::size_t src_offset, VkBuffer dst, std::size_t dst_offset,
@@ -160,6 +167,7 @@ private:
 
     VkPipelineCache pipeline_cache_ = VK_NULL_HANDLE;
     std::string pipeline_cache_file_;
+    std::size_t pipeline_cache_loaded_bytes_ = 0;
     std::map<std::string, Pipeline, std::less<>> pipelines_;
 };
 

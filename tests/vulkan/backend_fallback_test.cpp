@@ -5,13 +5,17 @@
 // (skipped, 77, without the model).
 
 #include "inference/backend/backend.h"
+#include "inference/cache/user_cache.h"
 #include "inference/engine/engine.h"
 #include "inference/model/default_model.h"
+#include "kernels/vulkan/context.h"
 #include "tests/kernels/check.h"
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
+#include <unistd.h>
 
 using namespace lectern;
 
@@ -37,6 +41,40 @@ bool mentions(const backend::Status& status, const std::string& prefix, const st
     return false;
 }
 
+// The user cache folder follows scripts/common.sh (LECTERN_CACHE, XDG_CACHE_HOME, HOME), and a Vulkan
+// context the backend opens keeps its pipeline cache in its vulkan/ subfolder.
+void pipeline_cache_in_user_cache() {
+    const auto get = [](const char* name) { return std::getenv(name) ? std::string(std::getenv(name)) : ""; };
+    const auto put = [](const char* name, const std::string& value) {
+        value.empty() ? unsetenv(name) : setenv(name, value.c_str(), 1);
+    };
+    const std::string lectern_cache = get("LECTERN_CACHE"), xdg = get("XDG_CACHE_HOME");
+    put("LECTERN_CACHE", "/tmp/lectern-cache-a");
+    put("XDG_CACHE_HOME", "/tmp/xdg-b");
+    CHECK(cache::user_cache_dir() == "/tmp/lectern-cache-a");
+    put("LECTERN_CACHE", "");
+    CHECK(cache::user_cache_dir() == "/tmp/xdg-b/lectern");
+    put("XDG_CACHE_HOME", "");
+    if (!get("HOME").empty())
+        CHECK(cache::user_cache_dir() == std::filesystem::path(get("HOME")) / ".cache" / "lectern");
+
+    const std::filesystem::path scratch =
+        std::filesystem::temp_directory_path() / ("lectern-user-cache-" + std::to_string(getpid()));
+    put("LECTERN_CACHE", scratch.string());
+    backend::GraphSupport support;
+    support.graph = "a test graph";
+    const backend::Selection vulkan = backend::select({backend::Choice::Vulkan, {}, {}, {}}, support);
+    if (vulkan.vulkan)
+        CHECK(std::filesystem::path(vulkan.vulkan->pipeline_cache_file()).parent_path() ==
+              scratch / "vulkan");
+    else
+        std::printf("no Vulkan device: the pipeline cache's place is not checked\n");
+    std::error_code ignored;
+    std::filesystem::remove_all(scratch, ignored);
+    put("LECTERN_CACHE", lectern_cache);
+    put("XDG_CACHE_HOME", xdg);
+}
+
 } // namespace
 
 int main() {
@@ -48,6 +86,7 @@ int main() {
     unsetenv("LECTERN_GPU_LAYERS");
     unsetenv("LECTERN_VULKAN_DEVICE");
     unsetenv("LECTERN_EXPERTS");
+    pipeline_cache_in_user_cache();
 
     // CUDA asked for: no CUDA path for this graph (and no driver here), so Vulkan or the CPU, with the
     // reason.

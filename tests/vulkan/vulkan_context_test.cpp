@@ -163,25 +163,60 @@ void forced_fallback() {
           !(*from_env)->features().storage_16bit);
 }
 
+// Builds one pipeline (rms_norm) on a context with the pipeline cache in `folder`, runs it, and returns how
+// many bytes of a saved cache the context took; -1 when the context or the op failed.
+long long run_with_pipeline_cache(const std::filesystem::path& folder, std::mt19937& rng) {
+    vulkan::ContextOptions options;
+    options.pipeline_cache_dir = folder.string();
+    auto context = vulkan::Context::create(options);
+    if (!CHECK(context.ok())) return -1;
+    const auto x = random_floats(64, rng);
+    vulkan::Buffer dx = to_device(**context, x);
+    auto stream = (*context)->create_stream();
+    if (!CHECK(stream.ok() &&
+               vulkan::rms_norm(*stream, dx.span(), std::nullopt, dx.span(), 1, 64, 1e-6f).ok() &&
+               stream->submit().ok()))
+        return -1;
+    CHECK(std::filesystem::path((*context)->pipeline_cache_file()).parent_path() == folder);
+    return static_cast<long long>((*context)->pipeline_cache_loaded_bytes());
+}
+
+// The cache is saved per device into a folder made on demand and taken back on the next run; a file
+// that another device wrote, a damaged or truncated one, or a folder that cannot be written is never an
+// error, only an empty cache.
 void pipeline_cache_file(std::mt19937& rng) {
-    const std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                       ("lectern-vulkan-pipelines-" + std::to_string(getpid()) + ".bin");
-    for (int run = 0; run < 2; ++run) {
-        vulkan::ContextOptions options;
-        options.pipeline_cache_file = path.string();
-        auto context = vulkan::Context::create(options);
-        CHECK(context.ok());
-        if (!context) return;
-        const auto x = random_floats(64, rng);
-        vulkan::Buffer dx = to_device(**context, x);
-        auto stream = (*context)->create_stream();
-        CHECK(stream.ok() &&
-              vulkan::rms_norm(*stream, dx.span(), std::nullopt, dx.span(), 1, 64, 1e-6f).ok());
-        CHECK(stream.ok() && stream->submit().ok());
-    }
+    namespace fs = std::filesystem;
+    const fs::path folder =
+        fs::temp_directory_path() / ("lectern-vulkan-pipelines-" + std::to_string(getpid()));
     std::error_code ec;
-    CHECK(std::filesystem::file_size(path, ec) > 0 && !ec);
-    std::filesystem::remove(path, ec);
+    fs::remove_all(folder, ec);
+    CHECK(run_with_pipeline_cache(folder, rng) == 0);
+    fs::path file;
+    for (const fs::directory_entry& entry : fs::directory_iterator(folder, ec)) file = entry.path();
+    const auto saved = static_cast<long long>(fs::file_size(file, ec));
+    CHECK(!ec && file.filename().string().starts_with("pipelines-") && saved >= 32);
+    CHECK(run_with_pipeline_cache(folder, rng) == saved);
+
+    // Another device's cache: its pipelineCacheUUID (bytes 16..31 of the header) differs.
+    std::vector<char> bytes(static_cast<std::size_t>(fs::file_size(file, ec)));
+    std::FILE* f = std::fopen(file.c_str(), "r+b");
+    if (CHECK(f && std::fread(bytes.data(), 1, bytes.size(), f) == bytes.size())) {
+        bytes[20] = static_cast<char>(bytes[20] ^ 0x5a);
+        std::rewind(f);
+        CHECK(std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size());
+    }
+    if (f) std::fclose(f);
+    CHECK(run_with_pipeline_cache(folder, rng) == 0);
+    CHECK(run_with_pipeline_cache(folder, rng) == static_cast<long long>(fs::file_size(file, ec)));
+
+    fs::resize_file(file, 10, ec);
+    CHECK(!ec && run_with_pipeline_cache(folder, rng) == 0);
+
+    // A folder that cannot be made (its parent is a file): memory only, no error.
+    std::FILE* blocker = std::fopen((folder / "blocker").c_str(), "wb");
+    if (blocker) std::fclose(blocker);
+    CHECK(run_with_pipeline_cache(folder / "blocker" / "pipelines", rng) == 0);
+    fs::remove_all(folder, ec);
 }
 
 } // namespace

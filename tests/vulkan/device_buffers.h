@@ -1,17 +1,20 @@
 #pragma once
 // Small helpers for the Vulkan tests: open a context or skip, move vectors to and from device buffers,
-// random inputs, and one op recorded, run and timed.
+// random inputs, one op recorded, run and (optionally) timed, and a tolerance check.
 
 #include "kernels/cpu/numerics.h"
 #include "kernels/vulkan/context.h"
 #include "kernels/vulkan/stream.h"
 #include "tests/kernels/check.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -92,14 +95,20 @@ inline std::vector<float> tied_values(std::size_t n, std::mt19937& rng, int leve
     return v;
 }
 
-// Records one op between two timestamps, submits, prints its device time; reports failures as checks.
+// Records one op, submits it and reports a failure as a check failure (with its message); with `timed`,
+// between two timestamps, printing its device time.
 template <typename Record>
-bool run_timed(kernels::vulkan::Context& context, const std::string& op, Record record) {
+bool run_op(kernels::vulkan::Context& context, const std::string& op, Record record, bool timed = false) {
     auto stream = context.create_stream();
     if (!CHECK(stream.ok())) return false;
-    const auto before = stream->timestamp();
+    const auto mark = [&]() -> std::optional<std::uint32_t> {
+        if (!timed) return std::nullopt;
+        const Result<std::uint32_t> index = stream->timestamp();
+        return index ? std::optional<std::uint32_t>(*index) : std::nullopt;
+    };
+    const auto before = mark();
     const Result<void> recorded = record(*stream);
-    const auto after = stream->timestamp();
+    const auto after = mark();
     if (!recorded) std::fprintf(stderr, "%s: %s\n", op.c_str(), recorded.error().c_str());
     const Result<void> submitted = recorded ? stream->submit() : Result<void>();
     if (!submitted) std::fprintf(stderr, "%s: %s\n", op.c_str(), submitted.error().c_str());
@@ -108,6 +117,25 @@ bool run_timed(kernels::vulkan::Context& context, const std::string& op, Record 
         if (const auto ms = stream->elapsed_ms(*before, *after))
             std::printf("  %-50s %8.3f ms on the device\n", op.c_str(), *ms);
     return true;
+}
+
+template <typename Record>
+bool run_timed(kernels::vulkan::Context& context, const std::string& op, Record record) {
+    return run_op(context, op, record, true);
+}
+
+// Reports the first element out of tolerance (tolerance = abs + rel * |expected|) and the largest error.
+inline void expect_close(const std::string& op, const std::vector<float>& actual,
+                         const std::vector<float>& expected, double abs, double rel) {
+    double worst = 0;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        worst = std::max(worst, std::fabs(static_cast<double>(actual[i]) - expected[i]));
+        if (!CHECK_CLOSE(actual[i], expected[i], abs + rel * std::fabs(expected[i]))) {
+            std::fprintf(stderr, "  %s: element %zu of %zu\n", op.c_str(), i, expected.size());
+            return;
+        }
+    }
+    std::printf("  %-28s max abs error %.3g over %zu values\n", op.c_str(), worst, expected.size());
 }
 
 } // namespace lectern::test

@@ -17,35 +17,13 @@
 using namespace lectern::kernels;
 namespace quant = lectern::kernels::quant;
 using lectern::test::device_zeros;
+using lectern::test::expect_close;
 using lectern::test::from_device;
 using lectern::test::random_floats;
+using lectern::test::run_op;
 using lectern::test::to_device;
 
 namespace {
-
-template <typename Record>
-bool run(vulkan::Context& context, const char* op, Record record) {
-    auto stream = context.create_stream();
-    if (!CHECK(stream.ok())) return false;
-    const lectern::Result<void> recorded = record(*stream);
-    if (!recorded) std::fprintf(stderr, "%s: %s\n", op, recorded.error().c_str());
-    const lectern::Result<void> submitted = recorded ? stream->submit() : lectern::Result<void>();
-    if (!submitted) std::fprintf(stderr, "%s: %s\n", op, submitted.error().c_str());
-    return CHECK(recorded.ok() && submitted.ok());
-}
-
-void expect_close(const char* op, const std::vector<float>& actual, const std::vector<float>& expected,
-                  double abs, double rel) {
-    double worst = 0;
-    for (std::size_t i = 0; i < expected.size(); ++i) {
-        worst = std::max(worst, std::fabs(static_cast<double>(actual[i]) - expected[i]));
-        if (!CHECK_CLOSE(actual[i], expected[i], abs + rel * std::fabs(expected[i]))) {
-            std::fprintf(stderr, "  %s: element %zu of %zu\n", op, i, expected.size());
-            return;
-        }
-    }
-    std::printf("  %-24s max abs error %.3g over %zu values\n", op, worst, expected.size());
-}
 
 void elementwise_parity(vulkan::Context& context, std::mt19937& rng) {
     for (const std::size_t count : {std::size_t{1}, std::size_t{1000}, std::size_t{70001}}) {
@@ -56,13 +34,13 @@ void elementwise_parity(vulkan::Context& context, std::mt19937& rng) {
             swiglu[i] = a[i] / (1.0f + std::exp(-a[i])) * b[i];
         }
         auto y = to_device(context, a), x = to_device(context, b);
-        if (run(context, "add_in_place", [&](vulkan::Stream& s) {
+        if (run_op(context, "add_in_place", [&](vulkan::Stream& s) {
                 return vulkan::add_in_place(s, y.span(), x.span(), static_cast<std::int64_t>(count));
             }))
             // One fp32 addition, correctly rounded on every Vulkan device: bit-equal.
             expect_close("add_in_place", from_device<float>(context, y, count), sum, 0, 0);
         auto gate = to_device(context, a);
-        if (run(context, "silu_mul", [&](vulkan::Stream& s) {
+        if (run_op(context, "silu_mul", [&](vulkan::Stream& s) {
                 return vulkan::silu_mul(s, gate.span(), x.span(), static_cast<std::int64_t>(count));
             }))
             // The shader's exp and division may be a few ulp from the C library's (Vulkan allows 3 ulp
@@ -102,7 +80,7 @@ void kv_store_and_attention_parity(vulkan::Context& context, std::mt19937& rng) 
             keys[static_cast<std::size_t>(shape.first * kv_dim) + i] = quant::float_to_half(new_keys[i]);
             values[static_cast<std::size_t>(shape.first * kv_dim) + i] = quant::float_to_half(new_values[i]);
         }
-        if (run(context, "kv_store", [&](vulkan::Stream& s) {
+        if (run_op(context, "kv_store", [&](vulkan::Stream& s) {
                 return vulkan::kv_store(s, key_rows.span(), value_rows.span(), shape.rows, kv_dim,
                                         key_cache.span(), value_cache.span(), capacity, first.span());
             })) {
@@ -148,7 +126,7 @@ void kv_store_and_attention_parity(vulkan::Context& context, std::mt19937& rng) 
             }
         auto query_buffer = to_device(context, queries);
         auto out = device_zeros<float>(context, queries.size());
-        if (run(context, "causal_attention", [&](vulkan::Stream& s) {
+        if (run_op(context, "causal_attention", [&](vulkan::Stream& s) {
                 return vulkan::causal_attention(
                     s, query_buffer.span(), shape.rows, shape.heads, shape.kv_heads, shape.head_dim,
                     key_cache.span(), value_cache.span(), capacity, first.span(), scale, out.span());

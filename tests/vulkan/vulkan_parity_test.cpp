@@ -21,37 +21,13 @@
 
 using namespace lectern::kernels;
 using lectern::test::device_zeros;
+using lectern::test::expect_close;
 using lectern::test::from_device;
 using lectern::test::random_floats;
+using lectern::test::run_op;
 using lectern::test::to_device;
 
 namespace {
-
-// Records, submits and reports a failed op as a check failure (with its message).
-template <typename Record>
-bool run(vulkan::Context& context, const char* op, Record record) {
-    auto stream = context.create_stream();
-    if (!CHECK(stream.ok())) return false;
-    const lectern::Result<void> recorded = record(*stream);
-    if (!recorded) std::fprintf(stderr, "%s: %s\n", op, recorded.error().c_str());
-    const lectern::Result<void> submitted = recorded ? stream->submit() : lectern::Result<void>();
-    if (!submitted) std::fprintf(stderr, "%s: %s\n", op, submitted.error().c_str());
-    return CHECK(recorded.ok() && submitted.ok());
-}
-
-// Reports the first element out of tolerance (tolerance = abs + rel * |expected|) and the largest error.
-void expect_close(const char* op, const std::vector<float>& actual, const std::vector<float>& expected,
-                  double abs, double rel) {
-    double worst = 0;
-    for (std::size_t i = 0; i < expected.size(); ++i) {
-        worst = std::max(worst, std::fabs(static_cast<double>(actual[i]) - expected[i]));
-        if (!CHECK_CLOSE(actual[i], expected[i], abs + rel * std::fabs(expected[i]))) {
-            std::fprintf(stderr, "  %s: element %zu of %zu\n", op, i, expected.size());
-            return;
-        }
-    }
-    std::printf("  %-28s max abs error %.3g over %zu values\n", op, worst, expected.size());
-}
 
 // As expect_close, with a tolerance per element.
 void expect_within(const char* op, const std::vector<float>& actual, const std::vector<float>& expected,
@@ -76,7 +52,7 @@ void rms_norm_parity(vulkan::Context& context, std::mt19937& rng) {
             cpu::rms_norm(x.data(), with_weight ? w.data() : nullptr, expected.data(), rows, n, 1e-6f);
             vulkan::Buffer dx = to_device(context, x), dw = to_device(context, w);
             vulkan::Buffer dy = device_zeros<float>(context, x.size());
-            if (!run(context, "rms_norm", [&](vulkan::Stream& s) {
+            if (!run_op(context, "rms_norm", [&](vulkan::Stream& s) {
                     return vulkan::rms_norm(s, dx.span(),
                                             with_weight ? std::optional(dw.span()) : std::nullopt, dy.span(),
                                             rows, n, 1e-6f);
@@ -162,7 +138,7 @@ void linear_parity(vulkan::Context& context, std::mt19937& rng) {
             vulkan::Buffer dy = device_zeros<float>(context, expected.size());
             vulkan::DeviceWeight weight{format, dw.span(), std::nullopt, shape.out, shape.in};
             if (!w.scales.empty()) weight.scales = ds.span();
-            if (!run(context, "linear", [&](vulkan::Stream& s) {
+            if (!run_op(context, "linear", [&](vulkan::Stream& s) {
                     return vulkan::linear(s, dx.span(), shape.rows, weight, dy.span());
                 }))
                 continue;
@@ -276,7 +252,7 @@ void linear_gguf_parity(vulkan::Context& context, std::mt19937& rng) {
             vulkan::Buffer dx = to_device(context, x), dw = to_device(context, w);
             vulkan::Buffer dy = device_zeros<float>(context, expected.size());
             const std::string op = "linear_gguf " + std::string(dtype_info(type).name);
-            if (!run(context, op.c_str(), [&](vulkan::Stream& s) {
+            if (!run_op(context, op.c_str(), [&](vulkan::Stream& s) {
                     return vulkan::linear_gguf(s, dx.span(), rows, type, dw.span(), out, in, dy.span());
                 }))
                 continue;
@@ -286,8 +262,9 @@ void linear_gguf_parity(vulkan::Context& context, std::mt19937& rng) {
             const vulkan::DeviceWeight weight{
                 cpu::WeightFormat::GGUF_BLOCK, dw.span(), std::nullopt, out, in, type};
             vulkan::Buffer dz = device_zeros<float>(context, expected.size());
-            if (run(context, "linear GGUF_BLOCK",
-                    [&](vulkan::Stream& s) { return vulkan::linear(s, dx.span(), rows, weight, dz.span()); }))
+            if (run_op(context, "linear GGUF_BLOCK", [&](vulkan::Stream& s) {
+                    return vulkan::linear(s, dx.span(), rows, weight, dz.span());
+                }))
                 CHECK(from_device<float>(context, dz, expected.size()) == y);
         }
     }
@@ -333,7 +310,7 @@ void activation_quantization_exact(vulkan::Context& context, std::mt19937& rng) 
         vulkan::Buffer dw = to_device(context, *weights);
         vulkan::Buffer dy = device_zeros<float>(context, expected.size());
         const std::string op = "activation quantization " + std::string(dtype_info(type).name);
-        if (!run(context, op.c_str(), [&](vulkan::Stream& s) {
+        if (!run_op(context, op.c_str(), [&](vulkan::Stream& s) {
                 return vulkan::linear_gguf(s, dx.span(), rows, type, dw.span(), out, in, dy.span());
             }))
             continue;
@@ -364,7 +341,7 @@ void iq2_xxs_decode_exact(vulkan::Context& context, std::mt19937& rng) {
         for (std::int64_t r = 0; r < rows; ++r) x[static_cast<std::size_t>(r * in + first + r)] = 1.0f;
         vulkan::Buffer dx = to_device(context, x);
         vulkan::Buffer dy = device_zeros<float>(context, static_cast<std::size_t>(rows * out));
-        if (!run(context, "linear_gguf IQ2_XXS decode", [&](vulkan::Stream& s) {
+        if (!run_op(context, "linear_gguf IQ2_XXS decode", [&](vulkan::Stream& s) {
                 return vulkan::linear_gguf(s, dx.span(), rows, DType::IQ2_XXS, dw.span(), out, in, dy.span());
             }))
             continue;
@@ -396,7 +373,7 @@ void rope_parity(vulkan::Context& context, std::mt19937& rng) {
                                       frequencies.data(), positions[static_cast<std::size_t>(r)], inverse);
         vulkan::Buffer dx = to_device(context, x);
         vulkan::Buffer table = to_device(context, vulkan::rope_cos_sin(positions, frequencies.data(), pairs));
-        if (!run(context, "rope_interleaved", [&](vulkan::Stream& s) {
+        if (!run_op(context, "rope_interleaved", [&](vulkan::Stream& s) {
                 return vulkan::rope_interleaved(s, dx.span(), table.span(), rows, heads, head_dim, offset,
                                                 pairs, inverse);
             }))
@@ -412,8 +389,8 @@ void hadamard_parity(vulkan::Context& context, std::mt19937& rng) {
         auto expected = x;
         for (std::int64_t r = 0; r < rows; ++r) cpu::hadamard(expected.data() + r * n, n);
         vulkan::Buffer dx = to_device(context, x);
-        if (!run(context, "hadamard",
-                 [&](vulkan::Stream& s) { return vulkan::hadamard(s, dx.span(), rows, n); }))
+        if (!run_op(context, "hadamard",
+                    [&](vulkan::Stream& s) { return vulkan::hadamard(s, dx.span(), rows, n); }))
             continue;
         // The same butterflies in the same order and the same scale: exact.
         expect_close("hadamard", from_device<float>(context, dx, x.size()), expected, 0, 0);
@@ -426,8 +403,8 @@ void sinkhorn_parity(vulkan::Context& context, std::mt19937& rng) {
         auto expected = m;
         for (std::int64_t i = 0; i < count; ++i) cpu::sinkhorn(expected.data() + i * k * k, k, 20, 1e-6f);
         vulkan::Buffer dm = to_device(context, m);
-        if (!run(context, "sinkhorn",
-                 [&](vulkan::Stream& s) { return vulkan::sinkhorn(s, dm.span(), count, k, 20, 1e-6f); }))
+        if (!run_op(context, "sinkhorn",
+                    [&](vulkan::Stream& s) { return vulkan::sinkhorn(s, dm.span(), count, k, 20, 1e-6f); }))
             continue;
         // Same order of operations; exp and division may differ by an ulp or two, over 20 iterations.
         expect_close("sinkhorn", from_device<float>(context, dm, m.size()), expected, 1e-6, 1e-5);
@@ -451,7 +428,7 @@ void sink_attention_parity(vulkan::Context& context, std::mt19937& rng) {
                        ds = to_device(context, sinks);
         vulkan::Buffer scratch = device_zeros<float>(context, static_cast<std::size_t>(heads * count));
         vulkan::Buffer out = device_zeros<float>(context, expected.size());
-        if (!run(context, "sink_attention", [&](vulkan::Stream& s) {
+        if (!run_op(context, "sink_attention", [&](vulkan::Stream& s) {
                 return vulkan::sink_attention(s, dq.span(), heads, de.span(), count, dim, scale, ds.span(),
                                               scratch.span(), out.span());
             }))

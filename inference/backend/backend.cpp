@@ -190,4 +190,12 @@ Selection select(const Request& request, const GraphSupport& support) {
     return selection;
 }
 
+void record_device(Status& status, const Selection& selection, std::int64_t device_layers,
+                   std::uint64_t weight_bytes_on_device) {
+    status.kind = selection.kind;
+    status.device = selection.device;
+    status.device_layers = device_layers;
+    status.weight_bytes_on_device = weight_bytes_on_device;
+}
+
 } // namespace lectern::backend

@@ -82,6 +82,10 @@ struct Selection {
 // Never fails: the CPU is the last resort. `request` should come from resolve().
 Selection select(const Request& request, const GraphSupport& support);
 
+// Records in `status` that a graph now runs `device_layers` layers on the selected device.
+void record_device(Status& status, const Selection& selection, std::int64_t device_layers,
+                   std::uint64_t weight_bytes_on_device);
+
 // Whether the layer runs on the device when `device_layers` of `layers` do (the last ones).
 inline bool layer_on_device(std::int64_t layer, std::int64_t layers, std::int64_t device_layers) {
     return layer >= layers - device_layers;

@@ -372,10 +372,7 @@ void DenseModel::place(const backend::Request& request) {
             DenseVulkanGraph::create(selection.vulkan, file_, c, c.layers - device_layers, kSliceTokens);
         if (graph) {
             device_ = std::move(*graph);
-            status_.kind = backend::Kind::Vulkan;
-            status_.device = selection.device;
-            status_.device_layers = device_layers;
-            status_.weight_bytes_on_device = device_->weight_bytes();
+            backend::record_device(status_, selection, device_layers, device_->weight_bytes());
         } else {
             status_.fallbacks.push_back("Vulkan: " + graph.error());
         }

@@ -78,10 +78,7 @@ public:
             if (cancelled) return false;
             if (graph) {
                 device_ = std::move(*graph);
-                status_.kind = backend::Kind::Vulkan;
-                status_.device = selection.device;
-                status_.device_layers = device_layers;
-                status_.weight_bytes_on_device = device_->weight_bytes();
+                backend::record_device(status_, selection, device_layers, device_->weight_bytes());
             } else {
                 status_.fallbacks.push_back("Vulkan: " + graph.error());
             }

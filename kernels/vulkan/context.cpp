@@ -95,7 +95,8 @@ Buffer::~Buffer() {
 Buffer::Buffer(Buffer&& other) noexcept
     : device_(std::exchange(other.device_, VK_NULL_HANDLE)),
       buffer_(std::exchange(other.buffer_, VK_NULL_HANDLE)),
-      memory_(std::exchange(other.memory_, VK_NULL_HANDLE)), size_(std::exchange(other.size_, 0)) {}
+      memory_(std::exchange(other.memory_, VK_NULL_HANDLE)), size_(std::exchange(other.size_, 0)),
+      held_(std::exchange(other.held_, nullptr)), allocated_(std::exchange(other.allocated_, 0)) {}
 
 Buffer& Buffer::operator=(Buffer&& other) noexcept {
     if (this != &other) {
@@ -104,6 +105,8 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
         buffer_ = std::exchange(other.buffer_, VK_NULL_HANDLE);
         memory_ = std::exchange(other.memory_, VK_NULL_HANDLE);
         size_ = std::exchange(other.size_, 0);
+        held_ = std::exchange(other.held_, nullptr);
+        allocated_ = std::exchange(other.allocated_, 0);
     }
     return *this;
 }
@@ -112,6 +115,9 @@ void Buffer::release() {
     if (!device_) return;
     vkDestroyBuffer(device_, buffer_, nullptr);
     vkFreeMemory(device_, memory_, nullptr);
+    if (held_) *held_ -= allocated_;
+    held_ = nullptr;
+    allocated_ = 0;
     device_ = VK_NULL_HANDLE;
     buffer_ = VK_NULL_HANDLE;
     memory_ = VK_NULL_HANDLE;
@@ -269,6 +275,8 @@ Result<void> Context::create_device(bool force_fallback) {
     if (!core12 && has_8bit && !has_extension(physical_, VK_KHR_STORAGE_BUFFER_STORAGE_CLASS_EXTENSION_NAME))
         return Error{"Vulkan: device reports 8-bit storage without its required storage-buffer extension."};
     if (!core12 && has_8bit) extensions.push_back(VK_KHR_STORAGE_BUFFER_STORAGE_CLASS_EXTENSION_NAME);
+    memory_budget_ = has_extension(physical_, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+    if (memory_budget_) extensions.push_back(VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
 
     VkPhysicalDevice16BitStorageFeatures storage16{};
     storage16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
@@ -481,8 +489,34 @@ Result<Buffer> Context::create_buffer(std::size_t bytes) {
     if (allocated == VK_ERROR_OUT_OF_DEVICE_MEMORY || allocated == VK_ERROR_OUT_OF_HOST_MEMORY)
         return not_enough();
     LECTERN_VK_TRY(allocated, "allocating buffer memory");
+    buffer.held_ = &allocated_;
+    buffer.allocated_ = req.size;
+    allocated_ += req.size;
     LECTERN_VK_TRY(vkBindBufferMemory(device_, buffer.buffer_, buffer.memory_, 0), "binding buffer memory");
     return buffer;
+}
+
+std::uint64_t Context::free_device_memory() const {
+    std::uint64_t largest = 0, free = 0;
+    if (memory_budget_) {
+        VkPhysicalDeviceMemoryBudgetPropertiesEXT budget{};
+        budget.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT;
+        VkPhysicalDeviceMemoryProperties2 properties{};
+        properties.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2;
+        properties.pNext = &budget;
+        vkGetPhysicalDeviceMemoryProperties2(physical_, &properties);
+        for (std::uint32_t i = 0; i < properties.memoryProperties.memoryHeapCount; ++i) {
+            const VkMemoryHeap& heap = properties.memoryProperties.memoryHeaps[i];
+            if (!(heap.flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) || heap.size <= largest) continue;
+            largest = heap.size;
+            free =
+                budget.heapBudget[i] > budget.heapUsage[i] ? budget.heapBudget[i] - budget.heapUsage[i] : 0;
+        }
+        if (largest > 0) return free;
+    }
+    for (const MemoryHeap& heap : info_.heaps)
+        if (heap.device_local) largest = std::max(largest, heap.bytes);
+    return largest > allocated_bytes() ? largest - allocated_bytes() : 0;
 }
 
 Result<void> Context::copy(VkBuffer src, std::size_t src_offset, VkBuffer dst, std::size_t dst_offset,

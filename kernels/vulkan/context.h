@@ -6,6 +6,7 @@
 
 #include <vulkan/vulkan.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -90,6 +91,8 @@ private:
     VkBuffer buffer_ = VK_NULL_HANDLE;
     VkDeviceMemory memory_ = VK_NULL_HANDLE;
     std::size_t size_ = 0;
+    std::atomic<std::uint64_t>* held_ = nullptr; // the context's count of device memory, less this on release
+    std::uint64_t allocated_ = 0;
 };
 
 class Stream;
@@ -114,6 +117,14 @@ public:
     const Features& features() const { return enabled_; }
 
     Result<Buffer> create_buffer(std::size_t bytes);
+    // Device memory the buffers of this context hold now, as allocated (alignment included).
+    std::uint64_t allocated_bytes() const { return allocated_.load(); }
+    // Device memory this process may still allocate on the device: the driver's budget less what the
+    // process uses (VK_EXT_memory_budget, which counts other programs' use too), or else the largest
+    // device-local heap less allocated_bytes().
+    std::uint64_t free_device_memory() const;
+    // Whether free_device_memory() comes from the driver's budget (and so counts other programs' use).
+    bool reports_memory_budget() const { return memory_budget_; }
     // Copies through a host-visible staging buffer, in chunks, so `data` may be any host memory,
     // a memory-mapped weights file included. Both wait until the copy is done.
     Result<void> upload(const Buffer& buffer, std::size_t offset, const void* data, std::size_t bytes);
@@ -165,6 +176,8 @@ private:
     std::size_t staging_bytes_ = 0;
     bool staging_coherent_ = true;
 
+    bool memory_budget_ = false; // VK_EXT_memory_budget enabled
+    std::atomic<std::uint64_t> allocated_{0};
     VkPipelineCache pipeline_cache_ = VK_NULL_HANDLE;
     std::string pipeline_cache_file_;
     std::size_t pipeline_cache_loaded_bytes_ = 0;

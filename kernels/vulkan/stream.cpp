@@ -177,7 +177,10 @@ Result<void> Stream::submit() {
 
 Result<BufferSpan> Stream::scratch(std::size_t bytes) {
     if (scratch_.empty() || scratch_.back().size() < bytes) {
-        Result<Buffer> buffer = context_->create_buffer(bytes);
+        // Half as much again as before, so that a need that grows a little at a time (attention over a
+        // lengthening context) makes few buffers.
+        const std::size_t grown = scratch_.empty() ? bytes : std::max(bytes, scratch_.back().size() * 3 / 2);
+        Result<Buffer> buffer = context_->create_buffer(grown);
         if (!buffer) return std::move(buffer).take_error();
         scratch_.push_back(std::move(*buffer));
     }
@@ -186,6 +189,8 @@ Result<BufferSpan> Stream::scratch(std::size_t bytes) {
 
 void Stream::reset() {
     if (recording_) vkEndCommandBuffer(commands_);
+    // No recording refers to the scratch buffers outgrown any more: keep only the largest.
+    if (scratch_.size() > 1) scratch_.erase(scratch_.begin(), scratch_.end() - 1);
     vkResetCommandBuffer(commands_, 0);
     vkResetDescriptorPool(context_->vk_device(), descriptors_, 0);
     recording_ = false;

@@ -41,8 +41,8 @@ public:
     Context& context() const { return *context_; }
 
     // A device buffer of at least `bytes` for intermediate results between two dispatches of one op (the
-    // barrier after each dispatch orders its reuse). Buffers outgrown stay alive with the Stream, as
-    // recordings may still use them.
+    // barrier after each dispatch orders its reuse). A larger need makes a buffer of at least 1.5 times
+    // the last; buffers outgrown stay alive until reset(), as the recording may still use them.
     Result<BufferSpan> scratch(std::size_t bytes);
 
 private:

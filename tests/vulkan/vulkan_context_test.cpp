@@ -131,6 +131,35 @@ void resubmit_recording(vulkan::Context& context, std::mt19937& rng) {
     CHECK(stream->submit().ok());
 }
 
+// The context counts the device memory its buffers hold, and free_device_memory() goes down by as much
+// (where the driver reports no budget) or at least does not go up; a stream's scratch grows by half again
+// at a time and keeps only its largest buffer across reset().
+void memory_accounting(vulkan::Context& context) {
+    const std::uint64_t before = context.allocated_bytes(), free_before = context.free_device_memory();
+    {
+        auto buffer = context.create_buffer(3u << 20);
+        CHECK(buffer.ok() && context.allocated_bytes() >= before + (3u << 20));
+        CHECK(context.free_device_memory() <= free_before);
+        vulkan::Buffer moved = std::move(*buffer);
+        CHECK(context.allocated_bytes() >= before + (3u << 20)); // a move hands the charge over
+    }
+    CHECK(context.allocated_bytes() == before);
+
+    auto stream = context.create_stream();
+    if (!CHECK(stream.ok())) return;
+    std::size_t largest = 0;
+    for (std::size_t bytes = 4096; bytes < 400000; bytes += 4096) { // a need that grows a little each time
+        auto span = stream->scratch(bytes);
+        if (!CHECK(span.ok() && span->bytes == bytes)) return;
+        stream->reset();
+        largest = bytes;
+    }
+    const std::uint64_t held = context.allocated_bytes() - before;
+    std::printf("scratch: %zu bytes at most asked for in 97 growing steps; the stream holds %llu\n", largest,
+                static_cast<unsigned long long>(held));
+    CHECK(held >= largest && held <= largest * 3 / 2 + 65536);
+}
+
 void device_choice(const vulkan::Context& context) {
     // By part of its name, in any case, as LECTERN_VULKAN_DEVICE=llvmpipe picks lavapipe.
     vulkan::ContextOptions by_name;
@@ -228,6 +257,7 @@ int main() {
     upload_from_mapped_file(*context);
     bounds_are_errors(*context);
     resubmit_recording(*context, rng);
+    memory_accounting(*context);
     device_choice(*context);
     forced_fallback();
     pipeline_cache_file(rng);

@@ -52,7 +52,8 @@ int runGenerate(Context& context) {
         bool ok = false;
         request.gpu_layers = layers->toLongLong(&ok);
         if (!ok)
-            return context.fail(Usage, QStringLiteral("--gpu-layers must be a whole number (-1 for all)"));
+            return context.fail(Usage,
+                                QStringLiteral("--gpu-layers must be a whole number (-1 for all that fit)"));
     }
     if (const auto experts = context.args.value(QStringLiteral("experts"))) {
         auto parsed = backend::parse_experts(experts->toStdString());
@@ -155,7 +156,9 @@ Command generateCommand() {
          {QStringLiteral("backend"), true,
           QStringLiteral(
               "auto (default; or LECTERN_BACKEND), cpu, vulkan or cuda; falls back with the reason")},
-         {QStringLiteral("gpu-layers"), true, QStringLiteral("layers on the GPU, the last ones (-1 = all)")},
+         {QStringLiteral("gpu-layers"), true,
+          QStringLiteral(
+              "layers on the GPU, the last ones (default, or -1: all that fit in its free memory)")},
          {QStringLiteral("experts"), true,
           QStringLiteral("where MoE experts run with a GPU: device (default; or LECTERN_EXPERTS) or host "
                          "(kept in host memory, computed on the CPU)")}},

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <dlfcn.h>
 #include <filesystem>
+#include <limits>
 
 namespace lectern::backend {
 namespace {
@@ -53,6 +54,10 @@ CudaProbe probe_cuda() {
         probe.device = "CUDA device 0";
     dlclose(driver);
     return probe;
+}
+
+std::string mib(std::uint64_t bytes) {
+    return std::to_string((bytes + (1u << 19)) >> 20) + " MiB";
 }
 
 struct Attempt {
@@ -148,9 +153,23 @@ Result<Request> resolve(Request request) {
             const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), layers);
             if (error != std::errc{} || end != text.data() + text.size())
                 return Error{"LECTERN_GPU_LAYERS='" + std::string(text) +
-                             "' is not a whole number (the layers to run on the GPU; -1 for all)"};
+                             "' is not a whole number (the layers to run on the GPU; -1 for all that fit)"};
         }
         request.gpu_layers = layers;
+    }
+    if (!request.device_memory) {
+        const char* env = std::getenv("LECTERN_GPU_MEMORY_MIB");
+        if (env && *env) {
+            const std::string_view text(env);
+            std::uint64_t mebibytes = 0;
+            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), mebibytes);
+            if (error != std::errc{} || end != text.data() + text.size() || mebibytes == 0 ||
+                mebibytes > (std::numeric_limits<std::uint64_t>::max() >> 20))
+                return Error{
+                    "LECTERN_GPU_MEMORY_MIB='" + std::string(text) +
+                    "' is not a positive whole number (the most device memory a model may take, in MiB)"};
+            request.device_memory = mebibytes << 20;
+        }
     }
     if (!request.experts) {
         const char* env = std::getenv("LECTERN_EXPERTS");
@@ -164,9 +183,41 @@ Result<Request> resolve(Request request) {
     return request;
 }
 
-std::int64_t device_layers(const Request& request, std::int64_t layers) {
+DevicePlan plan_device(const Request& request, const Selection& selection, const DeviceFootprint& footprint) {
+    const auto layers = static_cast<std::int64_t>(footprint.layer_bytes.size());
     const std::int64_t wanted = request.gpu_layers.value_or(-1);
-    return wanted < 0 ? layers : std::min(wanted, layers);
+    if (wanted >= 0) return {std::min(wanted, layers), {}};
+    std::uint64_t budget = request.device_memory.value_or(std::numeric_limits<std::uint64_t>::max());
+    bool allowed = request.device_memory.has_value(); // the request's cap, not the device, sets the budget
+    if (selection.vulkan)
+        if (const std::uint64_t free = selection.vulkan->free_device_memory(); free < budget) {
+            budget = free;
+            allowed = false;
+        }
+    DevicePlan plan;
+    const std::uint64_t usable = budget - budget / 20;
+    std::uint64_t need = footprint.other_bytes;
+    while (plan.layers < layers) {
+        const std::uint64_t layer = footprint.layer_bytes[static_cast<std::size_t>(layers - 1 - plan.layers)];
+        if (need + layer > usable) break;
+        need += layer;
+        ++plan.layers;
+    }
+    if (plan.layers == layers) return plan;
+    std::uint64_t all = footprint.other_bytes;
+    for (const std::uint64_t layer : footprint.layer_bytes) all += layer;
+    // What a budget must be for all of them, the twentieth kept free included, rounded up.
+    const std::uint64_t needed = all + (all + 18) / 19 + (1u << 20) - 1;
+    const std::string room = mib(budget) + " of device memory " +
+                             (allowed ? "allowed" : "free on " + selection.device) +
+                             " (all layers with their caches for " + std::to_string(footprint.context) +
+                             " positions need " + std::to_string(needed >> 20) + " MiB)";
+    plan.note = plan.layers == 0 ? "GPU: not even the output head and one layer fit in the " + room +
+                                       ", so the CPU runs the whole graph"
+                                 : "GPU: " + std::to_string(plan.layers) + " of " + std::to_string(layers) +
+                                       " layers fit in the " + room + "; the first " +
+                                       std::to_string(layers - plan.layers) + " run on the CPU";
+    return plan;
 }
 
 Selection select(const Request& request, const GraphSupport& support) {

@@ -37,18 +37,24 @@ Result<ExpertPlacement> parse_experts(std::string_view text);
 struct Request {
     // Empty: LECTERN_BACKEND from the environment, or auto when it is unset.
     std::optional<Choice> choice;
-    // How many layers run on the GPU: the last ones, with the output head. Negative: all of them;
-    // 0: none (the CPU runs the whole graph). Empty: LECTERN_GPU_LAYERS, or all.
+    // How many layers run on the GPU: the last ones, with the output head. Negative: all that fit in
+    // device_memory with their caches for the model's whole context; 0: none (the CPU runs the whole
+    // graph). Empty: LECTERN_GPU_LAYERS, or all that fit.
     std::optional<std::int64_t> gpu_layers;
     // Empty: LECTERN_EXPERTS (device|host) from the environment, or Device when it is unset.
     std::optional<ExpertPlacement> experts;
     // The Vulkan device: its index or part of its name (as LECTERN_VULKAN_DEVICE, which applies when this
     // is empty). Naming a device lets auto use a software one (lavapipe), which it otherwise passes over.
     std::string vulkan_device;
+    // The most device memory a model may take when gpu_layers asks for all that fit. Empty:
+    // LECTERN_GPU_MEMORY_MIB (in MiB), else the device's free memory (Vulkan: Context::free_device_memory).
+    std::optional<std::uint64_t> device_memory;
+
+    bool operator==(const Request&) const = default;
 };
 
 // The request with the environment's choices filled in; an unknown LECTERN_BACKEND or LECTERN_EXPERTS or a
-// malformed LECTERN_GPU_LAYERS is an error naming the variable.
+// malformed LECTERN_GPU_LAYERS or LECTERN_GPU_MEMORY_MIB is an error naming the variable.
 Result<Request> resolve(Request request);
 
 // What a graph can run on. A reason is set where the graph cannot use that backend at all.
@@ -70,6 +76,8 @@ struct Status {
     std::uint64_t weight_bytes_on_host = 0;   // read in place from the mapped file
     std::uint64_t kv_bytes_on_device = 0;     // the current sequence's caches (Engine::backend())
     std::uint64_t kv_bytes_on_host = 0;
+    // All the device memory the model holds now: weights, every sequence's caches, working buffers.
+    std::uint64_t device_bytes_in_use = 0;
 };
 
 struct Selection {
@@ -91,7 +99,23 @@ inline bool layer_on_device(std::int64_t layer, std::int64_t layers, std::int64_
     return layer >= layers - device_layers;
 }
 
-// The number of device layers a request asks for, clamped to the graph's.
-std::int64_t device_layers(const Request& request, std::int64_t layers);
+// What a graph would hold in device memory: each layer's weights and caches, and the rest (output head,
+// working buffers), with the caches grown to `context` positions.
+struct DeviceFootprint {
+    std::vector<std::uint64_t> layer_bytes;
+    std::uint64_t other_bytes = 0;
+    std::int64_t context = 0;
+};
+
+struct DevicePlan {
+    std::int64_t layers = 0; // the last ones; 0: none fit, the CPU runs the whole graph
+    std::string note;        // why not all of them, for Status::fallbacks; empty when all run there
+};
+
+// How many layers a graph runs on the selected device: the request's number (clamped to the graph's),
+// or, when it asks for all that fit, the most of the last layers whose footprint fits with other_bytes in
+// the budget (Request::device_memory, or the device's free memory), less a twentieth for what the
+// footprint leaves out (pipelines, descriptor pools, allocation rounding).
+DevicePlan plan_device(const Request& request, const Selection& selection, const DeviceFootprint& footprint);
 
 } // namespace lectern::backend

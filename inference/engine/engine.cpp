@@ -218,6 +218,7 @@ EngineStats Engine::stats() const {
 backend::Status Engine::backend() const {
     const std::lock_guard lock(stats_mutex_);
     backend::Status status = backend_;
+    status.device_bytes_in_use = model_->backend().device_bytes_in_use;
     status.kv_bytes_on_device = stats_.state_device_bytes;
     status.kv_bytes_on_host = stats_.state_bytes - stats_.state_device_bytes;
     return status;

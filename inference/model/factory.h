@@ -36,6 +36,6 @@ void register_loader(Loader loader);
 
 Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadProgress& progress = {},
                                           const backend::Request& request = {
-                                              backend::Choice::Cpu, {}, {}, {}});
+                                              backend::Choice::Cpu, {}, {}, {}, {}});
 
 } // namespace lectern::model

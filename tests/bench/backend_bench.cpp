@@ -84,12 +84,12 @@ int main(int argc, char** argv) {
     for (int i = 0; i < prompt_tokens; ++i)
         prompt.push_back(static_cast<model::Token>(300 + (i * 37) % 5000));
 
-    auto cpu = model::load_model(path, {}, {backend::Choice::Cpu, {}, {}, {}});
+    auto cpu = model::load_model(path, {}, {backend::Choice::Cpu, {}, {}, {}, {}});
     if (!cpu) {
         std::fprintf(stderr, "%s\n", cpu.error().c_str());
         return 1;
     }
-    auto request = backend::resolve({*choice, {}, {}, {}});
+    auto request = backend::resolve({*choice, {}, {}, {}, {}});
     if (!request) {
         std::fprintf(stderr, "%s\n", request.error().c_str());
         return 2;

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <unistd.h>
 
@@ -63,7 +64,7 @@ void pipeline_cache_in_user_cache() {
     put("LECTERN_CACHE", scratch.string());
     backend::GraphSupport support;
     support.graph = "a test graph";
-    const backend::Selection vulkan = backend::select({backend::Choice::Vulkan, {}, {}, {}}, support);
+    const backend::Selection vulkan = backend::select({backend::Choice::Vulkan, {}, {}, {}, {}}, support);
     if (vulkan.vulkan)
         CHECK(std::filesystem::path(vulkan.vulkan->pipeline_cache_file()).parent_path() ==
               scratch / "vulkan");
@@ -73,6 +74,45 @@ void pipeline_cache_in_user_cache() {
     std::filesystem::remove_all(scratch, ignored);
     put("LECTERN_CACHE", lectern_cache);
     put("XDG_CACHE_HOME", xdg);
+}
+
+// plan_device: a number of layers is taken as asked (clamped); "all that fit" takes the most of the last
+// layers that fit with the rest in the budget less a twentieth, and says so when not all do.
+void plans() {
+    backend::DeviceFootprint footprint;
+    footprint.layer_bytes = {10u << 20, 10u << 20, 10u << 20, 10u << 20};
+    footprint.other_bytes = 5u << 20;
+    footprint.context = 4096;
+    const backend::Selection cpu_only; // no device: only the request's budget counts
+    const auto plan = [&](std::optional<std::int64_t> layers, std::optional<std::uint64_t> memory) {
+        backend::Request request{backend::Choice::Vulkan, layers, {}, {}, memory};
+        return backend::plan_device(request, cpu_only, footprint);
+    };
+    const backend::DevicePlan all = plan(-1, 100u << 20);
+    CHECK(all.layers == 4 && all.note.empty());
+    // 45 MiB are needed; 46 MiB less a twentieth is 43.7: three layers (35 MiB) fit.
+    const backend::DevicePlan three = plan(-1, 46u << 20);
+    CHECK(three.layers == 3 &&
+          three.note.find("GPU: 3 of 4 layers fit in the 46 MiB of device memory allowed") == 0);
+    CHECK(three.note.find("4096 positions need 48 MiB") != std::string::npos &&
+          three.note.find("the first 1 run on the CPU") != std::string::npos);
+    CHECK(plan(-1, 48u << 20).layers == 4); // 45.6 MiB usable
+    const backend::DevicePlan none = plan({}, 14u << 20);
+    CHECK(none.layers == 0 &&
+          none.note.find("not even the output head and one layer fit") != std::string::npos);
+    CHECK(plan(2, 1u << 20).layers == 2 && plan(2, 1u << 20).note.empty()); // asked for: not fitted
+    CHECK(plan(9, {}).layers == 4);
+    std::printf("plan: %s\n", three.note.c_str());
+
+    setenv("LECTERN_GPU_MEMORY_MIB", "6144", 1);
+    const auto from_env = backend::resolve({});
+    CHECK(from_env.ok() && from_env->device_memory == std::optional<std::uint64_t>(6144ull << 20));
+    for (const char* bad : {"6GB", "0", "-1", "99999999999999999999"}) {
+        setenv("LECTERN_GPU_MEMORY_MIB", bad, 1);
+        const auto refused = backend::resolve({});
+        CHECK(!refused.ok() && refused.error().find("LECTERN_GPU_MEMORY_MIB") != std::string::npos);
+    }
+    unsetenv("LECTERN_GPU_MEMORY_MIB");
 }
 
 } // namespace
@@ -87,15 +127,16 @@ int main() {
     unsetenv("LECTERN_VULKAN_DEVICE");
     unsetenv("LECTERN_EXPERTS");
     pipeline_cache_in_user_cache();
+    plans();
 
     // CUDA asked for: no CUDA path for this graph (and no driver here), so Vulkan or the CPU, with the
     // reason.
-    const backend::Status cuda = load({backend::Choice::Cuda, {}, {}, {}});
+    const backend::Status cuda = load({backend::Choice::Cuda, {}, {}, {}, {}});
     CHECK(cuda.kind != backend::Kind::Cuda);
     CHECK(!cuda.fallbacks.empty() && cuda.fallbacks.front().starts_with("CUDA: "));
 
     // A Vulkan device that does not exist: the CPU, and the reason names what was asked for.
-    const backend::Status missing = load({backend::Choice::Vulkan, {}, {}, "no-such-gpu-4711"});
+    const backend::Status missing = load({backend::Choice::Vulkan, {}, {}, "no-such-gpu-4711", {}});
     CHECK(missing.kind == backend::Kind::Cpu && missing.device == "CPU");
     CHECK(mentions(missing, "Vulkan: ", "no-such-gpu-4711"));
     CHECK(missing.weight_bytes_on_device == 0 && missing.weight_bytes_on_host > 50u << 20);
@@ -105,8 +146,20 @@ int main() {
     CHECK(automatic.fallbacks.size() >= 1 && automatic.fallbacks.front().starts_with("CUDA: "));
     if (automatic.kind == backend::Kind::Cpu) CHECK(mentions(automatic, "Vulkan: ", ""));
 
+    // All that fit in a budget: the default model's footprint (weights, its 8192 positions' cache twice,
+    // working buffers) takes some 470 MiB; in 200 MiB the last layers go to the device and the rest stay.
+    const backend::Status fitted = load({backend::Choice::Vulkan, -1, {}, {}, 200ull << 20});
+    if (fitted.kind == backend::Kind::Vulkan) {
+        CHECK(fitted.device_layers > 0 && fitted.device_layers < fitted.layers);
+        CHECK(mentions(fitted, "GPU: ",
+                       std::to_string(fitted.device_layers) + " of " + std::to_string(fitted.layers) +
+                           " layers fit in the 200 MiB"));
+        CHECK(fitted.device_bytes_in_use > fitted.weight_bytes_on_device &&
+              fitted.device_bytes_in_use < 190ull << 20);
+    }
+
     // 0 GPU layers: the CPU, said plainly.
-    const backend::Status none = load({backend::Choice::Vulkan, 0, {}, {}});
+    const backend::Status none = load({backend::Choice::Vulkan, 0, {}, {}, {}});
     CHECK(none.kind == backend::Kind::Cpu && mentions(none, "GPU: ", "0 GPU layers"));
 
     // The environment: LECTERN_BACKEND=cpu is obeyed; nonsense is refused with the variable's name.
@@ -128,7 +181,7 @@ int main() {
     setenv("LECTERN_EXPERTS", "Host", 1);
     const auto host = backend::resolve({});
     CHECK(host.ok() && host->experts == backend::ExpertPlacement::Host);
-    const auto asked = backend::resolve({{}, {}, backend::ExpertPlacement::Device, {}});
+    const auto asked = backend::resolve({{}, {}, backend::ExpertPlacement::Device, {}, {}});
     CHECK(asked.ok() && asked->experts == backend::ExpertPlacement::Device); // the caller's choice wins
     unsetenv("LECTERN_EXPERTS");
     const auto unset = backend::resolve({});

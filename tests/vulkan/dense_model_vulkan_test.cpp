@@ -82,8 +82,8 @@ int main() {
         return 77;
     }
     const auto started = std::chrono::steady_clock::now();
-    const auto cpu = load(*path, {backend::Choice::Cpu, {}, {}, {}});
-    const auto gpu = load(*path, {backend::Choice::Vulkan, -1, {}, {}});
+    const auto cpu = load(*path, {backend::Choice::Cpu, {}, {}, {}, {}});
+    const auto gpu = load(*path, {backend::Choice::Vulkan, -1, {}, {}, {}});
     const backend::Status status = gpu->backend();
     std::printf("device: %s; %lld of %lld layers; weights on the device %.1f MiB, on the host %.1f MiB\n",
                 status.device.c_str(), static_cast<long long>(status.device_layers),
@@ -179,7 +179,7 @@ int main() {
     }
 
     // One layer and the head on the device, 29 layers on the host.
-    const auto split = load(*path, {backend::Choice::Vulkan, 1, {}, {}});
+    const auto split = load(*path, {backend::Choice::Vulkan, 1, {}, {}, {}});
     CHECK(split->backend().device_layers == 1 && split->backend().kind == backend::Kind::Vulkan);
     CHECK(split->backend().weight_bytes_on_device < status.weight_bytes_on_device);
     const std::vector<Token> short_prompt(sequence.begin(), sequence.begin() + 6);

@@ -17,7 +17,12 @@
 // wherever the CPU's top two logits lie further apart than the device may move them.
 
 #include "inference/backend/backend.h"
+#include "inference/formats/safetensors.h"
+#include "inference/model/v4/config.h"
+#include "inference/model/v4/tensor_source.h"
 #include "inference/model/v4/v4_model.h"
+#include "inference/model/v4/v4_vulkan.h"
+#include "inference/model/v4/weights.h"
 #include "kernels/vulkan/context.h"
 #include "tests/engine/tiny_fixture.h"
 #include "tests/kernels/check.h"
@@ -160,7 +165,7 @@ int main() {
     const auto started = std::chrono::steady_clock::now();
     const std::string folder = test::tiny_v4_folder();
     const auto cpu = load(folder, {});
-    const auto gpu = load(folder, {backend::Choice::Vulkan, -1, {}, {}});
+    const auto gpu = load(folder, {backend::Choice::Vulkan, -1, {}, {}, {}});
     const backend::Status status = gpu->backend();
     std::printf("device: %s; %lld of %lld layers; weights on the device %.1f MiB, on the host %.1f MiB\n",
                 status.device.c_str(), static_cast<long long>(status.device_layers),
@@ -224,24 +229,76 @@ int main() {
 
     // Far into a longer sequence (the CPU computes the first 1016 tokens): two chunks from the CPU's
     // caches, the second past the device caches' first capacity (1024 positions), so they grow while the
-    // device holds the newest values; the indexer chooses among 250 entries, HCA sees 7.
+    // device holds the newest values; the indexer chooses among 250 entries, HCA sees 7. A model of its
+    // own holds this one sequence, so its device memory is what the fit plans for: at most the footprint
+    // for the positions reached (caches of 2048), and not far below it.
+    const auto footprint = [&](bool experts_on_host, std::int64_t context) {
+        auto config = model::v4::load_config(folder + "/config.json");
+        auto checkpoint = formats::SafetensorsCheckpoint::open_folder(folder);
+        if (!config || !checkpoint) std::exit(1);
+        auto source = model::v4::safetensors_source(std::move(*checkpoint), folder);
+        auto weights = model::v4::bind_weights(*config, *source);
+        if (!weights) std::exit(1);
+        const backend::DeviceFootprint f =
+            model::v4::V4VulkanGraph::footprint(*config, *weights, experts_on_host, context);
+        return f;
+    };
+    const auto total = [](const backend::DeviceFootprint& f) {
+        std::uint64_t sum = f.other_bytes;
+        for (const std::uint64_t layer : f.layer_bytes) sum += layer;
+        return sum;
+    };
     {
         Tally far;
+        const auto alone = load(folder, {backend::Choice::Vulkan, -1, {}, {}, {}});
         auto cpu_far = cpu->new_state();
         std::vector<Token> long_sequence;
         for (int i = 0; i < kFarPosition + 2 * kChunk; ++i)
             long_sequence.push_back(static_cast<Token>(100 + rng() % 20000));
         run(*cpu, *cpu_far, {long_sequence.begin(), long_sequence.begin() + kFarPosition},
             model::LogitsWanted::None);
-        auto gpu_far = gpu->new_state();
+        auto gpu_far = alone->new_state();
         CHECK(gpu_far->restore(cpu_far->snapshot()).ok());
         for (int first = kFarPosition; first < kFarPosition + 2 * kChunk; first += kChunk) {
             const std::vector<Token> chunk(long_sequence.begin() + first,
                                            long_sequence.begin() + first + kChunk);
-            far.add(run(*gpu, *gpu_far, chunk, model::LogitsWanted::All),
+            far.add(run(*alone, *gpu_far, chunk, model::LogitsWanted::All),
                     run(*cpu, *cpu_far, chunk, model::LogitsWanted::All), vocab);
         }
         far.report("chunks at positions 1016..1031, the device caches growing past 1024");
+        const std::uint64_t in_use = alone->backend().device_bytes_in_use,
+                            planned = total(footprint(false, kFarPosition + 2 * kChunk));
+        std::printf("device memory for one sequence at %d positions: %.1f MiB in use, %.1f MiB planned\n",
+                    kFarPosition + 2 * kChunk, in_use / 1048576.0, planned / 1048576.0);
+        CHECK(in_use <= planned && in_use >= planned * 3 / 4);
+    }
+
+    // All layers that fit, over the model's whole context: a budget that holds the head and the last three
+    // layers only with their routed experts on the host places two layers with the experts on the device
+    // (the note says three would fit with host experts), and three with them on the host.
+    {
+        const std::int64_t context = gpu->info().context_length;
+        const backend::DeviceFootprint on_device = footprint(false, context),
+                                       on_host = footprint(true, context);
+        const std::uint64_t need =
+            on_host.other_bytes + on_host.layer_bytes[1] + on_host.layer_bytes[2] + on_host.layer_bytes[3];
+        std::uint64_t budget = need / 19 * 20;
+        while (budget - budget / 20 < need) ++budget; // the least budget whose usable part holds them
+        CHECK(on_device.other_bytes + on_device.layer_bytes[1] + on_device.layer_bytes[2] +
+                  on_device.layer_bytes[3] >
+              budget - budget / 20);
+        const auto device_experts = load(folder, {backend::Choice::Vulkan, -1, {}, {}, budget});
+        const auto host_experts =
+            load(folder, {backend::Choice::Vulkan, -1, backend::ExpertPlacement::Host, {}, budget});
+        const backend::Status fitted = device_experts->backend(), lighter = host_experts->backend();
+        CHECK(fitted.device_layers == 2 && lighter.device_layers == 3);
+        const std::string note = fitted.fallbacks.empty() ? "" : fitted.fallbacks.back();
+        std::printf("a budget of %.1f MiB: %s\n", budget / 1048576.0, note.c_str());
+        CHECK(note.starts_with("GPU: 2 of 4 layers fit") &&
+              note.ends_with("(with MoE experts kept in host memory, 3 would fit)"));
+        CHECK(!lighter.fallbacks.empty() && lighter.fallbacks.back().starts_with("GPU: 3 of 4 layers fit"));
+        // What the device really holds at load stays within the budget.
+        CHECK(fitted.device_bytes_in_use <= budget && lighter.device_bytes_in_use <= budget);
     }
 
     // Greedy generation on each backend alone, from a short prompt.
@@ -275,7 +332,7 @@ int main() {
                                                    steps.emplace_back(fraction, std::string(what));
                                                    return true;
                                                },
-                                               2, {backend::Choice::Vulkan, -1, {}, {}});
+                                               2, {backend::Choice::Vulkan, -1, {}, {}, {}});
         CHECK(loaded.ok() && !steps.empty() && steps.back() == std::pair(1.0, std::string("ready")));
         bool ordered = true, uploading = false;
         for (std::size_t i = 1; i < steps.size(); ++i)
@@ -288,7 +345,7 @@ int main() {
                                      [&](double, std::string_view what) {
                                          return what != "uploading weights to the GPU" || ++calls < 3;
                                      },
-                                     2, {backend::Choice::Vulkan, -1, {}, {}});
+                                     2, {backend::Choice::Vulkan, -1, {}, {}, {}});
         CHECK(!stopped.ok() && stopped.error().find("cancelled") != std::string::npos && calls == 3);
         std::printf("load: %zu progress steps, stopped during the upload: %s\n", steps.size(),
                     stopped.ok() ? "no" : stopped.error().c_str());
@@ -298,8 +355,9 @@ int main() {
     const std::vector<Token> short_prompt(sequence.begin(), sequence.begin() + 40);
     auto reference_state = cpu->new_state();
     const auto reference = run(*cpu, *reference_state, short_prompt, model::LogitsWanted::All);
-    const auto split = load(folder, {backend::Choice::Vulkan, 2, {}, {}});
-    const auto host_experts = load(folder, {backend::Choice::Vulkan, -1, backend::ExpertPlacement::Host, {}});
+    const auto split = load(folder, {backend::Choice::Vulkan, 2, {}, {}, {}});
+    const auto host_experts =
+        load(folder, {backend::Choice::Vulkan, -1, backend::ExpertPlacement::Host, {}, {}});
     CHECK(split->backend().device_layers == 2 &&
           split->backend().weight_bytes_on_device < status.weight_bytes_on_device);
     CHECK(host_experts->backend().experts == backend::ExpertPlacement::Host &&

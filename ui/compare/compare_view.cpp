@@ -230,10 +230,7 @@ void CompareView::setCacheSettings(const CacheSettings& settings) {
 }
 
 void CompareView::setModelPath(const QString& path, const backend::Request& backend) {
-    const bool sameBackend = backend.choice == backend_.choice && backend.gpu_layers == backend_.gpu_layers &&
-                             backend.experts == backend_.experts &&
-                             backend.vulkan_device == backend_.vulkan_device;
-    if (path == modelPath_ && sameBackend) return;
+    if (path == modelPath_ && backend == backend_) return;
     modelPath_ = path;
     backend_ = backend;
 }

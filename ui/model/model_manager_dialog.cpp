@@ -29,19 +29,19 @@ QString bytesText(qint64 bytes) {
     return QLocale::system().formattedDataSize(bytes, 1, QLocale::DataSizeSIFormat);
 }
 
-QString probeVulkanMemory(qint64* deviceLocalBytes) {
-    *deviceLocalBytes = -1;
+QString probeVulkanMemory(qint64* deviceFreeBytes) {
+    *deviceFreeBytes = -1;
     auto context = kernels::vulkan::Context::create();
     if (!context) return QStringLiteral("Vulkan: %1").arg(QString::fromStdString(context.error()));
     const kernels::vulkan::DeviceInfo& device = (*context)->device();
-    qint64 local = 0;
-    for (const kernels::vulkan::MemoryHeap& heap : device.heaps)
-        if (heap.device_local) local = std::max(local, qint64(heap.bytes));
-    *deviceLocalBytes = local;
-    // The context reads the heaps' sizes, not VK_EXT_memory_budget: what other programs use is not seen.
-    return QStringLiteral("Vulkan: %1 (%2), %3 device-local heap (the heap's size: the Vulkan context does "
-                          "not read the memory budget, so memory other programs use is not counted)")
-        .arg(QString::fromStdString(device.name), QString::fromStdString(device.type), bytesText(local));
+    *deviceFreeBytes = qint64((*context)->free_device_memory());
+    const QString name = QStringLiteral("Vulkan: %1 (%2), ")
+                             .arg(QString::fromStdString(device.name), QString::fromStdString(device.type));
+    if ((*context)->reports_memory_budget())
+        return name + QStringLiteral("%1 free").arg(bytesText(*deviceFreeBytes));
+    return name + QStringLiteral("%1 device-local heap (the driver reports no memory budget, so memory other "
+                                 "programs use is not counted)")
+                      .arg(bytesText(*deviceFreeBytes));
 }
 
 } // namespace
@@ -126,10 +126,12 @@ ModelManagerDialog::ModelManagerDialog(QWidget* parent) : QDialog(parent) {
     gpuLayers_ = new QSpinBox(this);
     gpuLayers_->setAccessibleName(QStringLiteral("GPU layers"));
     gpuLayers_->setRange(-1, 999);
-    gpuLayers_->setSpecialValueText(QStringLiteral("All"));
+    gpuLayers_->setSpecialValueText(QStringLiteral("All that fit"));
     gpuLayers_->setValue(-1);
     gpuLayers_->setToolTip(QStringLiteral("How many layers run on the GPU (the last ones, with the output "
-                                          "head); the rest run on the CPU"));
+                                          "head); the rest run on the CPU. All that fit: as many as the "
+                                          "GPU's free memory holds with their KV cache for the model's "
+                                          "whole context"));
     expertsOnHost_ = new QCheckBox(QStringLiteral("Keep MoE &experts in host memory"), this);
     expertsOnHost_->setAccessibleName(QStringLiteral("Keep MoE experts in host memory"));
     expertsOnHost_->setToolTip(
@@ -226,7 +228,7 @@ void ModelManagerDialog::check() {
                                  "Vulkan, then the CPU) and the status bar says why.")
                       .arg(choice == backend::Choice::Auto ? QStringLiteral("no GPU") : choiceLabel(choice)));
         if (!vulkanProbed_) {
-            vulkanMemory_ = probeVulkanMemory(&vulkanDeviceLocal_);
+            vulkanMemory_ = probeVulkanMemory(&vulkanFree_);
             vulkanProbed_ = true;
         }
         gpuMemory_->setText(vulkanMemory_ + QStringLiteral(". CUDA: free memory is not read before loading "
@@ -272,8 +274,7 @@ void ModelManagerDialog::check() {
     }
     // All layers on a Vulkan device put every weight and the whole cache in its memory; otherwise the
     // cache is counted in host memory with the weights.
-    const bool allOnVulkan =
-        choice == backend::Choice::Vulkan && gpuLayers_->value() < 0 && vulkanDeviceLocal_ >= 0;
+    const bool allOnVulkan = choice == backend::Choice::Vulkan && gpuLayers_->value() < 0 && vulkanFree_ >= 0;
     const qint64 hostNeed = allOnVulkan ? *weights : *weights + cache;
     const QString hostParts =
         allOnVulkan || !estimate ? QStringLiteral("the weights") : QStringLiteral("the weights and KV cache");
@@ -285,10 +286,11 @@ void ModelManagerDialog::check() {
                                              "a smaller corpus.")
                                   .arg(hostParts, bytesText(hostNeed), bytesText(*available));
     if (fits_ && !estimate) verdict += QStringLiteral(" The KV cache's size is unknown.");
-    if (fits_ && allOnVulkan && *weights + cache > vulkanDeviceLocal_)
-        verdict += QStringLiteral(" Does not fit on the GPU: the weights and KV cache need %1 but the Vulkan "
-                                  "device has %2. Lower the GPU layers or choose the CPU.")
-                       .arg(bytesText(*weights + cache), bytesText(vulkanDeviceLocal_));
+    if (fits_ && allOnVulkan && *weights + cache > vulkanFree_)
+        verdict += QStringLiteral(" Not all of it fits on the GPU: the weights and KV cache need %1 and the "
+                                  "Vulkan device has %2, so the last layers that fit run there and the rest "
+                                  "on the CPU.")
+                       .arg(bytesText(*weights + cache), bytesText(vulkanFree_));
     verdict_->setText(verdict);
     load_->setEnabled(fits_);
 }

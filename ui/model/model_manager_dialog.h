@@ -69,7 +69,7 @@ private:
     // The Vulkan device is probed once per dialog: creating a context takes a moment.
     bool vulkanProbed_ = false;
     QString vulkanMemory_;
-    qint64 vulkanDeviceLocal_ = -1; // bytes; negative: no device
+    qint64 vulkanFree_ = -1; // the device memory free for a model, bytes; negative: no device
 };
 
 } // namespace lectern::ui

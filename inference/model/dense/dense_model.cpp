@@ -228,7 +228,11 @@ public:
 
     const ModelInfo& info() const override { return info_; }
     const tokenizer::BpeTokenizer* tokenizer() const override { return tokenizer_ ? &*tokenizer_ : nullptr; }
-    backend::Status backend() const override { return status_; }
+    backend::Status backend() const override {
+        backend::Status status = status_;
+        if (device_) status.device_bytes_in_use = device_->device_bytes_in_use();
+        return status;
+    }
     std::unique_ptr<SequenceState> new_state() const override {
         return std::make_unique<DenseState>(config_.layers, config_.kv_heads * config_.head_dim,
                                             config_.context_length, host_layers(),
@@ -367,14 +371,18 @@ void DenseModel::place(const backend::Request& request) {
     backend::Selection selection = backend::select(request, support);
     status_.fallbacks = std::move(selection.fallbacks);
     if (selection.kind == backend::Kind::Vulkan) {
-        const std::int64_t device_layers = backend::device_layers(request, c.layers);
-        auto graph =
-            DenseVulkanGraph::create(selection.vulkan, file_, c, c.layers - device_layers, kSliceTokens);
-        if (graph) {
-            device_ = std::move(*graph);
-            backend::record_device(status_, selection, device_layers, device_->weight_bytes());
-        } else {
-            status_.fallbacks.push_back("Vulkan: " + graph.error());
+        const backend::DevicePlan plan = backend::plan_device(
+            request, selection, DenseVulkanGraph::footprint(file_, c, kSliceTokens, c.context_length));
+        if (!plan.note.empty()) status_.fallbacks.push_back(plan.note);
+        if (plan.layers > 0) {
+            auto graph =
+                DenseVulkanGraph::create(selection.vulkan, file_, c, c.layers - plan.layers, kSliceTokens);
+            if (graph) {
+                device_ = std::move(*graph);
+                backend::record_device(status_, selection, plan.layers, device_->weight_bytes());
+            } else {
+                status_.fallbacks.push_back("Vulkan: " + graph.error());
+            }
         }
     }
     // The host reads the embedding rows it gathers, its own layers, and the head when no device has it.
@@ -627,7 +635,7 @@ std::vector<Loader> dense_loaders() {
         if (!path) return std::move(path).take_error();
         return load_dense_gguf(*path, progress, 0, request);
     };
-    const backend::Request cpu{backend::Choice::Cpu, {}, {}, {}};
+    const backend::Request cpu{backend::Choice::Cpu, {}, {}, {}, {}};
     loaders.push_back(
         {"gguf", [](const std::string& path) { return path.ends_with(".gguf"); },
          [cpu](const std::string& path, const LoadProgress& progress) {

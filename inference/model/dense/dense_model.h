@@ -42,7 +42,7 @@ Result<DenseConfig> read_dense_config(const formats::GgufFile& file);
 // places the last layers and the head on a GPU; by default the CPU runs everything.
 Result<std::unique_ptr<Model>>
 load_dense_gguf(const std::string& path, const LoadProgress& progress = {}, int threads = 0,
-                const backend::Request& request = {backend::Choice::Cpu, {}, {}, {}});
+                const backend::Request& request = {backend::Choice::Cpu, {}, {}, {}, {}});
 
 // The model factory's built-in loaders for `*.gguf` files and for the word `default` (the built-in model,
 // found by default_model_path()).

@@ -7,6 +7,7 @@
 #include "kernels/vulkan/ops.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <map>
@@ -52,6 +53,49 @@ private:
     Result<void> status_;
 };
 
+// The tensors the device half reads: those of layers [first_layer, layers), in the order create() binds
+// them, then the output norm and head.
+std::vector<std::string> device_tensor_names(const formats::GgufFile& file, const DenseConfig& c,
+                                             std::int64_t first_layer) {
+    std::vector<std::string> names;
+    for (std::int64_t l = first_layer; l < c.layers; ++l)
+        for (const char* part : {"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm",
+                                 "ffn_gate", "ffn_up", "ffn_down"})
+            names.push_back("blk." + std::to_string(l) + "." + part + ".weight");
+    names.push_back("output_norm.weight");
+    names.push_back(file.find_tensor("output.weight") ? "output.weight" : "token_embd.weight");
+    return names;
+}
+
+// Where the rows start in the inputs buffer: after the first position and the RoPE table.
+std::size_t x_offset(const DenseConfig& c, std::int64_t max_rows) {
+    return align_up(kInputAlignment + static_cast<std::size_t>(max_rows * c.head_dim / 2) * 8,
+                    kInputAlignment);
+}
+
+// The working buffers' sizes: inputs, h, q, k, v, attn, out, gate, up, logits.
+constexpr std::size_t kWorkingBuffers = 10;
+std::array<std::size_t, kWorkingBuffers> working_sizes(const DenseConfig& c, std::int64_t max_rows) {
+    const auto floats = [&](std::int64_t count) {
+        return static_cast<std::size_t>(max_rows * count) * sizeof(float);
+    };
+    const std::int64_t q_dim = c.heads * c.head_dim, kv_dim = c.kv_heads * c.head_dim;
+    return {x_offset(c, max_rows) + floats(c.embedding),
+            floats(c.embedding),
+            floats(q_dim),
+            floats(kv_dim),
+            floats(kv_dim),
+            floats(q_dim),
+            floats(c.embedding),
+            floats(c.feed_forward),
+            floats(c.feed_forward),
+            floats(c.vocab)};
+}
+
+std::int64_t stepped(std::int64_t positions) {
+    return (positions + kCapacityStep - 1) / kCapacityStep * kCapacityStep;
+}
+
 } // namespace
 
 struct DeviceCache::Impl {
@@ -81,9 +125,6 @@ std::uint64_t DeviceCache::bytes() const {
 Result<void> DeviceCache::reserve(std::int64_t positions, std::int64_t used) {
     Impl& cache = *impl_;
     if (positions <= cache.capacity) return {};
-    const auto stepped = [](std::int64_t n) {
-        return (n + kCapacityStep - 1) / kCapacityStep * kCapacityStep;
-    };
     const std::int64_t capacity =
         std::min(std::max(stepped(positions), 2 * cache.capacity), stepped(cache.max_positions));
     auto grown = std::make_unique<Impl>();
@@ -225,6 +266,29 @@ Result<void> DenseVulkanGraph::Impl::record(vk::Stream& s, const DeviceCache::Im
     return std::move(step).take();
 }
 
+backend::DeviceFootprint DenseVulkanGraph::footprint(const formats::GgufFile& file, const DenseConfig& config,
+                                                     std::int64_t max_rows, std::int64_t context) {
+    const DenseConfig& c = config;
+    backend::DeviceFootprint footprint;
+    footprint.context = context;
+    footprint.layer_bytes.assign(static_cast<std::size_t>(c.layers), 0);
+    for (const std::string& name : device_tensor_names(file, c, 0)) {
+        const formats::TensorView* tensor = file.find_tensor(name);
+        const std::uint64_t bytes = tensor ? align_up(tensor->data.size(), kInputAlignment) : 0;
+        if (name.starts_with("blk."))
+            footprint.layer_bytes[static_cast<std::size_t>(std::stoll(name.substr(4)))] += bytes;
+        else
+            footprint.other_bytes += bytes;
+    }
+    // Keys and values at the whole context, twice: while the cache grows, the old one is copied over.
+    const auto cache =
+        static_cast<std::uint64_t>(stepped(std::min(context, c.context_length)) * c.kv_heads * c.head_dim) *
+        2 * sizeof(std::uint16_t);
+    for (std::uint64_t& bytes : footprint.layer_bytes) bytes += 2 * cache;
+    for (const std::size_t bytes : working_sizes(c, max_rows)) footprint.other_bytes += bytes;
+    return footprint;
+}
+
 DenseVulkanGraph::DenseVulkanGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DenseVulkanGraph::~DenseVulkanGraph() = default;
 
@@ -249,13 +313,7 @@ DenseVulkanGraph::create(std::shared_ptr<vk::Context> context, const formats::Gg
         tensors.push_back(tensor);
         return tensor;
     };
-    std::vector<std::string> names;
-    for (std::int64_t l = first_layer; l < c.layers; ++l)
-        for (const char* part : {"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm",
-                                 "ffn_gate", "ffn_up", "ffn_down"})
-            names.push_back("blk." + std::to_string(l) + "." + part + ".weight");
-    names.push_back("output_norm.weight");
-    names.push_back(file.find_tensor("output.weight") ? "output.weight" : "token_embd.weight");
+    const std::vector<std::string> names = device_tensor_names(file, c, first_layer);
     std::uint64_t total = 0;
     for (const std::string& name : names) {
         auto tensor = find(name);
@@ -281,24 +339,18 @@ DenseVulkanGraph::create(std::shared_ptr<vk::Context> context, const formats::Gg
     impl->output = matrix(at + 1);
 
     impl->cos_sin_offset = kInputAlignment;
-    impl->x_offset = align_up(impl->cos_sin_offset + static_cast<std::size_t>(max_rows * c.head_dim / 2) * 8,
-                              kInputAlignment);
-    const auto floats = [&](std::int64_t count) {
-        return static_cast<std::size_t>(max_rows * count) * sizeof(float);
-    };
+    impl->x_offset = x_offset(c, max_rows);
     vk::Context& device = *impl->context;
-    for (const auto& [buffer, bytes] :
-         {std::pair{&impl->inputs, impl->x_offset + floats(c.embedding)},
-          std::pair{&impl->h, floats(c.embedding)}, std::pair{&impl->q, floats(impl->q_dim())},
-          std::pair{&impl->k, floats(impl->kv_dim())}, std::pair{&impl->v, floats(impl->kv_dim())},
-          std::pair{&impl->attn, floats(impl->q_dim())}, std::pair{&impl->out, floats(c.embedding)},
-          std::pair{&impl->gate, floats(c.feed_forward)}, std::pair{&impl->up, floats(c.feed_forward)},
-          std::pair{&impl->logits, floats(c.vocab)}}) {
-        auto made = device.create_buffer(bytes);
+    const std::array<vk::Buffer*, kWorkingBuffers> buffers = {
+        &impl->inputs, &impl->h,   &impl->q,    &impl->k,  &impl->v,
+        &impl->attn,   &impl->out, &impl->gate, &impl->up, &impl->logits};
+    const std::array<std::size_t, kWorkingBuffers> sizes = working_sizes(c, max_rows);
+    for (std::size_t i = 0; i < buffers.size(); ++i) {
+        auto made = device.create_buffer(sizes[i]);
         if (!made)
             return Error{"no room on " + device.device().name +
                          " for the dense graph's working buffers: " + made.error()};
-        *buffer = std::move(*made);
+        *buffers[i] = std::move(*made);
     }
     return std::unique_ptr<DenseVulkanGraph>(new DenseVulkanGraph(std::move(impl)));
 }
@@ -310,6 +362,10 @@ std::unique_ptr<DeviceCache> DenseVulkanGraph::new_cache() const {
     impl->kv_dim = impl_->kv_dim();
     impl->max_positions = impl_->config.context_length;
     return std::unique_ptr<DeviceCache>(new DeviceCache(std::move(impl)));
+}
+
+std::uint64_t DenseVulkanGraph::device_bytes_in_use() const {
+    return impl_->context->allocated_bytes();
 }
 
 std::uint64_t DenseVulkanGraph::weight_bytes() const {

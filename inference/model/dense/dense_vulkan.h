@@ -6,6 +6,7 @@
 // submits it again for the next slice of that shape: every decode step reuses one recording, because the
 // position comes from a device buffer rather than from the recording.
 
+#include "inference/backend/backend.h"
 #include "inference/formats/gguf.h"
 #include "inference/model/dense/dense_model.h"
 #include "kernels/result.h"
@@ -53,6 +54,11 @@ public:
                                                             std::int64_t first_layer, std::int64_t max_rows);
     ~DenseVulkanGraph();
 
+    // What create() with every layer on the device, and one sequence's cache over `context` positions,
+    // take in device memory (backend::plan_device chooses the layers from it).
+    static backend::DeviceFootprint footprint(const formats::GgufFile& file, const DenseConfig& config,
+                                              std::int64_t max_rows, std::int64_t context);
+
     std::unique_ptr<DeviceCache> new_cache() const;
 
     // Runs the device layers and the head on x [rows, embedding] (the hidden rows entering first_layer) at
@@ -62,6 +68,8 @@ public:
                          std::int64_t logit_rows, float* logits) const;
 
     std::uint64_t weight_bytes() const;
+    // Everything this graph's device holds now (kernels::vulkan::Context::allocated_bytes).
+    std::uint64_t device_bytes_in_use() const;
 
 private:
     struct Impl;

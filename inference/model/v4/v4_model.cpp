@@ -68,12 +68,28 @@ public:
         status_.experts = request.experts.value_or(backend::ExpertPlacement::Device);
         backend::Selection selection = backend::select(request, support);
         status_.fallbacks = std::move(selection.fallbacks);
-        const std::int64_t device_layers = backend::device_layers(request, config_.n_layers);
+        const bool host_experts = status_.experts == backend::ExpertPlacement::Host;
+        backend::DevicePlan plan;
         if (selection.kind == backend::Kind::Vulkan) {
+            plan = backend::plan_device(
+                request, selection,
+                V4VulkanGraph::footprint(config_, weights_, host_experts, config_.max_seq_len));
+            if (!plan.note.empty() && !host_experts) {
+                const backend::DevicePlan lighter = backend::plan_device(
+                    request, selection,
+                    V4VulkanGraph::footprint(config_, weights_, true, config_.max_seq_len));
+                if (lighter.layers > plan.layers)
+                    plan.note += std::string(" (with MoE experts kept in host memory, ") +
+                                 (lighter.layers == config_.n_layers ? "all " : "") +
+                                 std::to_string(lighter.layers) + " would fit)";
+            }
+            if (!plan.note.empty()) status_.fallbacks.push_back(plan.note);
+        }
+        const std::int64_t device_layers = plan.layers;
+        if (device_layers > 0) {
             bool cancelled = false;
             auto graph = V4VulkanGraph::create(
-                selection.vulkan, config_, weights_, graph_, config_.n_layers - device_layers,
-                status_.experts == backend::ExpertPlacement::Host,
+                selection.vulkan, config_, weights_, graph_, config_.n_layers - device_layers, host_experts,
                 [&](double fraction) { return !(cancelled = !uploading(fraction)); });
             if (cancelled) return false;
             if (graph) {
@@ -91,7 +107,11 @@ public:
 
     const ModelInfo& info() const override { return info_; }
     const tokenizer::BpeTokenizer* tokenizer() const override { return tokenizer_ ? &*tokenizer_ : nullptr; }
-    backend::Status backend() const override { return status_; }
+    backend::Status backend() const override {
+        backend::Status status = status_;
+        if (device_) status.device_bytes_in_use = device_->device_bytes_in_use();
+        return status;
+    }
     std::unique_ptr<SequenceState> new_state() const override { return std::make_unique<V4State>(config_); }
 
     Result<ForwardResult> forward(SequenceState& base_state, std::span<const Token> tokens,

@@ -10,6 +10,7 @@
 #include "kernels/vulkan/ops.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -30,6 +31,7 @@ constexpr std::int64_t kMaxRows = 64;
 constexpr std::size_t kAlignment = 256;
 // Device caches grow in steps of this many positions.
 constexpr std::int64_t kCapacityStep = 1024;
+constexpr std::size_t kWorkingBuffers = 37;
 
 std::size_t align_up(std::size_t value, std::size_t alignment = kAlignment) {
     return (value + alignment - 1) / alignment * alignment;
@@ -95,6 +97,139 @@ struct LayerBuffers {
     CompressorBuffers compressor, indexer_compressor;
 };
 
+// The working buffers' sizes for kMaxRows rows, in the order of Impl::working().
+std::array<std::size_t, kWorkingBuffers> working_sizes(const Config& c) {
+    const std::int64_t R = kMaxRows, dim = c.dim, h = c.hc_mult, heads = c.n_heads, head_dim = c.head_dim;
+    const std::int64_t index_width = c.index_n_heads * c.index_head_dim;
+    const std::int64_t widest_input = std::max(
+        {dim, c.q_lora_rank, heads / c.o_groups * head_dim, c.o_groups * c.o_lora_rank, c.moe_inter_dim});
+    const std::size_t routing_bytes =
+        static_cast<std::size_t>(c.n_routed_experts) * 2 * align_up(floats(R * c.n_activated_experts));
+    const std::size_t input_bytes =
+        4 * align_up(floats((R + 1) * c.rope_head_dim)) + 2 * align_up(floats(R)) + floats(R * h * dim);
+    return {
+        input_bytes,                                                // inputs
+        floats(R * h * dim),                                        // residual[0]
+        floats(R * h * dim),                                        // residual[1]
+        floats(R * (2 + h) * h),                                    // projections
+        floats(R * h),                                              // pre
+        floats(R * h),                                              // post
+        floats(R * h * h),                                          // comb
+        floats(R * dim),                                            // x
+        floats(R * widest_input),                                   // activations
+        floats(R * c.q_lora_rank),                                  // q_latent
+        floats(R * heads * head_dim),                               // q
+        floats(R * head_dim),                                       // kv
+        floats(R * 2 * head_dim),                                   // comp_a
+        floats(R * 2 * head_dim),                                   // comp_z
+        floats(R * 2 * c.index_head_dim),                           // index_a
+        floats(R * 2 * c.index_head_dim),                           // index_z
+        floats(R * index_width),                                    // index_q
+        floats(R * c.index_n_heads),                                // index_w
+        floats(R * heads * head_dim),                               // attention_out
+        floats(R * heads / c.o_groups * head_dim),                  // group_in
+        floats(R * c.o_lora_rank),                                  // group_out
+        floats(R * c.o_groups * c.o_lora_rank),                     // low_rank
+        floats(R * dim),                                            // attention
+        floats((R / 4 + 1) * std::max(head_dim, c.index_head_dim)), // pooled
+        floats(R * std::max<std::int64_t>(c.index_topk, 1)),        // selected
+        floats(R * c.n_routed_experts),                             // scores
+        floats(R * dim),                                            // gathered
+        floats(R * c.moe_inter_dim),                                // h1
+        floats(R * c.moe_inter_dim),                                // h3
+        floats(R * dim),                                            // expert_out
+        floats(R * dim),                                            // routed
+        floats(R * dim),                                            // zeros
+        routing_bytes,                                              // routing
+        floats(R * h),                                              // head_projections
+        floats(R * h),                                              // head_pre
+        floats(R * dim),                                            // mixed
+        floats(R * c.vocab_size),                                   // logits
+    };
+}
+
+// The indexer's scores for every row of a forward over keys up to `positions`.
+std::int64_t index_score_floats_for(std::int64_t positions) {
+    return kMaxRows * (positions / 4 + 1);
+}
+
+// A tensor to upload: its bytes in the mapped file, and its layer (-1: the head's).
+struct Piece {
+    std::span<const std::byte> bytes;
+    std::string name;
+    std::int64_t layer = -1;
+};
+
+// The tensors the device half holds, in the order create() binds them: layers [first_layer, n_layers)
+// (their routed experts unless they stay on the host), then the head.
+std::vector<Piece> upload_pieces(const Config& c, const Weights& weights, std::int64_t first_layer,
+                                 bool experts_on_host) {
+    std::vector<Piece> pieces;
+    std::int64_t layer_of_piece = -1;
+    const auto bytes_of = [](const void* data, std::uint64_t count) {
+        return std::span<const std::byte>(static_cast<const std::byte*>(data),
+                                          static_cast<std::size_t>(count));
+    };
+    const auto vector_piece = [&](const std::vector<float>& v, const std::string& name) {
+        pieces.push_back({bytes_of(v.data(), v.size() * sizeof(float)), name, layer_of_piece});
+    };
+    const auto matrix_pieces = [&](const WeightMatrix& w, const std::string& name) {
+        pieces.push_back(
+            {bytes_of(w.data, vk::weight_data_bytes(w.format, w.out_features, w.in_features, w.gguf_type)),
+             name, layer_of_piece});
+        if (const std::uint64_t scales = vk::weight_scale_bytes(w.format, w.out_features, w.in_features))
+            pieces.push_back({bytes_of(w.scales, scales), name + " scales", layer_of_piece});
+    };
+    const auto hc_pieces = [&](const HyperConnection& hc, const std::string& name) {
+        vector_piece(hc.fn, name + ".fn");
+        vector_piece(hc.base, name + ".base");
+        vector_piece(hc.scale, name + ".scale");
+    };
+    const auto expert_pieces = [&](const Expert& e, const std::string& name) {
+        matrix_pieces(e.w1, name + ".w1");
+        matrix_pieces(e.w2, name + ".w2");
+        matrix_pieces(e.w3, name + ".w3");
+    };
+    for (std::int64_t l = first_layer; l < c.n_layers; ++l) {
+        layer_of_piece = l;
+        const Layer& layer = weights.layers[static_cast<std::size_t>(l)];
+        const std::string p = "layers." + std::to_string(l) + ".";
+        for (const auto* v :
+             {&layer.attn_norm, &layer.ffn_norm, &layer.q_norm, &layer.kv_norm, &layer.attn_sink})
+            vector_piece(*v, p + "norm");
+        hc_pieces(layer.hc_attn, p + "hc_attn");
+        hc_pieces(layer.hc_ffn, p + "hc_ffn");
+        for (const auto* w : {&layer.wq_a, &layer.wq_b, &layer.wkv, &layer.wo_b, &layer.gate})
+            matrix_pieces(*w, p + "attn");
+        for (std::int64_t g = 0; g < c.o_groups; ++g)
+            matrix_pieces(row_slice(layer.wo_a, g * c.o_lora_rank, c.o_lora_rank), p + "attn.wo_a");
+        if (layer.ratio != 0) {
+            matrix_pieces(layer.compressor.wkv, p + "attn.compressor.wkv");
+            matrix_pieces(layer.compressor.wgate, p + "attn.compressor.wgate");
+            vector_piece(layer.compressor.ape, p + "attn.compressor.ape");
+            vector_piece(layer.compressor.norm, p + "attn.compressor.norm");
+        }
+        if (layer.ratio == 4) {
+            matrix_pieces(layer.indexer_compressor.wkv, p + "attn.indexer.compressor.wkv");
+            matrix_pieces(layer.indexer_compressor.wgate, p + "attn.indexer.compressor.wgate");
+            vector_piece(layer.indexer_compressor.ape, p + "attn.indexer.compressor.ape");
+            vector_piece(layer.indexer_compressor.norm, p + "attn.indexer.compressor.norm");
+            matrix_pieces(layer.indexer_wq_b, p + "attn.indexer.wq_b");
+            matrix_pieces(layer.indexer_weights_proj, p + "attn.indexer.weights_proj");
+        }
+        if (!experts_on_host)
+            for (std::size_t e = 0; e < layer.experts.size(); ++e)
+                expert_pieces(layer.experts[e], p + "ffn.experts." + std::to_string(e));
+        expert_pieces(layer.shared_expert, p + "ffn.shared_experts");
+    }
+    layer_of_piece = -1;
+    hc_pieces(weights.hc_head, "hc_head");
+    vector_piece(weights.norm, "norm");
+    matrix_pieces(weights.head, "head");
+
+    return pieces;
+}
+
 } // namespace
 
 // The device layers' caches of one sequence, for `capacity` positions.
@@ -121,36 +256,46 @@ public:
         const Config& c = config_;
         capacity = std::min(c.max_seq_len, (capacity + kCapacityStep - 1) / kCapacityStep * kCapacityStep);
         std::vector<LayerBuffers> layers(static_cast<std::size_t>(c.n_layers - first_layer_));
-        const auto make = [&](vk::Buffer& buffer, std::int64_t count,
-                              vk::Storage storage = vk::Storage::F32) -> Result<void> {
-            auto made = context_->create_buffer(vk::storage_bytes(storage, std::max<std::int64_t>(count, 1)));
-            if (!made)
-                return Error{"no room on " + context_->device().name + " for the DeepSeek-V4 caches of " +
-                             std::to_string(capacity) + " positions: " + made.error()};
-            buffer = std::move(*made);
-            return {};
-        };
         for (std::size_t i = 0; i < layers.size(); ++i) {
-            const std::int64_t ratio = c.ratio(first_layer_ + static_cast<std::int64_t>(i));
-            LayerBuffers& l = layers[i];
-            if (auto made = make(l.window, c.window_size * c.head_dim, vk::Storage::BF16); !made) return made;
-            if (ratio == 0) continue;
-            const std::int64_t lanes = ratio == 4 ? 2 : 1;
-            if (auto made = make(l.entries, (capacity / ratio) * c.head_dim, vk::Storage::BF16); !made)
-                return made;
-            const std::int64_t state = lanes * ratio * lanes * c.head_dim;
-            if (auto made = make(l.compressor.kv, state); !made) return made;
-            if (auto made = make(l.compressor.score, state); !made) return made;
-            if (ratio != 4) continue;
-            const std::int64_t index_state = lanes * ratio * lanes * c.index_head_dim;
-            if (auto made = make(l.index_keys, (capacity / 4) * c.index_head_dim, vk::Storage::BF16); !made)
-                return made;
-            if (auto made = make(l.indexer_compressor.kv, index_state); !made) return made;
-            if (auto made = make(l.indexer_compressor.score, index_state); !made) return made;
+            const auto all = each_cache_buffer(
+                c, first_layer_ + static_cast<std::int64_t>(i), capacity, layers[i],
+                [&](vk::Buffer& buffer, std::int64_t count, vk::Storage storage) -> Result<void> {
+                    auto made =
+                        context_->create_buffer(vk::storage_bytes(storage, std::max<std::int64_t>(count, 1)));
+                    if (!made)
+                        return Error{"no room on " + context_->device().name +
+                                     " for the DeepSeek-V4 caches of " + std::to_string(capacity) +
+                                     " positions: " + made.error()};
+                    buffer = std::move(*made);
+                    return {};
+                });
+            if (!all) return all;
         }
         layers_ = std::move(layers);
         capacity_ = capacity;
         return {};
+    }
+
+    // Calls make(buffer, elements, storage) for each cache buffer of `layer` at `capacity` positions; stops
+    // at the first error.
+    template <typename Make>
+    static Result<void> each_cache_buffer(const Config& c, std::int64_t layer, std::int64_t capacity,
+                                          LayerBuffers& l, Make make) {
+        const std::int64_t ratio = c.ratio(layer);
+        if (auto made = make(l.window, c.window_size * c.head_dim, vk::Storage::BF16); !made) return made;
+        if (ratio == 0) return {};
+        const std::int64_t lanes = ratio == 4 ? 2 : 1;
+        if (auto made = make(l.entries, (capacity / ratio) * c.head_dim, vk::Storage::BF16); !made)
+            return made;
+        const std::int64_t state = lanes * ratio * lanes * c.head_dim;
+        if (auto made = make(l.compressor.kv, state, vk::Storage::F32); !made) return made;
+        if (auto made = make(l.compressor.score, state, vk::Storage::F32); !made) return made;
+        if (ratio != 4) return {};
+        const std::int64_t index_state = lanes * ratio * lanes * c.index_head_dim;
+        if (auto made = make(l.index_keys, (capacity / 4) * c.index_head_dim, vk::Storage::BF16); !made)
+            return made;
+        if (auto made = make(l.indexer_compressor.kv, index_state, vk::Storage::F32); !made) return made;
+        return make(l.indexer_compressor.score, index_state, vk::Storage::F32);
     }
 
     // The host caches at `position` into the device buffers (which must hold `position`).
@@ -253,7 +398,46 @@ struct V4VulkanGraph::Impl {
         comp_z, index_a, index_z, index_q, index_w, attention_out, group_in, group_out, low_rank, attention,
         pooled, selected, scores, gathered, h1, h3, expert_out, routed, zeros, routing, head_projections,
         head_pre, mixed, logits;
-    // The indexer's scores [rows, keys], sized by the keys a forward reaches and grown as needed.
+    std::array<vk::Buffer*, kWorkingBuffers> working() {
+        return {&inputs,
+                &residual[0],
+                &residual[1],
+                &projections,
+                &pre,
+                &post,
+                &comb,
+                &x,
+                &activations,
+                &q_latent,
+                &q,
+                &kv,
+                &comp_a,
+                &comp_z,
+                &index_a,
+                &index_z,
+                &index_q,
+                &index_w,
+                &attention_out,
+                &group_in,
+                &group_out,
+                &low_rank,
+                &attention,
+                &pooled,
+                &selected,
+                &scores,
+                &gathered,
+                &h1,
+                &h3,
+                &expert_out,
+                &routed,
+                &zeros,
+                &routing,
+                &head_projections,
+                &head_pre,
+                &mixed,
+                &logits};
+    }
+    // The indexer's scores [rows, keys], for the largest device caches yet (they grow together).
     mutable vk::Buffer index_scores;
     mutable std::int64_t index_score_floats = 0;
     mutable std::vector<float> staged_inputs; // one forward's inputs (Layout), kept for its capacity
@@ -459,16 +643,51 @@ void V4VulkanGraph::Impl::record_attention(vk::Stream& s, Recorder& step, const 
 }
 
 Result<void> V4VulkanGraph::Impl::grow(std::int64_t positions) const {
-    const std::int64_t wanted = kMaxRows * (positions / 4 + 1);
+    const std::int64_t wanted = index_score_floats_for(positions);
     if (wanted <= index_score_floats) return {};
-    const std::int64_t count = std::max(wanted, 2 * index_score_floats);
-    auto made = context->create_buffer(floats(count));
+    // Nothing refers to the old scores between forwards: they go before the larger ones are made.
+    index_scores = {};
+    index_score_floats = 0;
+    auto made = context->create_buffer(floats(wanted));
     if (!made)
         return Error{"no room on " + context->device().name + " for the indexer's scores over " +
                      std::to_string(positions) + " positions: " + made.error()};
     index_scores = std::move(*made);
-    index_score_floats = count;
+    index_score_floats = wanted;
     return {};
+}
+
+backend::DeviceFootprint V4VulkanGraph::footprint(const Config& config, const Weights& weights,
+                                                  bool experts_on_host, std::int64_t context) {
+    const Config& c = config;
+    backend::DeviceFootprint footprint;
+    footprint.context = context;
+    footprint.layer_bytes.assign(static_cast<std::size_t>(c.n_layers), 0);
+    const std::int64_t capacity =
+        std::min(c.max_seq_len, (context + kCapacityStep - 1) / kCapacityStep * kCapacityStep);
+    for (const Piece& piece : upload_pieces(c, weights, 0, experts_on_host))
+        (piece.layer < 0 ? footprint.other_bytes
+                         : footprint.layer_bytes[static_cast<std::size_t>(piece.layer)]) +=
+            align_up(piece.bytes.size());
+    std::int64_t widest_entries = 0;
+    for (std::int64_t layer = 0; layer < c.n_layers; ++layer) {
+        LayerBuffers sizes_only;
+        std::uint64_t& bytes = footprint.layer_bytes[static_cast<std::size_t>(layer)];
+        (void)VulkanCaches::each_cache_buffer(
+            c, layer, capacity, sizes_only, [&](vk::Buffer&, std::int64_t count, vk::Storage storage) {
+                bytes += vk::storage_bytes(storage, std::max<std::int64_t>(count, 1));
+                return Result<void>();
+            });
+        if (const std::int64_t ratio = c.ratio(layer); ratio != 0 && ratio != 4)
+            widest_entries = std::max(widest_entries, capacity / ratio);
+    }
+    for (const std::size_t bytes : working_sizes(c)) footprint.other_bytes += bytes;
+    footprint.other_bytes += floats(index_score_floats_for(capacity));
+    // Attention's logits at the longest context; the stream's scratch grows by half again at a time.
+    const std::uint64_t scratch = vk::sparse_attention_scratch_bytes(
+        kMaxRows, c.n_heads, c.window_size, capacity, std::max(widest_entries, c.index_topk), false, 0);
+    footprint.other_bytes += scratch * 3 / 2;
+    return footprint;
 }
 
 V4VulkanGraph::V4VulkanGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -480,6 +699,10 @@ std::int64_t V4VulkanGraph::max_rows() const {
 
 std::int64_t V4VulkanGraph::first_layer() const {
     return impl_->first_layer;
+}
+
+std::uint64_t V4VulkanGraph::device_bytes_in_use() const {
+    return impl_->context->allocated_bytes();
 }
 
 std::uint64_t V4VulkanGraph::weight_bytes() const {
@@ -497,70 +720,7 @@ Result<std::unique_ptr<V4VulkanGraph>> V4VulkanGraph::create(std::shared_ptr<vk:
     const Config& c = config;
 
     // Everything uploaded, planned first so that the buffers fit it.
-    struct Piece {
-        std::span<const std::byte> bytes;
-        std::string name;
-    };
-    std::vector<Piece> pieces;
-    const auto bytes_of = [](const void* data, std::uint64_t count) {
-        return std::span<const std::byte>(static_cast<const std::byte*>(data),
-                                          static_cast<std::size_t>(count));
-    };
-    const auto vector_piece = [&](const std::vector<float>& v, const std::string& name) {
-        pieces.push_back({bytes_of(v.data(), v.size() * sizeof(float)), name});
-    };
-    const auto matrix_pieces = [&](const WeightMatrix& w, const std::string& name) {
-        pieces.push_back(
-            {bytes_of(w.data, vk::weight_data_bytes(w.format, w.out_features, w.in_features, w.gguf_type)),
-             name});
-        if (const std::uint64_t scales = vk::weight_scale_bytes(w.format, w.out_features, w.in_features))
-            pieces.push_back({bytes_of(w.scales, scales), name + " scales"});
-    };
-    const auto hc_pieces = [&](const HyperConnection& hc, const std::string& name) {
-        vector_piece(hc.fn, name + ".fn");
-        vector_piece(hc.base, name + ".base");
-        vector_piece(hc.scale, name + ".scale");
-    };
-    const auto expert_pieces = [&](const Expert& e, const std::string& name) {
-        matrix_pieces(e.w1, name + ".w1");
-        matrix_pieces(e.w2, name + ".w2");
-        matrix_pieces(e.w3, name + ".w3");
-    };
-    for (std::int64_t l = first_layer; l < c.n_layers; ++l) {
-        const Layer& layer = weights.layers[static_cast<std::size_t>(l)];
-        const std::string p = "layers." + std::to_string(l) + ".";
-        for (const auto* v :
-             {&layer.attn_norm, &layer.ffn_norm, &layer.q_norm, &layer.kv_norm, &layer.attn_sink})
-            vector_piece(*v, p + "norm");
-        hc_pieces(layer.hc_attn, p + "hc_attn");
-        hc_pieces(layer.hc_ffn, p + "hc_ffn");
-        for (const auto* w : {&layer.wq_a, &layer.wq_b, &layer.wkv, &layer.wo_b, &layer.gate})
-            matrix_pieces(*w, p + "attn");
-        for (std::int64_t g = 0; g < c.o_groups; ++g)
-            matrix_pieces(row_slice(layer.wo_a, g * c.o_lora_rank, c.o_lora_rank), p + "attn.wo_a");
-        if (layer.ratio != 0) {
-            matrix_pieces(layer.compressor.wkv, p + "attn.compressor.wkv");
-            matrix_pieces(layer.compressor.wgate, p + "attn.compressor.wgate");
-            vector_piece(layer.compressor.ape, p + "attn.compressor.ape");
-            vector_piece(layer.compressor.norm, p + "attn.compressor.norm");
-        }
-        if (layer.ratio == 4) {
-            matrix_pieces(layer.indexer_compressor.wkv, p + "attn.indexer.compressor.wkv");
-            matrix_pieces(layer.indexer_compressor.wgate, p + "attn.indexer.compressor.wgate");
-            vector_piece(layer.indexer_compressor.ape, p + "attn.indexer.compressor.ape");
-            vector_piece(layer.indexer_compressor.norm, p + "attn.indexer.compressor.norm");
-            matrix_pieces(layer.indexer_wq_b, p + "attn.indexer.wq_b");
-            matrix_pieces(layer.indexer_weights_proj, p + "attn.indexer.weights_proj");
-        }
-        if (!experts_on_host)
-            for (std::size_t e = 0; e < layer.experts.size(); ++e)
-                expert_pieces(layer.experts[e], p + "ffn.experts." + std::to_string(e));
-        expert_pieces(layer.shared_expert, p + "ffn.shared_experts");
-    }
-    hc_pieces(weights.hc_head, "hc_head");
-    vector_piece(weights.norm, "norm");
-    matrix_pieces(weights.head, "head");
-
+    const std::vector<Piece> pieces = upload_pieces(c, weights, first_layer, experts_on_host);
     std::uint64_t total = 0;
     for (const Piece& piece : pieces) total += piece.bytes.size();
     impl->uploads.plan(total, pieces.size());
@@ -646,60 +806,16 @@ Result<std::unique_ptr<V4VulkanGraph>> V4VulkanGraph::create(std::shared_ptr<vk:
     impl->head = matrix(weights.head).weight;
 
     // Working buffers.
-    const std::int64_t R = kMaxRows, dim = c.dim, h = c.hc_mult, heads = c.n_heads, head_dim = c.head_dim;
-    const std::int64_t index_width = c.index_n_heads * c.index_head_dim;
-    const std::int64_t widest_input = std::max(
-        {dim, c.q_lora_rank, heads / c.o_groups * head_dim, c.o_groups * c.o_lora_rank, c.moe_inter_dim});
-    const std::size_t routing_bytes =
-        static_cast<std::size_t>(c.n_routed_experts) * 2 * align_up(floats(R * c.n_activated_experts));
-    const std::size_t input_bytes =
-        4 * align_up(floats((R + 1) * c.rope_head_dim)) + 2 * align_up(floats(R)) + floats(R * h * dim);
+    const std::int64_t R = kMaxRows, dim = c.dim;
     vk::Context& device = *impl->context;
-    const std::pair<vk::Buffer*, std::size_t> sizes[] = {
-        {&impl->inputs, input_bytes},
-        {&impl->residual[0], floats(R * h * dim)},
-        {&impl->residual[1], floats(R * h * dim)},
-        {&impl->projections, floats(R * (2 + h) * h)},
-        {&impl->pre, floats(R * h)},
-        {&impl->post, floats(R * h)},
-        {&impl->comb, floats(R * h * h)},
-        {&impl->x, floats(R * dim)},
-        {&impl->activations, floats(R * widest_input)},
-        {&impl->q_latent, floats(R * c.q_lora_rank)},
-        {&impl->q, floats(R * heads * head_dim)},
-        {&impl->kv, floats(R * head_dim)},
-        {&impl->comp_a, floats(R * 2 * head_dim)},
-        {&impl->comp_z, floats(R * 2 * head_dim)},
-        {&impl->index_a, floats(R * 2 * c.index_head_dim)},
-        {&impl->index_z, floats(R * 2 * c.index_head_dim)},
-        {&impl->index_q, floats(R * index_width)},
-        {&impl->index_w, floats(R * c.index_n_heads)},
-        {&impl->attention_out, floats(R * heads * head_dim)},
-        {&impl->group_in, floats(R * heads / c.o_groups * head_dim)},
-        {&impl->group_out, floats(R * c.o_lora_rank)},
-        {&impl->low_rank, floats(R * c.o_groups * c.o_lora_rank)},
-        {&impl->attention, floats(R * dim)},
-        {&impl->pooled, floats((R / 4 + 1) * std::max(head_dim, c.index_head_dim))},
-        {&impl->selected, floats(R * std::max<std::int64_t>(c.index_topk, 1))},
-        {&impl->scores, floats(R * c.n_routed_experts)},
-        {&impl->gathered, floats(R * dim)},
-        {&impl->h1, floats(R * c.moe_inter_dim)},
-        {&impl->h3, floats(R * c.moe_inter_dim)},
-        {&impl->expert_out, floats(R * dim)},
-        {&impl->routed, floats(R * dim)},
-        {&impl->zeros, floats(R * dim)},
-        {&impl->routing, routing_bytes},
-        {&impl->head_projections, floats(R * h)},
-        {&impl->head_pre, floats(R * h)},
-        {&impl->mixed, floats(R * dim)},
-        {&impl->logits, floats(R * c.vocab_size)},
-    };
-    for (const auto& [buffer, bytes] : sizes) {
-        auto made = device.create_buffer(bytes);
+    const std::array<vk::Buffer*, kWorkingBuffers> buffers = impl->working();
+    const std::array<std::size_t, kWorkingBuffers> sizes = working_sizes(c);
+    for (std::size_t i = 0; i < buffers.size(); ++i) {
+        auto made = device.create_buffer(sizes[i]);
         if (!made)
             return Error{"no room on " + device.device().name +
                          " for the DeepSeek-V4 working buffers: " + made.error()};
-        *buffer = std::move(*made);
+        *buffers[i] = std::move(*made);
     }
     const std::vector<float> zeros(static_cast<std::size_t>(R * dim), 0.0f);
     if (auto done = device.upload(impl->zeros, 0, zeros.data(), floats(R * dim)); !done)
@@ -726,15 +842,18 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
     auto* caches = dynamic_cast<VulkanCaches*>(state.device.get());
     if (!caches || !state.device_is_newer || caches->capacity() < end) {
         if (auto read = state.read_back_from_device(); !read) return read;
+        // The host holds the newest values now: the old buffers go before the larger ones are made.
+        const std::int64_t held = caches ? caches->capacity() : 0;
+        state.device.reset();
         auto fresh = std::make_unique<VulkanCaches>(g.context, c, g.first_layer);
-        if (auto made = fresh->allocate(std::max(end, caches ? 2 * caches->capacity() : end)); !made)
-            return made;
+        if (auto made = fresh->allocate(std::max(end, 2 * held)); !made) return made;
         if (auto uploaded = fresh->upload(state.layers, start); !uploaded) return uploaded;
         caches = fresh.get();
         state.device = std::move(fresh);
         state.device_is_newer = true;
     }
-    if (auto grown = g.grow(end); !grown) return grown;
+    // The indexer's scores grow with the caches, in their steps.
+    if (auto grown = g.grow(caches->capacity()); !grown) return grown;
 
     Impl::Layout layout;
     const std::int64_t pairs = c.rope_head_dim / 2, table_floats = rows * c.rope_head_dim;

@@ -43,10 +43,17 @@ public:
                                                          const std::function<bool(double)>& uploading = {});
     ~V4VulkanGraph();
 
+    // What create() with every layer on the device, and one sequence's caches over `context` positions,
+    // take in device memory (backend::plan_device chooses the layers from it).
+    static backend::DeviceFootprint footprint(const Config& config, const Weights& weights,
+                                              bool experts_on_host, std::int64_t context);
+
     // The most tokens one forward() takes (the recording of a layer grows with them).
     std::int64_t max_rows() const;
     std::int64_t first_layer() const;
     std::uint64_t weight_bytes() const;
+    // Everything this graph's device holds now (kernels::vulkan::Context::allocated_bytes).
+    std::uint64_t device_bytes_in_use() const;
 
     // Runs the device layers and the head for `tokens` at positions start.., whose residual rows
     // [rows, hc, dim] entering first_layer are `residual`; updates state's device caches (made or

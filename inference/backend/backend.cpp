@@ -85,6 +85,7 @@ Attempt try_vulkan(const Request& request, bool automatic, const GraphSupport& s
     if (support.vulkan_missing) return {false, "Vulkan: " + *support.vulkan_missing};
     kernels::vulkan::ContextOptions options;
     options.device = request.vulkan_device;
+    options.memory_limit = request.device_memory.value_or(0);
     if (const std::filesystem::path cache = cache::user_cache_dir(); !cache.empty())
         options.pipeline_cache_dir = (cache / "vulkan").string();
     auto context = kernels::vulkan::Context::create(options);

@@ -38,16 +38,14 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const mode
     auto loaded = model::load_model(path, progress, *request);
     if (!loaded) return std::move(loaded).take_error();
     auto engine = std::make_unique<Engine>(std::move(*loaded));
-    backend::Status& status = engine->backend_;
+    const backend::Status status = engine->model_->backend();
     if (*request->choice != backend::Choice::Cpu && status.kind == backend::Kind::Cpu &&
         status.fallbacks.empty())
-        status.fallbacks.push_back("GPU: the " + engine->info().family +
-                                   " graph runs on the CPU only in this build");
+        engine->cpu_only_ = "GPU: the " + engine->info().family + " graph runs on the CPU only in this build";
     return engine;
 }
 
-Engine::Engine(std::unique_ptr<model::Model> model)
-    : model_(std::move(model)), state_(model_->new_state()), backend_(model_->backend()) {
+Engine::Engine(std::unique_ptr<model::Model> model) : model_(std::move(model)), state_(model_->new_state()) {
     stats_.state_bytes = state_->memory_bytes();
     stats_.state_device_bytes = state_->device_bytes();
 }
@@ -217,8 +215,8 @@ EngineStats Engine::stats() const {
 
 backend::Status Engine::backend() const {
     const std::lock_guard lock(stats_mutex_);
-    backend::Status status = backend_;
-    status.device_bytes_in_use = model_->backend().device_bytes_in_use;
+    backend::Status status = model_->backend();
+    if (!cpu_only_.empty()) status.fallbacks.push_back(cpu_only_);
     status.kv_bytes_on_device = stats_.state_device_bytes;
     status.kv_bytes_on_host = stats_.state_bytes - stats_.state_device_bytes;
     return status;

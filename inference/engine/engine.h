@@ -99,7 +99,7 @@ private:
     mutable std::mutex mutex_;
     mutable std::mutex stats_mutex_;
     EngineStats stats_;
-    backend::Status backend_;
+    std::string cpu_only_; // a fallback line of the engine's own: a GPU asked for, a graph without one
     std::atomic<bool> cancel_{false};
     bool record_evidence_ = false;
     EvidenceRecorder evidence_;

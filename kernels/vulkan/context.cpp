@@ -152,6 +152,7 @@ Result<void> Context::init(const ContextOptions& options) {
     if (Result<void> ok = create_device(options.force_fallback || env_flag("LECTERN_VULKAN_FALLBACK")); !ok)
         return ok;
     if (Result<void> ok = create_transfer_objects(); !ok) return ok;
+    memory_limit_ = options.memory_limit;
 
     return create_pipeline_cache(options.pipeline_cache_dir);
 }
@@ -481,6 +482,10 @@ Result<Buffer> Context::create_buffer(std::size_t bytes) {
     const Result<std::uint32_t> type =
         memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0);
     if (!type) return Error{type.error()};
+    if (memory_limit_ > 0 && allocated_bytes() + req.size > memory_limit_)
+        return Error{"Vulkan: a buffer of " + std::to_string((req.size + (1u << 20) - 1) >> 20) + " MiB on " +
+                     info_.name + " would pass the limit of " + std::to_string(memory_limit_ >> 20) +
+                     " MiB set for it (" + std::to_string(allocated_bytes() >> 20) + " MiB are in use)"};
     VkMemoryAllocateInfo mem_info{};
     mem_info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
     mem_info.allocationSize = req.size;
@@ -497,6 +502,12 @@ Result<Buffer> Context::create_buffer(std::size_t bytes) {
 }
 
 std::uint64_t Context::free_device_memory() const {
+    const std::uint64_t device = device_free_memory();
+    if (memory_limit_ == 0) return device;
+    return std::min(device, memory_limit_ > allocated_bytes() ? memory_limit_ - allocated_bytes() : 0);
+}
+
+std::uint64_t Context::device_free_memory() const {
     std::uint64_t largest = 0, free = 0;
     if (memory_budget_) {
         VkPhysicalDeviceMemoryBudgetPropertiesEXT budget{};

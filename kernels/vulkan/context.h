@@ -58,6 +58,9 @@ struct ContextOptions {
     // A folder to keep the pipeline cache in between runs, one file per device model
     // (pipelines-<vendor id>-<device id>.bin, made if missing); empty keeps it in memory only.
     std::string pipeline_cache_dir;
+    // The most device memory this context's buffers may hold, in bytes (0: what the device has): a buffer
+    // beyond it fails as one beyond the device's memory does.
+    std::uint64_t memory_limit = 0;
 };
 
 class Context;
@@ -121,7 +124,7 @@ public:
     std::uint64_t allocated_bytes() const { return allocated_.load(); }
     // Device memory this process may still allocate on the device: the driver's budget less what the
     // process uses (VK_EXT_memory_budget, which counts other programs' use too), or else the largest
-    // device-local heap less allocated_bytes().
+    // device-local heap less allocated_bytes(); at most the memory limit less allocated_bytes().
     std::uint64_t free_device_memory() const;
     // Whether free_device_memory() comes from the driver's budget (and so counts other programs' use).
     bool reports_memory_budget() const { return memory_budget_; }
@@ -152,6 +155,7 @@ private:
     Result<void> create_device(bool force_fallback);
     Result<void> create_transfer_objects();
     Result<void> create_pipeline_cache(const std::string& folder);
+    std::uint64_t device_free_memory() const; // free_device_memory() without the limit
     Result<std::uint32_t> memory_type(std::uint32_t allowed, VkMemoryPropertyFlags required,
                                       VkMemoryPropertyFlags preferred) const;
     Result<void> copy(VkBuffer src, std::size_t src_offset, VkBuffer dst, std::size_t dst_offset,
@@ -177,6 +181,7 @@ private:
     bool staging_coherent_ = true;
 
     bool memory_budget_ = false; // VK_EXT_memory_budget enabled
+    std::uint64_t memory_limit_ = 0;
     std::atomic<std::uint64_t> allocated_{0};
     VkPipelineCache pipeline_cache_ = VK_NULL_HANDLE;
     std::string pipeline_cache_file_;

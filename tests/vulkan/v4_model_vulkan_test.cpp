@@ -257,15 +257,40 @@ int main() {
             long_sequence.push_back(static_cast<Token>(100 + rng() % 20000));
         run(*cpu, *cpu_far, {long_sequence.begin(), long_sequence.begin() + kFarPosition},
             model::LogitsWanted::None);
+        const auto far_snapshot = cpu_far->snapshot();
         auto gpu_far = alone->new_state();
-        CHECK(gpu_far->restore(cpu_far->snapshot()).ok());
-        for (int first = kFarPosition; first < kFarPosition + 2 * kChunk; first += kChunk) {
+        CHECK(gpu_far->restore(far_snapshot).ok());
+        std::vector<float> cpu_far_logits[2];
+        std::uint64_t before_growing = 0;
+        for (int first = kFarPosition, i = 0; first < kFarPosition + 2 * kChunk; first += kChunk, ++i) {
             const std::vector<Token> chunk(long_sequence.begin() + first,
                                            long_sequence.begin() + first + kChunk);
-            far.add(run(*alone, *gpu_far, chunk, model::LogitsWanted::All),
-                    run(*cpu, *cpu_far, chunk, model::LogitsWanted::All), vocab);
+            cpu_far_logits[i] = run(*cpu, *cpu_far, chunk, model::LogitsWanted::All);
+            far.add(run(*alone, *gpu_far, chunk, model::LogitsWanted::All), cpu_far_logits[i], vocab);
+            if (i == 0) before_growing = alone->backend().device_bytes_in_use;
         }
         far.report("chunks at positions 1016..1031, the device caches growing past 1024");
+
+        // The same with the device memory capped just above what the first chunk took (every layer asked
+        // for): the caches cannot grow, so the second chunk runs on the CPU from the host's copy, the
+        // sequence goes on, and the status says why.
+        const auto capped = load(folder, {backend::Choice::Vulkan, 4, {}, {}, before_growing + (64u << 10)});
+        auto capped_state = capped->new_state();
+        CHECK(capped_state->restore(far_snapshot).ok());
+        Tally on_host;
+        for (int first = kFarPosition, i = 0; first < kFarPosition + 2 * kChunk; first += kChunk, ++i) {
+            const std::vector<Token> chunk(long_sequence.begin() + first,
+                                           long_sequence.begin() + first + kChunk);
+            on_host.add(run(*capped, *capped_state, chunk, model::LogitsWanted::All), cpu_far_logits[i],
+                        vocab);
+        }
+        on_host.report("the same chunks with no room to grow the device caches");
+        const backend::Status after = capped->backend();
+        CHECK(after.device_layers == 4 && capped_state->position() == kFarPosition + 2 * kChunk);
+        CHECK(!after.fallbacks.empty() &&
+              after.fallbacks.back().starts_with("GPU: no room for the caches of 1032 positions"));
+        CHECK(after.device_bytes_in_use <= before_growing + (64u << 10));
+        if (!after.fallbacks.empty()) std::printf("%s\n", after.fallbacks.back().c_str());
         const std::uint64_t in_use = alone->backend().device_bytes_in_use,
                             planned = total(footprint(false, kFarPosition + 2 * kChunk));
         std::printf("device memory for one sequence at %d positions: %.1f MiB in use, %.1f MiB planned\n",

@@ -110,6 +110,8 @@ public:
     backend::Status backend() const override {
         backend::Status status = status_;
         if (device_) status.device_bytes_in_use = device_->device_bytes_in_use();
+        const std::lock_guard lock(host_fallback_mutex_);
+        if (!host_fallback_.empty()) status.fallbacks.push_back(host_fallback_);
         return status;
     }
     std::unique_ptr<SequenceState> new_state() const override { return std::make_unique<V4State>(config_); }
@@ -179,9 +181,30 @@ private:
             const auto slice =
                 tokens.subspan(static_cast<std::size_t>(done), static_cast<std::size_t>(count));
             const std::int64_t start = state.position_;
+            const bool last = done + count == total;
+            if (auto room = device_->prepare(state, start, start + count); !room) {
+                // The device's caches cannot grow: the host's hold the newest values, so the slice runs
+                // on the CPU and the sequence goes on (back on the device once it has room).
+                if (auto read = state.read_back_from_device(); !read) {
+                    state.invalidate("the sequence was lost when its device failed: " + read.error());
+                    return Error{read.error()};
+                }
+                remember_host_fallback(start + count, room.error());
+                const std::vector<float> residual = graph_.run(state, slice, options.indexer_observer);
+                const std::int64_t row = config_.hc_mult * config_.dim;
+                if (options.logits == LogitsWanted::All) {
+                    graph_.logits(residual.data(), count, result.logits.data() + done * config_.vocab_size);
+                } else if (options.logits == LogitsWanted::Last && last) {
+                    result.logits.resize(static_cast<std::size_t>(config_.vocab_size));
+                    graph_.logits(residual.data() + (count - 1) * row, 1, result.logits.data());
+                }
+                done += count;
+                result.consumed = done;
+                if (options.progress) options.progress(done, total);
+                continue;
+            }
             const std::vector<float> residual =
                 graph_.run(state, slice, options.indexer_observer, device_->first_layer());
-            const bool last = done + count == total;
             std::int64_t logit_rows = 0;
             float* logits = nullptr;
             if (options.logits == LogitsWanted::All) {
@@ -210,6 +233,12 @@ private:
         return result;
     }
 
+    void remember_host_fallback(std::int64_t positions, const std::string& why) const {
+        const std::lock_guard lock(host_fallback_mutex_);
+        host_fallback_ = "GPU: no room for the caches of " + std::to_string(positions) +
+                         " positions; that sequence continued on the CPU (" + why + ")";
+    }
+
     Config config_;
     std::unique_ptr<TensorSource> source_; // owns the mapped (and converted) bytes the weights view
     Weights weights_;
@@ -218,6 +247,8 @@ private:
     Graph graph_;
     std::unique_ptr<V4VulkanGraph> device_; // the last status_.device_layers layers and the head
     backend::Status status_;
+    mutable std::mutex host_fallback_mutex_;
+    mutable std::string host_fallback_; // the last time a sequence outgrew the device, said in backend()
     std::optional<tokenizer::BpeTokenizer> tokenizer_;
     ModelInfo info_;
 };

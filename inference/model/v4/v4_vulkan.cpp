@@ -827,6 +827,29 @@ Result<std::unique_ptr<V4VulkanGraph>> V4VulkanGraph::create(std::shared_ptr<vk:
     return std::unique_ptr<V4VulkanGraph>(new V4VulkanGraph(std::move(impl)));
 }
 
+Result<void> V4VulkanGraph::prepare(V4State& state, std::int64_t start, std::int64_t end) const {
+    const Impl& g = *impl_;
+    // The device caches: kept while they are newest and large enough, otherwise (re)made from the host's.
+    auto* caches = dynamic_cast<VulkanCaches*>(state.device.get());
+    if (!caches || !state.device_is_newer || caches->capacity() < end) {
+        if (auto read = state.read_back_from_device(); !read) return read;
+        // The host holds the newest values now: the old buffers go before the larger ones are made, and
+        // where twice the old capacity does not fit, the least that holds `end` may.
+        const std::int64_t held = caches ? caches->capacity() : 0;
+        state.device.reset();
+        auto fresh = std::make_unique<VulkanCaches>(g.context, g.config, g.first_layer);
+        Result<void> made = fresh->allocate(std::max(end, 2 * held));
+        if (!made && 2 * held > end) made = fresh->allocate(end);
+        if (!made) return made;
+        if (auto uploaded = fresh->upload(state.layers, start); !uploaded) return uploaded;
+        caches = fresh.get();
+        state.device = std::move(fresh);
+        state.device_is_newer = true;
+    }
+    // The indexer's scores grow with the caches, in their steps.
+    return g.grow(caches->capacity());
+}
+
 Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::span<const Token> tokens,
                                     const float* residual, std::int64_t logit_rows, float* logits,
                                     IndexerObserver* observer) const {
@@ -837,23 +860,8 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
         return Error{"the DeepSeek-V4 device graph takes 1 to " + std::to_string(kMaxRows) +
                      " tokens at a time"};
     const std::int64_t end = start + rows, dim = c.dim, h = c.hc_mult;
-
-    // The device caches: kept while they are newest and large enough, otherwise (re)made from the host's.
-    auto* caches = dynamic_cast<VulkanCaches*>(state.device.get());
-    if (!caches || !state.device_is_newer || caches->capacity() < end) {
-        if (auto read = state.read_back_from_device(); !read) return read;
-        // The host holds the newest values now: the old buffers go before the larger ones are made.
-        const std::int64_t held = caches ? caches->capacity() : 0;
-        state.device.reset();
-        auto fresh = std::make_unique<VulkanCaches>(g.context, c, g.first_layer);
-        if (auto made = fresh->allocate(std::max(end, 2 * held)); !made) return made;
-        if (auto uploaded = fresh->upload(state.layers, start); !uploaded) return uploaded;
-        caches = fresh.get();
-        state.device = std::move(fresh);
-        state.device_is_newer = true;
-    }
-    // The indexer's scores grow with the caches, in their steps.
-    if (auto grown = g.grow(caches->capacity()); !grown) return grown;
+    if (auto room = prepare(state, start, end); !room) return room;
+    auto* caches = static_cast<VulkanCaches*>(state.device.get());
 
     Impl::Layout layout;
     const std::int64_t pairs = c.rope_head_dim / 2, table_floats = rows * c.rope_head_dim;

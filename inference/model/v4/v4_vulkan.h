@@ -55,6 +55,11 @@ public:
     // Everything this graph's device holds now (kernels::vulkan::Context::allocated_bytes).
     std::uint64_t device_bytes_in_use() const;
 
+    // Makes state's device caches hold positions up to `end` (from the host's where the device's are not
+    // the newest) before a forward from `start`. When the device has no room, the host's caches are the
+    // newest and the state stays usable, so the caller may run the slice on the CPU instead.
+    Result<void> prepare(V4State& state, std::int64_t start, std::int64_t end) const;
+
     // Runs the device layers and the head for `tokens` at positions start.., whose residual rows
     // [rows, hc, dim] entering first_layer are `residual`; updates state's device caches (made or
     // refreshed from the host caches as needed). Writes the logits of the last `logit_rows` rows to

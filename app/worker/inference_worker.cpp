@@ -32,6 +32,12 @@ QString stopReasonName(inference::StopReason reason) {
     return {};
 }
 
+QStringList fallbackLines(const backend::Status& status) {
+    QStringList lines;
+    for (const std::string& reason : status.fallbacks) lines << QString::fromStdString(reason);
+    return lines;
+}
+
 QString backendName(backend::Kind kind) {
     switch (kind) {
     case backend::Kind::Cpu:
@@ -51,6 +57,7 @@ struct InferenceWorker::State {
     // The last corpus prefix, when it is kept in memory rather than in a cache file.
     std::vector<model::Token> memory_prefix;
     std::vector<std::byte> memory_snapshot;
+    QStringList fallbacks; // the engine's backend notes as last reported
 };
 
 InferenceWorker::InferenceWorker(QObject* parent)
@@ -74,6 +81,9 @@ InferenceWorker::InferenceWorker(QObject* parent)
     connect(this, &InferenceWorker::loadFailed, this, noModel);
     connect(this, &InferenceWorker::loadCancelled, this, noModel);
     connect(this, &InferenceWorker::unloaded, this, [this] { model_.reset(); });
+    connect(this, &InferenceWorker::fallbacksChanged, this, [this](const QStringList& fallbacks) {
+        if (model_) model_->fallbacks = fallbacks;
+    });
     context_->moveToThread(&thread_);
     connect(&thread_, &QThread::finished, context_, &QObject::deleteLater);
     thread_.setObjectName(QStringLiteral("inference"));
@@ -205,7 +215,8 @@ void InferenceWorker::runLoad(const QString& model_path, const backend::Request&
     summary.state_bytes = qint64(state_->engine->stats().state_bytes);
     summary.backend = backendName(placed.kind);
     summary.device = QString::fromStdString(placed.device);
-    for (const std::string& reason : placed.fallbacks) summary.fallbacks << QString::fromStdString(reason);
+    summary.fallbacks = fallbackLines(placed);
+    state_->fallbacks = summary.fallbacks;
     summary.layers = qint64(placed.layers);
     summary.device_layers = qint64(placed.device_layers);
     summary.experts_on_host =
@@ -245,6 +256,11 @@ void InferenceWorker::runAsk(const AskRequest& request, std::uint64_t sequence) 
         }
         busy_ = false;
         emit stateBytes(outcome.state_bytes, sequence);
+        // A sequence that outgrew the GPU continued on the CPU: the status bar should say so.
+        if (const QStringList fallbacks = fallbackLines(engine->backend()); fallbacks != state_->fallbacks) {
+            state_->fallbacks = fallbacks;
+            emit fallbacksChanged(fallbacks);
+        }
         emit answered(outcome, sequence);
     };
     const std::span<const model::Token> tokens(request.tokens);

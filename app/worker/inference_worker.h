@@ -129,6 +129,9 @@ signals:
     void lookedAt(const QList<lectern::answers::LookedAtPassage>& passages,
                   lectern::worker::RequestId request);
     void answered(const lectern::worker::AnswerOutcome& outcome, lectern::worker::RequestId request);
+    // Before answered(), when the backend's notes changed since loading or the last answer (a sequence
+    // outgrew the GPU and continued on the CPU): all of them, as ModelSummary::fallbacks.
+    void fallbacksChanged(const QStringList& fallbacks);
 
 private:
     struct State; // the engine and the last corpus prefix: touched only on the worker's thread

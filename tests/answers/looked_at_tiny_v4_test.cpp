@@ -8,6 +8,7 @@
 #include "app/answers/prompt.h"
 #include "app/answers/prompt_renderer.h"
 #include "app/worker/inference_worker.h"
+#include "inference/engine/engine.h"
 #include "tests/answers/corpus_fixture.h"
 #include "tests/engine/tiny_fixture.h"
 #include "tests/queued_spy.h"
@@ -40,20 +41,47 @@ answers::Corpus fixtureCorpus() {
     return answers::Corpus(documents);
 }
 
+// The question "Who repairs the roof?" over the corpus, rendered as the app does, for 16 tokens.
+bool makeRequest(const worker::ModelSummary& model, const std::shared_ptr<const answers::Corpus>& corpus,
+                 worker::AskRequest& request) {
+    auto templates = answers::PromptTemplates::load();
+    if (!templates) return false;
+    const answers::PromptRenderer renderer(*model.tokenizer, answers::ChatFormat::DeepSeekV4, true);
+    const answers::PromptBuilder builder(*corpus, *templates, renderer.counter());
+    const answers::BudgetSettings budget{model.context_tokens, 64, renderer.templateTokens(0)};
+    auto assembled = builder.assemble(QStringLiteral("Who repairs the roof?"), {}, budget);
+    if (!std::holds_alternative<answers::AssembledPrompt>(assembled)) return false;
+    const answers::RenderedPrompt rendered = renderer.render(std::get<answers::AssembledPrompt>(assembled));
+    if (int(rendered.passages.size()) != corpus->passageCount()) return false;
+
+    request.tokens = rendered.tokens;
+    request.prefix_tokens = rendered.prefix_tokens;
+    request.thinking = rendered.thinking;
+    request.passages = rendered.passages;
+    request.corpus = corpus;
+    request.generate.max_tokens = 16;
+    request.generate.stop_at_model_stop_tokens = false;
+    return true;
+}
+
 } // namespace
 
 class LookedAtTinyV4Test : public QObject {
     Q_OBJECT
 
 private slots:
-    void listsPassagesTheIndexerChose() {
+    void initTestCase() {
         const QByteArray cache = qgetenv("LECTERN_CACHE");
         if (cache.isEmpty() || !QFile::exists(QString::fromUtf8(cache) +
                                               QStringLiteral("/tokenizers/deepseek-v4/tokenizer.json")))
             QSKIP("DeepSeek-V4's tokenizer is not fetched (scripts/fetch-models)");
-        const QString folder = QString::fromStdString(test::tiny_v4_folder());
-        if (!QFile::exists(folder + QStringLiteral("/tokenizer.json")))
+        if (!QFile::exists(QString::fromStdString(test::tiny_v4_folder()) +
+                           QStringLiteral("/tokenizer.json")))
             QSKIP("the tiny checkpoint was written without DeepSeek-V4's tokenizer");
+    }
+
+    void listsPassagesTheIndexerChose() {
+        const QString folder = QString::fromStdString(test::tiny_v4_folder());
 
         worker::InferenceWorker worker;
         test::QueuedSpy loaded(&worker, &worker::InferenceWorker::loaded);
@@ -63,25 +91,8 @@ private slots:
         QVERIFY(model.tokenizer);
 
         const auto corpus = std::make_shared<const answers::Corpus>(fixtureCorpus());
-        auto templates = answers::PromptTemplates::load();
-        QVERIFY(templates.ok());
-        const answers::PromptRenderer renderer(*model.tokenizer, answers::ChatFormat::DeepSeekV4, true);
-        const answers::PromptBuilder builder(*corpus, *templates, renderer.counter());
-        const answers::BudgetSettings budget{model.context_tokens, 64, renderer.templateTokens(0)};
-        auto assembled = builder.assemble(QStringLiteral("Who repairs the roof?"), {}, budget);
-        QVERIFY(std::holds_alternative<answers::AssembledPrompt>(assembled));
-        const answers::RenderedPrompt rendered =
-            renderer.render(std::get<answers::AssembledPrompt>(assembled));
-        QCOMPARE(int(rendered.passages.size()), corpus->passageCount());
-
         worker::AskRequest request;
-        request.tokens = rendered.tokens;
-        request.prefix_tokens = rendered.prefix_tokens;
-        request.thinking = rendered.thinking;
-        request.passages = rendered.passages;
-        request.corpus = corpus;
-        request.generate.max_tokens = 16;
-        request.generate.stop_at_model_stop_tokens = false;
+        QVERIFY(makeRequest(model, corpus, request));
 
         // Both delivered to this thread, queued, in the order the worker emitted them.
         QList<answers::LookedAtPassage> looked;
@@ -132,6 +143,44 @@ private slots:
         QVERIFY(answered.waitFor(1, 120000));
         QVERIFY(second_look.isEmpty());
         QVERIFY(answered.first().at(0).value<worker::AnswerOutcome>().looked_at.isEmpty());
+    }
+
+    // On Vulkan with the device memory capped just above what loading takes: the caches find no room, the
+    // answer comes from the CPU all the same, and before answered() the worker says why.
+    void saysWhenASequenceContinuesOnTheCpu() {
+        if (qgetenv("LECTERN_BACKEND") != "vulkan") QSKIP("the Vulkan run of this test checks it");
+        const QString folder = QString::fromStdString(test::tiny_v4_folder());
+        const backend::Request all_layers{backend::Choice::Vulkan, 4, {}, {}, {}};
+        auto probe = inference::Engine::load(folder.toStdString(), {}, all_layers);
+        QVERIFY2(probe.ok(), probe ? "" : probe.error().c_str());
+        if ((*probe)->backend().kind != backend::Kind::Vulkan) QSKIP("no Vulkan device");
+        backend::Request capped = all_layers;
+        capped.device_memory = (*probe)->backend().device_bytes_in_use + (256u << 10);
+        probe->reset();
+
+        worker::InferenceWorker worker;
+        test::QueuedSpy loaded(&worker, &worker::InferenceWorker::loaded);
+        worker.load(folder, capped);
+        QVERIFY(loaded.waitFor(1, 60000));
+        const auto model = loaded.first().at(0).value<worker::ModelSummary>();
+        QCOMPARE(model.backend, QStringLiteral("Vulkan"));
+        QVERIFY(model.fallbacks.isEmpty());
+        const auto corpus = std::make_shared<const answers::Corpus>(fixtureCorpus());
+        worker::AskRequest request;
+        QVERIFY(makeRequest(model, corpus, request));
+        test::QueuedSpy changed(&worker, &worker::InferenceWorker::fallbacksChanged);
+        test::QueuedSpy answered(&worker, &worker::InferenceWorker::answered);
+        worker.ask(request);
+        QVERIFY(answered.waitFor(1, 120000));
+        const auto outcome = answered.first().at(0).value<worker::AnswerOutcome>();
+        QVERIFY2(outcome.error.isEmpty(), qPrintable(outcome.error));
+        QCOMPARE(outcome.answer_tokens, 16);
+        QCOMPARE(changed.size(), 1);
+        const QStringList fallbacks = changed.first().at(0).toStringList();
+        QVERIFY(!fallbacks.isEmpty());
+        QVERIFY2(fallbacks.last().startsWith(QStringLiteral("GPU: no room for the caches of ")),
+                 qPrintable(fallbacks.join(QStringLiteral("; "))));
+        QTRY_COMPARE(worker.model()->fallbacks, fallbacks);
     }
 };
 

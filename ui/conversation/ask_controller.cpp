@@ -43,13 +43,7 @@ AskController::AskController(worker::InferenceWorker& worker, ConversationView* 
     connect(&worker_, &worker::InferenceWorker::loaded, this, [this](const worker::ModelSummary& model) {
         loading_ = false;
         model_ = model;
-        QStringList placement;
-        if (model.device_layers > 0 && model.device_layers < model.layers)
-            placement
-                << QStringLiteral("%1 of %2 layers on the GPU").arg(model.device_layers).arg(model.layers);
-        if (model.experts_on_host) placement << QStringLiteral("MoE experts on the CPU");
-        status_->setBackend(model.backend, model.device, model.fallbacks,
-                            placement.join(QStringLiteral(", ")));
+        showBackend();
         status_->setKvCacheBytes(model.state_bytes);
         status_->setContext(0, model.context_tokens);
         updateAskState();
@@ -74,6 +68,11 @@ AskController::AskController(worker::InferenceWorker& worker, ConversationView* 
     // The status bar shows the memory and speed of whatever the shared worker runs; the answer's own
     // signals are this controller's requests only.
     connect(&worker_, &worker::InferenceWorker::stateBytes, status_, &StatusPanel::setKvCacheBytes);
+    connect(&worker_, &worker::InferenceWorker::fallbacksChanged, this, [this](const QStringList& fallbacks) {
+        if (!model_) return;
+        model_->fallbacks = fallbacks;
+        showBackend();
+    });
     connect(&worker_, &worker::InferenceWorker::decodeProgress, this,
             [this](qint64, double tokensPerSecond) { status_->setTokensPerSecond(tokensPerSecond); });
     connect(&worker_, &worker::InferenceWorker::cacheSaved, this,
@@ -148,6 +147,15 @@ AskController::AskController(worker::InferenceWorker& worker, ConversationView* 
                 emit answerFinished();
             });
     updateAskState();
+}
+
+void AskController::showBackend() {
+    const worker::ModelSummary& model = *model_;
+    QStringList placement;
+    if (model.device_layers > 0 && model.device_layers < model.layers)
+        placement << QStringLiteral("%1 of %2 layers on the GPU").arg(model.device_layers).arg(model.layers);
+    if (model.experts_on_host) placement << QStringLiteral("MoE experts on the CPU");
+    status_->setBackend(model.backend, model.device, model.fallbacks, placement.join(QStringLiteral(", ")));
 }
 
 void AskController::setStore(store::Store* store, qint64 session) {

@@ -63,6 +63,8 @@ signals:
 
 private:
     void updateAskState();
+    // The loaded model's backend, device, how it is split and the fallbacks' reasons, in the status bar.
+    void showBackend();
     void fail(const QString& message);
     void show();
     void restoreSession();

@@ -109,9 +109,14 @@ int runGenerate(Context& context) {
     const std::string tail = decoder.finish();
     text += tail;
     const inference::EngineStats stats = e.stats();
+    // Notes that came while running: a sequence that outgrew the GPU continued on the CPU.
+    const backend::Status finished = e.backend();
+    if (!context.json)
+        for (std::size_t i = placed.fallbacks.size(); i < finished.fallbacks.size(); ++i)
+            std::fprintf(stderr, "\n  %s\n", finished.fallbacks[i].c_str());
     if (context.json) {
         QJsonArray fallbacks;
-        for (const std::string& reason : placed.fallbacks) fallbacks.append(QString::fromStdString(reason));
+        for (const std::string& reason : finished.fallbacks) fallbacks.append(QString::fromStdString(reason));
         QJsonArray ids;
         for (const model::Token id : generated->tokens) ids.append(id);
         context.printJson(

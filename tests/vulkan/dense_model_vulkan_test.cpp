@@ -8,8 +8,10 @@
 // every prefix must be the CPU's on the same row (no allowance for near-ties).
 
 #include "inference/backend/backend.h"
+#include "inference/formats/gguf.h"
 #include "inference/model/default_model.h"
 #include "inference/model/dense/dense_model.h"
+#include "inference/model/dense/dense_vulkan.h"
 #include "inference/tokenizer/bpe_tokenizer.h"
 #include "kernels/vulkan/context.h"
 #include "tests/kernels/check.h"
@@ -19,6 +21,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -191,6 +194,67 @@ int main() {
         const double split_worst = max_difference(split_logits.data(), reference.data(), reference.size());
         std::printf("1 device layer + 29 host layers: max logit difference %.4f\n", split_worst);
         CHECK(split_worst <= kLogitBound);
+    }
+    // The device cache grows past its first 256 positions with the values it holds moved over.
+    {
+        std::vector<Token> long_prompt;
+        for (int i = 0; i < 300; ++i)
+            long_prompt.push_back(sequence[static_cast<std::size_t>(i) % sequence.size()]);
+        const std::vector<Token> first(long_prompt.begin(), long_prompt.begin() + 250),
+            rest(long_prompt.begin() + 250, long_prompt.end());
+        auto cpu_long = cpu->new_state(), grown = split->new_state();
+        run(*cpu, *cpu_long, first, model::LogitsWanted::None);
+        run(*split, *grown, first, model::LogitsWanted::None);
+        const auto expected = run(*cpu, *cpu_long, rest);
+        const auto got = run(*split, *grown, rest);
+        if (CHECK(got.size() == expected.size() && !expected.empty())) {
+            const double grown_worst = max_difference(got.data(), expected.data(), expected.size());
+            std::printf("the device cache grown from 256 to 512 positions: max logit difference %.4f\n",
+                        grown_worst);
+            CHECK(grown_worst <= kLogitBound);
+        }
+    }
+
+    // A device cache that has no room to grow (its context capped just above what it holds) keeps what it
+    // held: the larger buffer fails, the old size is made again and its 250 positions read back as written.
+    {
+        auto file = formats::GgufFile::open(*path);
+        auto config = file ? model::dense::read_dense_config(*file) : Error{file.error()};
+        if (!CHECK(file.ok() && config.ok())) return lectern::test::finish("dense_model_vulkan");
+        const std::int64_t kv_dim = config->kv_heads * config->head_dim, used = 250;
+        std::mt19937 rng(5);
+        std::vector<std::uint16_t> keys(static_cast<std::size_t>(used * kv_dim)), values(keys.size());
+        for (auto* half : {&keys, &values})
+            for (std::uint16_t& h : *half) h = static_cast<std::uint16_t>(rng() & 0x7bff);
+        const auto cache_on = [&](std::uint64_t limit, std::uint64_t* held) {
+            kernels::vulkan::ContextOptions options;
+            options.memory_limit = limit;
+            auto context = kernels::vulkan::Context::create(options);
+            if (!context) std::exit(1);
+            std::shared_ptr<kernels::vulkan::Context> shared(std::move(*context));
+            auto graph =
+                model::dense::DenseVulkanGraph::create(shared, *file, *config, config->layers - 2, 8);
+            if (!graph) std::exit(1);
+            auto cache = (*graph)->new_cache();
+            CHECK(cache->reserve(used, 0).ok());
+            for (std::int64_t layer = 0; layer < 2; ++layer)
+                CHECK(cache->write(layer, used, keys.data(), values.data()).ok());
+            *held = shared->allocated_bytes();
+            return std::pair(std::move(*graph), std::move(cache));
+        };
+        std::uint64_t held = 0;
+        (void)cache_on(0, &held);
+        const std::uint64_t limit = held + (64u << 10);
+        auto [graph, cache] = cache_on(limit, &held);
+        const auto refused = cache->reserve(300, used);
+        CHECK(!refused.ok() && refused.error().find("no room") != std::string::npos);
+        if (!refused.ok()) std::printf("no room to grow: %s\n", refused.error().c_str());
+        std::vector<std::uint16_t> read_keys(keys.size()), read_values(values.size());
+        for (std::int64_t layer = 0; layer < 2; ++layer) {
+            CHECK(cache->read(layer, used, read_keys.data(), read_values.data()).ok());
+            CHECK(read_keys == keys && read_values == values);
+        }
+        CHECK(held <= limit);
     }
     std::printf("took %.1f s\n",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

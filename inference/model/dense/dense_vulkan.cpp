@@ -127,25 +127,47 @@ Result<void> DeviceCache::reserve(std::int64_t positions, std::int64_t used) {
     if (positions <= cache.capacity) return {};
     const std::int64_t capacity =
         std::min(std::max(stepped(positions), 2 * cache.capacity), stepped(cache.max_positions));
-    auto grown = std::make_unique<Impl>();
-    grown->context = cache.context;
-    grown->layers = cache.layers;
-    grown->kv_dim = cache.kv_dim;
-    grown->max_positions = cache.max_positions;
-    grown->capacity = capacity;
-    auto buffer = cache.context->create_buffer(grown->half_bytes(capacity) *
-                                               static_cast<std::size_t>(2 * cache.layers));
-    if (!buffer)
-        return Error{"no room on " + cache.context->device().name + " for the key/value cache of " +
-                     std::to_string(capacity) + " positions: " + buffer.error()};
-    grown->kv = std::move(*buffer);
-    DeviceCache fresh(std::move(grown));
-    std::vector<std::uint16_t> keys(static_cast<std::size_t>(used * cache.kv_dim)), values(keys.size());
-    for (std::int64_t layer = 0; layer < cache.layers; ++layer) {
-        if (auto done = read(layer, used, keys.data(), values.data()); !done) return done;
-        if (auto done = fresh.write(layer, used, keys.data(), values.data()); !done) return done;
+    // The used positions wait in host memory while the old buffer goes and the larger one is made, so the
+    // device never holds both; where the larger one has no room, the old size is made again.
+    const std::size_t layer_halves = static_cast<std::size_t>(used * cache.kv_dim);
+    std::vector<std::uint16_t> keys(layer_halves * static_cast<std::size_t>(cache.layers)),
+        values(keys.size());
+    for (std::int64_t layer = 0; layer < cache.layers; ++layer)
+        if (auto done =
+                read(layer, used, keys.data() + layer * layer_halves, values.data() + layer * layer_halves);
+            !done)
+            return done;
+    const std::int64_t held = cache.capacity;
+    cache.recordings.clear(); // they bound the old buffer
+    cache.kv = {};
+    cache.capacity = 0;
+    const auto make = [&](std::int64_t room) -> Result<void> {
+        auto buffer =
+            cache.context->create_buffer(cache.half_bytes(room) * static_cast<std::size_t>(2 * cache.layers));
+        if (!buffer) return std::move(buffer).take_error();
+        cache.kv = std::move(*buffer);
+        cache.capacity = room;
+        return {};
+    };
+    if (auto made = make(capacity); !made) {
+        const std::string error = "no room on " + cache.context->device().name +
+                                  " for the key/value cache of " + std::to_string(capacity) +
+                                  " positions: " + made.error();
+        if (held > 0 && !make(held)) return Error{error + "; the cache held before is lost as well"};
+        if (auto restored = write_all(used, keys, values); !restored) return restored;
+        return Error{error};
     }
-    impl_ = std::move(fresh.impl_); // the recordings bound the old buffer and go with it
+    return write_all(used, keys, values);
+}
+
+Result<void> DeviceCache::write_all(std::int64_t used, const std::vector<std::uint16_t>& keys,
+                                    const std::vector<std::uint16_t>& values) {
+    const std::size_t layer_halves = static_cast<std::size_t>(used * impl_->kv_dim);
+    for (std::int64_t layer = 0; layer < impl_->layers; ++layer)
+        if (auto done =
+                write(layer, used, keys.data() + layer * layer_halves, values.data() + layer * layer_halves);
+            !done)
+            return done;
     return {};
 }
 
@@ -280,11 +302,11 @@ backend::DeviceFootprint DenseVulkanGraph::footprint(const formats::GgufFile& fi
         else
             footprint.other_bytes += bytes;
     }
-    // Keys and values at the whole context, twice: while the cache grows, the old one is copied over.
+    // Keys and values at the whole context (the old cache goes before a larger one is made).
     const auto cache =
         static_cast<std::uint64_t>(stepped(std::min(context, c.context_length)) * c.kv_heads * c.head_dim) *
         2 * sizeof(std::uint16_t);
-    for (std::uint64_t& bytes : footprint.layer_bytes) bytes += 2 * cache;
+    for (std::uint64_t& bytes : footprint.layer_bytes) bytes += cache;
     for (const std::size_t bytes : working_sizes(c, max_rows)) footprint.other_bytes += bytes;
     return footprint;
 }

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace lectern::kernels::vulkan {
 class Context;
@@ -41,6 +42,9 @@ private:
     friend class DenseVulkanGraph;
     struct Impl;
     explicit DeviceCache(std::unique_ptr<Impl> impl);
+    // Every layer's first `used` positions from host memory, [layer][used * kv_dim] fp16 each.
+    Result<void> write_all(std::int64_t used, const std::vector<std::uint16_t>& keys,
+                           const std::vector<std::uint16_t>& values);
     std::unique_ptr<Impl> impl_;
 };
 

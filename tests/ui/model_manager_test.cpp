@@ -13,6 +13,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QLineEdit>
 #include <QLocale>
 #include <QPushButton>
 #include <QTemporaryDir>
@@ -93,6 +94,21 @@ private slots:
         QCOMPARE(dialog.backendChoice(), (BackendChoice{lectern::backend::Choice::Vulkan, 12, true}));
         dialog.setBackendChoice({lectern::backend::Choice::Cpu, 0});
         QVERIFY(!experts->isEnabled()); // the CPU runs every expert anyway
+    }
+
+    // Closed while its path field has the focus: the field's editingFinished comes during the
+    // destruction and must not reach the dialog's check() (a use after free before it was disconnected).
+    void closesWithTheFocusInThePathField() {
+        auto* dialog = new ModelManagerDialog;
+        dialog->show();
+        QVERIFY(QTest::qWaitForWindowExposed(dialog));
+        dialog->activateWindow();
+        auto* path = dialog->findChild<QLineEdit*>();
+        QVERIFY(path);
+        path->setFocus();
+        QTRY_VERIFY(path->hasFocus());
+        QTest::keyClicks(path, QStringLiteral("/no/such/model.gguf"));
+        delete dialog;
     }
 
     void foldersAndRefusals() {

@@ -164,6 +164,12 @@ ModelManagerDialog::ModelManagerDialog(QWidget* parent) : QDialog(parent) {
     check();
 }
 
+ModelManagerDialog::~ModelManagerDialog() {
+    // Closing takes the focus from the path field, and its editingFinished would reach check() while
+    // ~QWidget runs, after this dialog's own members are gone.
+    disconnect(path_, &QLineEdit::editingFinished, this, &ModelManagerDialog::check);
+}
+
 void ModelManagerDialog::setModelPath(const QString& path) {
     path_->setText(path);
     check();

@@ -32,6 +32,7 @@ class ModelManagerDialog : public QDialog {
     Q_OBJECT
 public:
     explicit ModelManagerDialog(QWidget* parent = nullptr);
+    ~ModelManagerDialog() override;
 
     void setModelPath(const QString& path);
     QString modelPath() const;

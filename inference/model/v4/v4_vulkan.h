@@ -8,9 +8,10 @@
 // Every op runs over all rows of a slice at once: projections, norms, RoPE, the compressors
 // (compressor_chunk, as the CPU's token-by-token state machine), the indexer's scores and top-k, one
 // sparse_attention over window ring + the slice's rows + compressed entries, the MoE. Each layer submits
-// twice: the router's scores come back to the host, which routes exactly as the CPU graph does and either
-// records the chosen experts or, with experts kept in host memory, runs them on the CPU
-// (Graph::routed_experts) and uploads their sum.
+// once, after its router: the scores come back to the host, which routes exactly as the CPU graph does and
+// either records the chosen experts (with the next layer's attention and router, in one recording) or,
+// with experts kept in host memory, runs them on the CPU (Graph::routed_experts) and uploads their sum.
+// The head and the last layer's experts make one more submit.
 
 #include "inference/model/model.h"
 #include "inference/model/v4/config.h"

@@ -31,7 +31,7 @@ constexpr std::int64_t kMaxRows = 64;
 constexpr std::size_t kAlignment = 256;
 // Device caches grow in steps of this many positions.
 constexpr std::int64_t kCapacityStep = 1024;
-constexpr std::size_t kWorkingBuffers = 37;
+constexpr std::size_t kWorkingBuffers = 38;
 
 std::size_t align_up(std::size_t value, std::size_t alignment = kAlignment) {
     return (value + alignment - 1) / alignment * alignment;
@@ -73,6 +73,12 @@ struct DeviceCompressor {
 struct DeviceExpert {
     DeviceLinear w1, w2, w3;
 };
+
+// Whether an expert's first two linears take the FP8 QAT of its input (both read the same rows, and QAT
+// works within a row, so one quantised copy of the layer's input serves every such expert and row).
+bool takes_quantized(const DeviceExpert& e) {
+    return e.w1.qat && e.w3.qat;
+}
 
 struct DeviceLayer {
     const Layer* host = nullptr;
@@ -116,6 +122,7 @@ std::array<std::size_t, kWorkingBuffers> working_sizes(const Config& c) {
         floats(R * h),                                              // post
         floats(R * h * h),                                          // comb
         floats(R * dim),                                            // x
+        floats(R * dim),                                            // x_qat
         floats(R * widest_input),                                   // activations
         floats(R * c.q_lora_rank),                                  // q_latent
         floats(R * heads * head_dim),                               // q
@@ -394,48 +401,19 @@ struct V4VulkanGraph::Impl {
     vk::DeviceWeight head;
 
     // Working buffers for kMaxRows rows.
-    vk::Buffer inputs, residual[2], projections, pre, post, comb, x, activations, q_latent, q, kv, comp_a,
-        comp_z, index_a, index_z, index_q, index_w, attention_out, group_in, group_out, low_rank, attention,
-        pooled, selected, scores, gathered, h1, h3, expert_out, routed, zeros, routing, head_projections,
-        head_pre, mixed, logits;
+    vk::Buffer inputs, residual[2], projections, pre, post, comb, x, x_qat, activations, q_latent, q, kv,
+        comp_a, comp_z, index_a, index_z, index_q, index_w, attention_out, group_in, group_out, low_rank,
+        attention, pooled, selected, scores, gathered, h1, h3, expert_out, routed, zeros, routing,
+        head_projections, head_pre, mixed, logits;
     std::array<vk::Buffer*, kWorkingBuffers> working() {
-        return {&inputs,
-                &residual[0],
-                &residual[1],
-                &projections,
-                &pre,
-                &post,
-                &comb,
-                &x,
-                &activations,
-                &q_latent,
-                &q,
-                &kv,
-                &comp_a,
-                &comp_z,
-                &index_a,
-                &index_z,
-                &index_q,
-                &index_w,
-                &attention_out,
-                &group_in,
-                &group_out,
-                &low_rank,
-                &attention,
-                &pooled,
-                &selected,
-                &scores,
-                &gathered,
-                &h1,
-                &h3,
-                &expert_out,
-                &routed,
-                &zeros,
-                &routing,
-                &head_projections,
-                &head_pre,
-                &mixed,
-                &logits};
+        return {&inputs,     &residual[0], &residual[1], &projections, &pre,
+                &post,       &comb,        &x,           &x_qat,       &activations,
+                &q_latent,   &q,           &kv,          &comp_a,      &comp_z,
+                &index_a,    &index_z,     &index_q,     &index_w,     &attention_out,
+                &group_in,   &group_out,   &low_rank,    &attention,   &pooled,
+                &selected,   &scores,      &gathered,    &h1,          &h3,
+                &expert_out, &routed,      &zeros,       &routing,     &head_projections,
+                &head_pre,   &mixed,       &logits};
     }
     // The indexer's scores [rows, keys], for the largest device caches yet (they grow together).
     mutable vk::Buffer index_scores;
@@ -456,7 +434,7 @@ struct V4VulkanGraph::Impl {
     // reference: as graph.cpp's linear_bf16_out (FP8 QAT of the input for FP8/FP4 weights, a bf16
     // output); otherwise a plain fp32 linear, as the CPU graph runs the compressors and the router.
     Result<void> record_linear(vk::Stream& s, vk::BufferSpan in, std::int64_t rows, const DeviceLinear& l,
-                               vk::BufferSpan out, bool reference) const;
+                               vk::BufferSpan out, bool reference, bool input_quantized = false) const;
     void record_hc_pre(vk::Stream& s, Recorder& step, const DeviceHc& hc, vk::BufferSpan streams,
                        std::int64_t rows, vk::BufferSpan out) const;
     void record_attention(vk::Stream& s, Recorder& step, const DeviceLayer& layer, const LayerBuffers& cache,
@@ -468,17 +446,18 @@ struct V4VulkanGraph::Impl {
                          const vk::Buffer& a, const vk::Buffer& z, std::int64_t start, std::int64_t rows,
                          bool indexer, const Layout& layout, const vk::Buffer& out) const;
     // One expert on `rows` rows of `in` into expert_out; gates scale its rows (none: the shared expert).
+    // `in_quantized`: `in` already holds the FP8 QAT of the input, as takes_quantized(expert) wants.
     void record_expert(vk::Stream& s, Recorder& step, const DeviceExpert& expert, vk::BufferSpan in,
-                       std::int64_t rows, std::optional<vk::BufferSpan> gates) const;
+                       std::int64_t rows, std::optional<vk::BufferSpan> gates, bool in_quantized) const;
     Result<void> grow(std::int64_t positions) const;
 };
 
 Result<void> V4VulkanGraph::Impl::record_linear(vk::Stream& s, vk::BufferSpan in, std::int64_t rows,
-                                                const DeviceLinear& l, vk::BufferSpan out,
-                                                bool reference) const {
+                                                const DeviceLinear& l, vk::BufferSpan out, bool reference,
+                                                bool input_quantized) const {
     const std::int64_t n = l.weight.in_features;
     vk::BufferSpan source = in;
-    if (reference && l.qat) {
+    if (reference && l.qat && !input_quantized) {
         if (auto done = vk::copy_rows(s, {in, 0, 0}, {activations.span(), 0, 0}, 1, rows * n); !done)
             return done;
         if (auto done = vk::qat(s, activations.span(), rows, n, n, 128, vk::QatFormat::Fp8E4M3); !done)
@@ -528,10 +507,10 @@ void V4VulkanGraph::Impl::record_compress(vk::Stream& s, Recorder& step, const D
 
 void V4VulkanGraph::Impl::record_expert(vk::Stream& s, Recorder& step, const DeviceExpert& e,
                                         vk::BufferSpan in, std::int64_t rows,
-                                        std::optional<vk::BufferSpan> gates) const {
+                                        std::optional<vk::BufferSpan> gates, bool in_quantized) const {
     const std::int64_t inter = config.moe_inter_dim;
-    step(record_linear(s, in, rows, e.w1, h1.span(), true));
-    step(record_linear(s, in, rows, e.w3, h3.span(), true));
+    step(record_linear(s, in, rows, e.w1, h1.span(), true, in_quantized));
+    step(record_linear(s, in, rows, e.w3, h3.span(), true, in_quantized));
     step(vk::swiglu(s, h1.span(), h3.span(), gates, h1.span(), rows, inter,
                     static_cast<float>(config.swiglu_limit)));
     step(vk::round_to_bf16(s, h1.span(), rows * inter));
@@ -924,6 +903,14 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
     std::vector<float> gate_weights(chosen.size());
     for (std::size_t index = 0; index < g.layers.size(); ++index) {
         const DeviceLayer& layer = g.layers[index];
+        // The FP8 QAT of the experts' input, made once per layer when an expert first wants it.
+        bool input_quantized = false;
+        const auto quantize_input = [&] {
+            if (input_quantized) return;
+            input_quantized = true;
+            step(vk::copy_rows(s, {g.x.span(), 0, 0}, {g.x_qat.span(), 0, 0}, 1, rows * dim));
+            step(vk::qat(s, g.x_qat.span(), rows, dim, dim, 128, vk::QatFormat::Fp8E4M3));
+        };
         const LayerBuffers& cache = caches->layer(static_cast<std::int64_t>(index));
         const bool observe = observer && layer.ratio == 4;
         g.record_hc_pre(s, step, layer.hc_attn, g.residual[current].span(), rows, g.x.span());
@@ -1003,14 +990,20 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
                     g.routing.span(static_cast<std::size_t>(e) * 2 * section, floats(count));
                 const vk::BufferSpan gates =
                     g.routing.span(static_cast<std::size_t>(e) * 2 * section + section, floats(count));
-                step(vk::gather_rows(s, g.x.span(), rows, which, count, dim, g.gathered.span()));
-                g.record_expert(s, step, layer.experts[static_cast<std::size_t>(e)], g.gathered.span(), count,
-                                gates);
+                const DeviceExpert& expert = layer.experts[static_cast<std::size_t>(e)];
+                const bool quantized = takes_quantized(expert);
+                if (quantized) quantize_input();
+                step(vk::gather_rows(s, (quantized ? g.x_qat : g.x).span(), rows, which, count, dim,
+                                     g.gathered.span()));
+                g.record_expert(s, step, expert, g.gathered.span(), count, gates, quantized);
                 step(vk::scatter_add_rows(s, g.expert_out.span(), which, count, dim, g.routed.span(), rows));
             }
         }
         // The shared expert's output is added as the CPU adds it: after every routed one.
-        g.record_expert(s, step, layer.shared, g.x.span(), rows, std::nullopt);
+        const bool shared_quantized = takes_quantized(layer.shared);
+        if (shared_quantized) quantize_input();
+        g.record_expert(s, step, layer.shared, (shared_quantized ? g.x_qat : g.x).span(), rows, std::nullopt,
+                        shared_quantized);
         step(vk::add_in_place(s, g.routed.span(), g.expert_out.span(), rows * dim));
         step(vk::round_to_bf16(s, g.routed.span(), rows * dim));
         hc_post(g.routed.span());

@@ -71,7 +71,7 @@ int runGenerate(Context& context) {
                      static_cast<long long>(placed.device_layers), static_cast<long long>(placed.layers),
                      placed.experts == backend::ExpertPlacement::Host ? ", MoE experts on the host" : "");
         for (const std::string& reason : placed.fallbacks)
-            std::fprintf(stderr, "  not used: %s\n", reason.c_str());
+            std::fprintf(stderr, "  note: %s\n", reason.c_str());
     }
     const tokenizer::BpeTokenizer* tokens = e.tokenizer();
     if (!tokens)

@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
         path.c_str(), std::string(backend::kind_name(status.kind)).c_str(), status.device.c_str(),
         static_cast<long long>(status.device_layers), static_cast<long long>(status.layers),
         status.weight_bytes_on_device / 1048576.0);
-    for (const std::string& reason : status.fallbacks) std::printf("  not used: %s\n", reason.c_str());
+    for (const std::string& reason : status.fallbacks) std::printf("  note: %s\n", reason.c_str());
     std::printf("prompt %d tokens, decode %d tokens, best of %d runs\n", prompt_tokens, decode_tokens, runs);
 
     auto on_cpu = measure(**cpu, prompt, decode_tokens, runs);

@@ -32,7 +32,7 @@ backend::Status load(const backend::Request& request) {
     std::printf("%s on %s, %lld of %lld layers on the device\n",
                 std::string(backend::kind_name(status.kind)).c_str(), status.device.c_str(),
                 static_cast<long long>(status.device_layers), static_cast<long long>(status.layers));
-    for (const std::string& reason : status.fallbacks) std::printf("  not used: %s\n", reason.c_str());
+    for (const std::string& reason : status.fallbacks) std::printf("  note: %s\n", reason.c_str());
     return status;
 }
 

@@ -28,7 +28,7 @@ StatusPanel::StatusPanel(QWidget* parent) : QWidget(parent) {
     speed_ = makeLabel(QStringLiteral("speedStatus"), this);
     backend_ = makeLabel(QStringLiteral("backendStatus"), this);
     fallback_ = makeLabel(QStringLiteral("backendFallbackStatus"), this);
-    fallback_->setAccessibleName(QStringLiteral("Why a faster backend was not used"));
+    fallback_->setAccessibleName(QStringLiteral("Why the model does not run wholly on the fastest backend"));
     // The reasons are long sentences: the status bar shows their start, the tooltip all of them.
     fallback_->setMaximumWidth(fallback_->fontMetrics().averageCharWidth() * 60);
     kvCache_ = makeLabel(QStringLiteral("kvCacheStatus"), this);
@@ -101,12 +101,10 @@ void StatusPanel::setBackend(const QString& backend, const QString& device, cons
     backend_->setText(text);
     backend_->setVisible(!backend.isEmpty());
     const QString reasons = fallbacks.join(QStringLiteral("\n"));
-    fallback_->setText(reasons.isEmpty()
-                           ? QString()
-                           : QStringLiteral("not used: %1").arg(fallbacks.join(QStringLiteral("; "))));
+    fallback_->setText(reasons.isEmpty() ? QString() : fallbacks.join(QStringLiteral("; ")));
     fallback_->setToolTip(reasons);
-    backend_->setToolTip(reasons.isEmpty() ? QString()
-                                           : QStringLiteral("Faster backends passed over:\n") + reasons);
+    backend_->setToolTip(
+        reasons.isEmpty() ? QString() : QStringLiteral("Not wholly on the fastest backend:\n") + reasons);
     fallback_->setVisible(!backend.isEmpty() && !reasons.isEmpty());
 }
 

@@ -31,7 +31,7 @@ public:
     QString contextText() const;
     QString kvCacheText() const;
     QString backendText() const;
-    QString fallbackText() const; // the reasons shown, empty when nothing was passed over
+    QString fallbackText() const; // why not wholly on the fastest backend; empty when it is
     QString speedText() const;
     QString prefillText() const;
 

@@ -528,7 +528,14 @@ void V4VulkanGraph::Impl::record_attention(vk::Stream& s, Recorder& step, const 
     const vk::BufferSpan table =
         inputs.span(ratio == 0 ? layout.plain : layout.compressed, floats(rows * rope));
 
-    step(record_linear(s, x.span(), rows, layer.wq_a, q_latent.span(), true));
+    // One FP8 QAT of the input serves every FP8/FP4 linear that reads it.
+    const bool quantized = layer.wq_a.qat || layer.wkv.qat || (ratio == 4 && layer.indexer_weights_proj.qat);
+    if (quantized) {
+        step(vk::copy_rows(s, {x.span(), 0, 0}, {x_qat.span(), 0, 0}, 1, rows * c.dim));
+        step(vk::qat(s, x_qat.span(), rows, c.dim, c.dim, 128, vk::QatFormat::Fp8E4M3));
+    }
+    const auto input = [&](const DeviceLinear& l) { return (l.qat ? x_qat : x).span(); };
+    step(record_linear(s, input(layer.wq_a), rows, layer.wq_a, q_latent.span(), true, layer.wq_a.qat));
     step(vk::rms_norm(s, q_latent.span(), layer.q_norm, q_latent.span(), rows, c.q_lora_rank, eps));
     step(vk::round_to_bf16(s, q_latent.span(), rows * c.q_lora_rank));
     step(record_linear(s, q_latent.span(), rows, layer.wq_b, q.span(), true));
@@ -536,7 +543,7 @@ void V4VulkanGraph::Impl::record_attention(vk::Stream& s, Recorder& step, const 
     step(vk::rope_interleaved(s, q.span(), table, rows, heads, head_dim, nope, rope / 2, false));
     step(vk::round_to_bf16(s, q.span(), rows * heads * head_dim));
 
-    step(record_linear(s, x.span(), rows, layer.wkv, kv.span(), true));
+    step(record_linear(s, input(layer.wkv), rows, layer.wkv, kv.span(), true, layer.wkv.qat));
     step(vk::rms_norm(s, kv.span(), layer.kv_norm, kv.span(), rows, head_dim, eps));
     step(vk::round_to_bf16(s, kv.span(), rows * head_dim));
     step(vk::rope_interleaved(s, kv.span(), table, rows, 1, head_dim, nope, rope / 2, false));
@@ -556,7 +563,8 @@ void V4VulkanGraph::Impl::record_attention(vk::Stream& s, Recorder& step, const 
         step(vk::hadamard(s, index_q.span(), rows * index_heads, index_dim));
         step(
             vk::qat(s, index_q.span(), rows * index_heads, index_dim, index_dim, 32, vk::QatFormat::Fp4E2M1));
-        step(record_linear(s, x.span(), rows, layer.indexer_weights_proj, index_w.span(), true));
+        step(record_linear(s, input(layer.indexer_weights_proj), rows, layer.indexer_weights_proj,
+                           index_w.span(), true, layer.indexer_weights_proj.qat));
         step(vk::scale(s, index_w.span(), rows * index_heads,
                        static_cast<float>(1.0 / (std::sqrt(static_cast<double>(index_dim)) *
                                                  std::sqrt(static_cast<double>(index_heads))))));

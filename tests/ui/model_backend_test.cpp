@@ -4,6 +4,7 @@
 // CUDA cannot run the default model's GGUF graph (no driver here, no GGUF kernels on a GPU machine),
 // so it falls back and the status bar shows the reason. The CPU choice passes nothing over.
 
+#include "app/worker/inference_worker.h"
 #include "inference/model/default_model.h"
 #include "kernels/vulkan/context.h"
 #include "ui/conversation/ask_controller.h"
@@ -54,6 +55,20 @@ private slots:
         QCOMPARE(window->statusPanel()->backendText(), QStringLiteral("CPU"));
         QVERIFY(window->statusPanel()->fallbackText().isEmpty());
         QCOMPARE(window->asker()->model()->device_layers, qint64(0));
+    }
+
+    // A note that comes after loading (a sequence outgrew the GPU and continued on the CPU) reaches the
+    // status bar and the model's summary.
+    void notesAfterLoadingReachTheStatusBar() {
+        auto window = loadWith({backend::Choice::Cpu, -1});
+        QVERIFY(window);
+        const QStringList notes = {QStringLiteral("GPU: no room for the caches of 4096 positions; that "
+                                                  "sequence continued on the CPU (a test's note)")};
+        emit window->inferenceWorker().fallbacksChanged(notes);
+        QTRY_VERIFY2(window->statusPanel()->fallbackText().contains(notes.first()),
+                     qPrintable(window->statusPanel()->fallbackText()));
+        QCOMPARE(window->asker()->model()->fallbacks, notes);
+        QCOMPARE(window->statusPanel()->backendText(), QStringLiteral("CPU"));
     }
 
     void cudaFallsBackWithTheReason() {

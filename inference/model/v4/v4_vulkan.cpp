@@ -41,13 +41,18 @@ std::size_t floats(std::int64_t count) {
     return static_cast<std::size_t>(count) * sizeof(float);
 }
 
+// The positions device caches are made for when they must hold `positions`: whole steps, at most the
+// model's context.
+std::int64_t cache_capacity(const Config& c, std::int64_t positions) {
+    return std::min(c.max_seq_len, (positions + kCapacityStep - 1) / kCapacityStep * kCapacityStep);
+}
+
 // Keeps the first error of a sequence of recorded steps.
 class Recorder {
 public:
     void operator()(Result<void> step) {
         if (status_ && !step) status_ = std::move(step);
     }
-    bool ok() const { return status_.ok(); }
     Result<void> take() { return std::exchange(status_, Result<void>()); }
 
 private:
@@ -261,7 +266,7 @@ public:
     // Buffers for `capacity` positions (rounded up), replacing any held.
     Result<void> allocate(std::int64_t capacity) {
         const Config& c = config_;
-        capacity = std::min(c.max_seq_len, (capacity + kCapacityStep - 1) / kCapacityStep * kCapacityStep);
+        capacity = cache_capacity(c, capacity);
         std::vector<LayerBuffers> layers(static_cast<std::size_t>(c.n_layers - first_layer_));
         for (std::size_t i = 0; i < layers.size(); ++i) {
             const auto all = each_cache_buffer(
@@ -417,7 +422,6 @@ struct V4VulkanGraph::Impl {
     }
     // The indexer's scores [rows, keys], for the largest device caches yet (they grow together).
     mutable vk::Buffer index_scores;
-    mutable std::int64_t index_score_floats = 0;
     mutable std::vector<float> staged_inputs; // one forward's inputs (Layout), kept for its capacity
     mutable std::optional<vk::Stream> stream; // recorded anew by each forward
 
@@ -435,6 +439,10 @@ struct V4VulkanGraph::Impl {
     // output); otherwise a plain fp32 linear, as the CPU graph runs the compressors and the router.
     Result<void> record_linear(vk::Stream& s, vk::BufferSpan in, std::int64_t rows, const DeviceLinear& l,
                                vk::BufferSpan out, bool reference, bool input_quantized = false) const;
+    // The FP8 QAT of `rows` rows of `n` values of `in` into `out`: what the reference feeds an FP8/FP4
+    // linear.
+    Result<void> record_quantized(vk::Stream& s, vk::BufferSpan in, std::int64_t rows, std::int64_t n,
+                                  vk::BufferSpan out) const;
     void record_hc_pre(vk::Stream& s, Recorder& step, const DeviceHc& hc, vk::BufferSpan streams,
                        std::int64_t rows, vk::BufferSpan out) const;
     void record_attention(vk::Stream& s, Recorder& step, const DeviceLayer& layer, const LayerBuffers& cache,
@@ -458,14 +466,17 @@ Result<void> V4VulkanGraph::Impl::record_linear(vk::Stream& s, vk::BufferSpan in
     const std::int64_t n = l.weight.in_features;
     vk::BufferSpan source = in;
     if (reference && l.qat && !input_quantized) {
-        if (auto done = vk::copy_rows(s, {in, 0, 0}, {activations.span(), 0, 0}, 1, rows * n); !done)
-            return done;
-        if (auto done = vk::qat(s, activations.span(), rows, n, n, 128, vk::QatFormat::Fp8E4M3); !done)
-            return done;
+        if (auto done = record_quantized(s, in, rows, n, activations.span()); !done) return done;
         source = activations.span();
     }
     if (auto done = vk::linear(s, source, rows, l.weight, out); !done) return done;
     return reference ? vk::round_to_bf16(s, out, rows * l.weight.out_features) : Result<void>();
+}
+
+Result<void> V4VulkanGraph::Impl::record_quantized(vk::Stream& s, vk::BufferSpan in, std::int64_t rows,
+                                                   std::int64_t n, vk::BufferSpan out) const {
+    if (auto done = vk::copy_rows(s, {in, 0, 0}, {out, 0, 0}, 1, rows * n); !done) return done;
+    return vk::qat(s, out, rows, n, n, 128, vk::QatFormat::Fp8E4M3);
 }
 
 void V4VulkanGraph::Impl::record_hc_pre(vk::Stream& s, Recorder& step, const DeviceHc& hc,
@@ -530,10 +541,7 @@ void V4VulkanGraph::Impl::record_attention(vk::Stream& s, Recorder& step, const 
 
     // One FP8 QAT of the input serves every FP8/FP4 linear that reads it.
     const bool quantized = layer.wq_a.qat || layer.wkv.qat || (ratio == 4 && layer.indexer_weights_proj.qat);
-    if (quantized) {
-        step(vk::copy_rows(s, {x.span(), 0, 0}, {x_qat.span(), 0, 0}, 1, rows * c.dim));
-        step(vk::qat(s, x_qat.span(), rows, c.dim, c.dim, 128, vk::QatFormat::Fp8E4M3));
-    }
+    if (quantized) step(record_quantized(s, x.span(), rows, c.dim, x_qat.span()));
     const auto input = [&](const DeviceLinear& l) { return (l.qat ? x_qat : x).span(); };
     step(record_linear(s, input(layer.wq_a), rows, layer.wq_a, q_latent.span(), true, layer.wq_a.qat));
     step(vk::rms_norm(s, q_latent.span(), layer.q_norm, q_latent.span(), rows, c.q_lora_rank, eps));
@@ -631,16 +639,14 @@ void V4VulkanGraph::Impl::record_attention(vk::Stream& s, Recorder& step, const 
 
 Result<void> V4VulkanGraph::Impl::grow(std::int64_t positions) const {
     const std::int64_t wanted = index_score_floats_for(positions);
-    if (wanted <= index_score_floats) return {};
+    if (floats(wanted) <= index_scores.size()) return {};
     // Nothing refers to the old scores between forwards: they go before the larger ones are made.
     index_scores = {};
-    index_score_floats = 0;
     auto made = context->create_buffer(floats(wanted));
     if (!made)
         return Error{"no room on " + context->device().name + " for the indexer's scores over " +
                      std::to_string(positions) + " positions: " + made.error()};
     index_scores = std::move(*made);
-    index_score_floats = wanted;
     return {};
 }
 
@@ -650,8 +656,7 @@ backend::DeviceFootprint V4VulkanGraph::footprint(const Config& config, const We
     backend::DeviceFootprint footprint;
     footprint.context = context;
     footprint.layer_bytes.assign(static_cast<std::size_t>(c.n_layers), 0);
-    const std::int64_t capacity =
-        std::min(c.max_seq_len, (context + kCapacityStep - 1) / kCapacityStep * kCapacityStep);
+    const std::int64_t capacity = cache_capacity(c, context);
     for (const Piece& piece : upload_pieces(c, weights, 0, experts_on_host))
         (piece.layer < 0 ? footprint.other_bytes
                          : footprint.layer_bytes[static_cast<std::size_t>(piece.layer)]) +=
@@ -916,8 +921,7 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
         const auto quantize_input = [&] {
             if (input_quantized) return;
             input_quantized = true;
-            step(vk::copy_rows(s, {g.x.span(), 0, 0}, {g.x_qat.span(), 0, 0}, 1, rows * dim));
-            step(vk::qat(s, g.x_qat.span(), rows, dim, dim, 128, vk::QatFormat::Fp8E4M3));
+            step(g.record_quantized(s, g.x.span(), rows, dim, g.x_qat.span()));
         };
         const LayerBuffers& cache = caches->layer(static_cast<std::int64_t>(index));
         const bool observe = observer && layer.ratio == 4;

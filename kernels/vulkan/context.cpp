@@ -448,9 +448,7 @@ void Context::save_pipeline_cache() {
 
 Result<Buffer> Context::create_buffer(std::size_t bytes) {
     if (bytes == 0) return Error{"Vulkan: cannot create an empty buffer"};
-    std::uint64_t largest_heap = 0;
-    for (const MemoryHeap& heap : info_.heaps)
-        if (heap.device_local) largest_heap = std::max(largest_heap, heap.bytes);
+    const std::uint64_t largest_heap = largest_device_local_heap();
     const auto not_enough = [&] {
         return Error{"Vulkan: not enough memory on " + info_.name + " for a buffer of " +
                      std::to_string(bytes >> 20) + " MiB (its largest memory heap holds " +
@@ -525,9 +523,15 @@ std::uint64_t Context::device_free_memory() const {
         }
         if (largest > 0) return free;
     }
+    largest = largest_device_local_heap();
+    return largest > allocated_bytes() ? largest - allocated_bytes() : 0;
+}
+
+std::uint64_t Context::largest_device_local_heap() const {
+    std::uint64_t largest = 0;
     for (const MemoryHeap& heap : info_.heaps)
         if (heap.device_local) largest = std::max(largest, heap.bytes);
-    return largest > allocated_bytes() ? largest - allocated_bytes() : 0;
+    return largest;
 }
 
 Result<void> Context::copy(VkBuffer src, std::size_t src_offset, VkBuffer dst, std::size_t dst_offset,

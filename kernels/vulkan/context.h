@@ -156,6 +156,7 @@ private:
     Result<void> create_transfer_objects();
     Result<void> create_pipeline_cache(const std::string& folder);
     std::uint64_t device_free_memory() const; // free_device_memory() without the limit
+    std::uint64_t largest_device_local_heap() const;
     Result<std::uint32_t> memory_type(std::uint32_t allowed, VkMemoryPropertyFlags required,
                                       VkMemoryPropertyFlags preferred) const;
     Result<void> copy(VkBuffer src, std::size_t src_offset, VkBuffer dst, std::size_t dst_offset,

@@ -9,6 +9,7 @@
 
 #include "inference/model/dense/dense_model.h"
 #include "inference/tokenizer/bpe_tokenizer.h"
+#include "kernels/cpu/graph_ops.h"
 #include "kernels/cpu/quant/matmul.h"
 #include "tests/kernels/check.h"
 
@@ -71,13 +72,6 @@ std::vector<Case> read_golden(const std::string& path) {
     return cases;
 }
 
-Token argmax(const float* logits, std::int64_t n) {
-    Token best = 0;
-    for (std::int64_t i = 1; i < n; ++i)
-        if (logits[i] > logits[best]) best = static_cast<Token>(i);
-    return best;
-}
-
 std::vector<float> forward(const model::Model& m, model::SequenceState& state,
                            const std::vector<Token>& tokens) {
     auto result = m.forward(state, tokens, {});
@@ -138,7 +132,7 @@ int main() {
                                  token, logits[static_cast<std::size_t>(token)], want);
                 CHECK(error <= kLogitBound);
             }
-            const Token ours = argmax(logits.data(), vocab);
+            const Token ours = kernels::cpu::argmax(logits.data(), vocab);
             if (ours == golden.generated[step])
                 ++case_equal;
             else
@@ -185,7 +179,7 @@ int main() {
     std::printf("token by token vs one call: largest logit difference %.3g (bound %.2f)\n", piecewise,
                 kPiecewiseBound);
     CHECK(piecewise <= kPiecewiseBound);
-    CHECK(argmax(token_by_token.data(), vocab) == argmax(at_once.data(), vocab));
+    CHECK(kernels::cpu::argmax(token_by_token.data(), vocab) == kernels::cpu::argmax(at_once.data(), vocab));
     CHECK(!restored->restore(std::vector<std::byte>(10)).ok());
     // Out-of-range tokens and a full context are errors, not crashes.
     CHECK(!m.forward(*restored, std::vector<Token>{-1}, {}).ok());

@@ -13,8 +13,10 @@
 #include "inference/model/dense/dense_model.h"
 #include "inference/model/dense/dense_vulkan.h"
 #include "inference/tokenizer/bpe_tokenizer.h"
+#include "kernels/cpu/graph_ops.h"
 #include "kernels/vulkan/context.h"
 #include "tests/kernels/check.h"
+#include "tests/vulkan/model_run.h"
 
 #include <algorithm>
 #include <chrono>
@@ -26,6 +28,7 @@
 #include <vector>
 
 using namespace lectern;
+using lectern::test::run;
 using model::Token;
 
 namespace {
@@ -45,22 +48,6 @@ double max_difference(const float* a, const float* b, std::size_t n) {
     double worst = 0.0;
     for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
     return worst;
-}
-
-Token argmax(const float* logits, std::int64_t vocab) {
-    return static_cast<Token>(std::max_element(logits, logits + vocab) - logits);
-}
-
-std::vector<float> run(const model::Model& m, model::SequenceState& state, const std::vector<Token>& tokens,
-                       model::LogitsWanted wanted = model::LogitsWanted::Last) {
-    model::ForwardOptions options;
-    options.logits = wanted;
-    auto result = m.forward(state, tokens, options);
-    if (!CHECK(result.ok())) {
-        std::fprintf(stderr, "forward: %s\n", result.error().c_str());
-        return {};
-    }
-    return std::move(result->logits);
 }
 
 std::unique_ptr<model::Model> load(const std::string& path, const backend::Request& request) {
@@ -112,7 +99,7 @@ int main() {
         std::vector<float> logits = run(*cpu, *cpu_state, prompt);
         sequence = prompt;
         for (int step = 0; step < kGreedySteps && !logits.empty(); ++step) {
-            sequence.push_back(argmax(logits.data(), vocab));
+            sequence.push_back(kernels::cpu::argmax(logits.data(), vocab));
             if (step + 1 < kGreedySteps) logits = run(*cpu, *cpu_state, {sequence.back()});
         }
         // Every row's logits of prompt + greedy tokens (but the last) on both backends.
@@ -131,7 +118,8 @@ int main() {
         for (std::size_t row = prompt.size() - 1; row < forced.size(); ++row) {
             const float* got = actual.data() + row * static_cast<std::size_t>(vocab);
             const float* want = expected.data() + row * static_cast<std::size_t>(vocab);
-            const Token chosen = argmax(got, vocab), cpu_chosen = argmax(want, vocab);
+            const Token chosen = kernels::cpu::argmax(got, vocab),
+                        cpu_chosen = kernels::cpu::argmax(want, vocab);
             equal += CHECK(chosen == cpu_chosen) ? 1 : 0;
             if (cpu_chosen != sequence[row + 1]) ++batch_differs;
         }

@@ -23,9 +23,11 @@
 #include "inference/model/v4/v4_model.h"
 #include "inference/model/v4/v4_vulkan.h"
 #include "inference/model/v4/weights.h"
+#include "kernels/cpu/graph_ops.h"
 #include "kernels/vulkan/context.h"
 #include "tests/engine/tiny_fixture.h"
 #include "tests/kernels/check.h"
+#include "tests/vulkan/model_run.h"
 
 #include <algorithm>
 #include <chrono>
@@ -40,6 +42,7 @@
 #include <vector>
 
 using namespace lectern;
+using lectern::test::run;
 using model::Token;
 
 namespace {
@@ -65,10 +68,6 @@ double row_difference(const std::vector<float>& a, const std::vector<float>& b, 
     return worst;
 }
 
-Token argmax(const float* logits, std::int64_t vocab) {
-    return static_cast<Token>(std::max_element(logits, logits + vocab) - logits);
-}
-
 // The gap between the largest and the second largest logit.
 double margin(const float* logits, std::int64_t vocab) {
     float first = -std::numeric_limits<float>::infinity(), second = first;
@@ -81,20 +80,6 @@ double margin(const float* logits, std::int64_t vocab) {
         }
     }
     return static_cast<double>(first) - second;
-}
-
-std::vector<float> run(const model::Model& m, model::SequenceState& state, const std::vector<Token>& tokens,
-                       model::LogitsWanted wanted = model::LogitsWanted::Last,
-                       model::IndexerObserver* observer = nullptr) {
-    model::ForwardOptions options;
-    options.logits = wanted;
-    options.indexer_observer = observer;
-    auto result = m.forward(state, tokens, options);
-    if (!CHECK(result.ok())) {
-        std::fprintf(stderr, "forward: %s\n", result.error().c_str());
-        return {};
-    }
-    return std::move(result->logits);
 }
 
 std::unique_ptr<model::Model> load(const std::string& folder, const backend::Request& request) {
@@ -139,7 +124,7 @@ struct Tally {
             const double difference = row_difference(got, want, row, vocab);
             const float* g = got.data() + row * vocab;
             const float* w = want.data() + row * vocab;
-            const bool same = argmax(g, vocab) == argmax(w, vocab);
+            const bool same = kernels::cpu::argmax(g, vocab) == kernels::cpu::argmax(w, vocab);
             CHECK(difference <= kLogitBound);
             if (!same) CHECK(margin(w, vocab) <= 2 * difference);
             ++rows;
@@ -337,7 +322,7 @@ int main() {
         std::vector<float> logits[2];
         for (int b = 0; b < 2; ++b) logits[b] = run(*models[b], *states[b], prompt);
         for (int step = 0; step < kGreedySteps && !logits[0].empty() && !logits[1].empty(); ++step) {
-            for (int b = 0; b < 2; ++b) tokens[b].push_back(argmax(logits[b].data(), vocab));
+            for (int b = 0; b < 2; ++b) tokens[b].push_back(kernels::cpu::argmax(logits[b].data(), vocab));
             if (tokens[0].back() != tokens[1].back()) {
                 // Only a near tie may part them (see the top of the file).
                 CHECK(margin(logits[0].data(), vocab) <= 2 * row_difference(logits[0], logits[1], 0, vocab));

@@ -56,6 +56,13 @@ CudaProbe probe_cuda() {
     return probe;
 }
 
+// Whether all of `text` is one whole number, which goes to `value`.
+template <typename Number>
+bool whole_number(std::string_view text, Number& value) {
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return error == std::errc{} && end == text.data() + text.size();
+}
+
 std::string mib(std::uint64_t bytes) {
     return std::to_string((bytes + (1u << 19)) >> 20) + " MiB";
 }
@@ -149,25 +156,19 @@ Result<Request> resolve(Request request) {
     if (!request.gpu_layers) {
         const char* env = std::getenv("LECTERN_GPU_LAYERS");
         std::int64_t layers = -1;
-        if (env && *env) {
-            const std::string_view text(env);
-            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), layers);
-            if (error != std::errc{} || end != text.data() + text.size())
-                return Error{"LECTERN_GPU_LAYERS='" + std::string(text) +
-                             "' is not a whole number (the layers to run on the GPU; -1 for all that fit)"};
-        }
+        if (env && *env && !whole_number(env, layers))
+            return Error{"LECTERN_GPU_LAYERS='" + std::string(env) +
+                         "' is not a whole number (the layers to run on the GPU; -1 for all that fit)"};
         request.gpu_layers = layers;
     }
     if (!request.device_memory) {
         const char* env = std::getenv("LECTERN_GPU_MEMORY_MIB");
         if (env && *env) {
-            const std::string_view text(env);
             std::uint64_t mebibytes = 0;
-            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), mebibytes);
-            if (error != std::errc{} || end != text.data() + text.size() || mebibytes == 0 ||
+            if (!whole_number(env, mebibytes) || mebibytes == 0 ||
                 mebibytes > (std::numeric_limits<std::uint64_t>::max() >> 20))
                 return Error{
-                    "LECTERN_GPU_MEMORY_MIB='" + std::string(text) +
+                    "LECTERN_GPU_MEMORY_MIB='" + std::string(env) +
                     "' is not a positive whole number (the most device memory a model may take, in MiB)"};
             request.device_memory = mebibytes << 20;
         }

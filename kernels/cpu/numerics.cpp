@@ -90,6 +90,7 @@ std::uint8_t f32_to_fp4(float value) {
 
 float pow2_scale(float amax, float format_max, float amax_floor) {
     const float ratio = std::max(amax, amax_floor) / format_max;
+    if (std::isinf(ratio)) return ratio; // an infinite amax: every value of its block becomes NaN
     return std::ldexp(1.0f, static_cast<int>(std::ceil(std::log2(ratio))));
 }
 

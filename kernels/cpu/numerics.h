@@ -54,7 +54,8 @@ float round_fp4(float value);
 float pow2_scale(float amax, float format_max, float amax_floor);
 
 // In-place QAT simulations (quantise then dequantise, per block of `block` consecutive values):
-// FP8 e4m3 with ue8m0 scales (amax floor 1e-4), and FP4 e2m1 with ue8m0 scales.
+// FP8 e4m3 with ue8m0 scales (amax floor 1e-4), and FP4 e2m1 with ue8m0 scales. NaN does not count
+// toward a block's amax; a block holding an infinity has an infinite scale and becomes NaN throughout.
 void fp8_qat(float* values, std::int64_t count, std::int64_t block);
 void fp4_qat(float* values, std::int64_t count, std::int64_t block);
 

@@ -5,6 +5,7 @@
 #include "kernels/cpu/ops.h"
 #include "tests/kernels/check.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <numbers>
@@ -41,6 +42,10 @@ void number_formats() {
     CHECK(bf16_to_f32(f32_to_bf16(-2.5f)) == -2.5f);
     CHECK(pow2_scale(448.0f, 448.0f, 1e-4f) == 1.0f && pow2_scale(449.0f, 448.0f, 1e-4f) == 2.0f);
     CHECK(pow2_scale(0.0f, 448.0f, 1e-4f) == std::ldexp(1.0f, -22)); // the 1e-4 floor
+    float infinite_block[4] = {1.0f, INFINITY, -2.0f, 0.0f};         // an infinite scale: the whole block NaN
+    fp8_qat(infinite_block, 4, 4);
+    CHECK(std::all_of(std::begin(infinite_block), std::end(infinite_block),
+                      [](float v) { return std::isnan(v); }));
 
     // QAT against the obvious per-block computation.
     std::mt19937 random(5);

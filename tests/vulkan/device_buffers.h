@@ -6,6 +6,7 @@
 #include "kernels/vulkan/context.h"
 #include "kernels/vulkan/stream.h"
 #include "tests/kernels/check.h"
+#include "tests/kernels/random_inputs.h"
 
 #include <algorithm>
 #include <cmath>
@@ -69,30 +70,6 @@ inline kernels::vulkan::Buffer to_device_bf16(kernels::vulkan::Context& context,
     std::vector<std::uint16_t> bits((values.size() + 1) / 2 * 2, 0);
     for (std::size_t i = 0; i < values.size(); ++i) bits[i] = kernels::cpu::f32_to_bf16(values[i]);
     return to_device(context, bits);
-}
-
-// n normally distributed floats (mean 0, standard deviation sigma).
-inline std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float sigma = 1.0f) {
-    std::normal_distribution<float> dist(0.0f, sigma);
-    std::vector<float> v(n);
-    for (float& x : v) x = dist(rng);
-    return v;
-}
-
-// Values with many exact ties (multiples of 1/8 in [-levels/8, levels/8]) and, from 11 values on, the
-// special cases of top_k's order: NaN (twice), -0, +infinity, -infinity.
-inline std::vector<float> tied_values(std::size_t n, std::mt19937& rng, int levels) {
-    std::uniform_int_distribution<int> level(-levels, levels);
-    std::vector<float> v(n);
-    for (float& x : v) x = static_cast<float>(level(rng)) * 0.125f;
-    if (n > 10) {
-        v[1] = std::numeric_limits<float>::quiet_NaN();
-        v[2] = -0.0f;
-        v[4] = std::numeric_limits<float>::infinity();
-        v[5] = -std::numeric_limits<float>::infinity();
-        v[n - 1] = std::numeric_limits<float>::quiet_NaN();
-    }
-    return v;
 }
 
 // Records one op, submits it and reports a failure as a check failure (with its message); with `timed`,

@@ -6,6 +6,7 @@
 #include "kernels/cpu/graph_ops.h"
 #include "kernels/cpu/numerics.h"
 #include "kernels/vulkan/graph_ops.h"
+#include "tests/kernels/random_inputs.h"
 #include "tests/vulkan/device_buffers.h"
 
 #include <algorithm>
@@ -24,6 +25,7 @@
 using namespace lectern::kernels;
 using lectern::test::device_zeros;
 using lectern::test::from_device;
+using lectern::test::qat_input;
 using lectern::test::random_floats;
 using lectern::test::run_timed;
 using lectern::test::tied_values;
@@ -82,33 +84,6 @@ void round_to_bf16_parity(vulkan::Context& context, std::mt19937& rng) {
     std::printf("  %-40s %zu of %zu values differ in any bit\n", "round_to_bf16", differ, x.size());
 }
 
-// Activations for QAT: blocks of very different magnitudes (all-zero blocks take the 1e-4 floor), and
-// every third block's amax / format_max 0 .. 60 ulp above 2^k (k from -20 to 12, each pair in turn),
-// where the scale's exponent hangs on how the CPU's fp32 log2 rounds (about 1 in 37 of these keeps 2^k).
-std::vector<float> qat_input(std::int64_t values, std::int64_t block, float format_max, std::mt19937& rng) {
-    std::vector<float> x = random_floats(static_cast<std::size_t>(values), rng);
-    std::uniform_int_distribution<int> exponent(-30, 20);
-    int pair = 0;
-    for (std::int64_t start = 0, b = 0; start < values; start += block, ++b) {
-        const float magnitude = std::ldexp(1.0f, exponent(rng));
-        for (std::int64_t i = start; i < std::min(values, start + block); ++i)
-            x[static_cast<std::size_t>(i)] *= b % 7 == 3 ? 0.0f : magnitude;
-        if (b % 3 == 1) {
-            const float ratio = std::ldexp(1.0f, -20 + (pair / 61) % 33);
-            std::uint32_t bits = std::bit_cast<std::uint32_t>(ratio) + static_cast<std::uint32_t>(pair % 61);
-            ++pair;
-            // amax whose fp32 quotient by format_max is that ratio (searching a few neighbours).
-            float amax = std::bit_cast<float>(bits) * format_max;
-            for (int step = 0; step < 8 && amax / format_max != std::bit_cast<float>(bits); ++step)
-                amax = std::nextafter(amax, amax / format_max < std::bit_cast<float>(bits) ? INFINITY : 0.0f);
-            for (std::int64_t i = start; i < std::min(values, start + block); ++i)
-                x[static_cast<std::size_t>(i)] = std::clamp(x[static_cast<std::size_t>(i)], -amax, amax);
-            x[static_cast<std::size_t>(start)] = b % 2 ? amax : -amax;
-        }
-    }
-    return x;
-}
-
 void qat_parity(vulkan::Context& context, std::mt19937& rng) {
     struct Case {
         std::int64_t rows, stride, count, block;
@@ -146,6 +121,35 @@ void qat_parity(vulkan::Context& context, std::mt19937& rng) {
             differ += std::bit_cast<std::uint32_t>(actual[i]) != std::bit_cast<std::uint32_t>(expected[i]);
         CHECK(differ == 0);
         std::printf("  %-40s %zu of %zu values differ in any bit\n", c.what, differ, x.size());
+    }
+
+    // A block holding an infinity becomes NaN throughout (any NaN: the CPU's from inf / inf has another sign
+    // and payload); a NaN does not count toward its block's amax.
+    auto x = random_floats(4 * 64, rng);
+    x[5] = std::numeric_limits<float>::infinity();
+    x[64 + 40] = -std::numeric_limits<float>::infinity();
+    x[128 + 7] = std::numeric_limits<float>::quiet_NaN();
+    for (const vulkan::QatFormat format : {vulkan::QatFormat::Fp8E4M3, vulkan::QatFormat::Fp4E2M1}) {
+        const bool fp4 = format == vulkan::QatFormat::Fp4E2M1;
+        auto expected = x;
+        for (std::int64_t r = 0; r < 4; ++r) {
+            if (fp4)
+                cpu::fp4_qat(expected.data() + r * 64, 64, 32);
+            else
+                cpu::fp8_qat(expected.data() + r * 64, 64, 32);
+        }
+        vulkan::Buffer dx = to_device(context, x);
+        const char* what = fp4 ? "qat FP4, infinity and NaN" : "qat FP8, infinity and NaN";
+        if (!run_timed(context, what,
+                       [&](vulkan::Stream& s) { return vulkan::qat(s, dx.span(), 4, 64, 64, 32, format); }))
+            continue;
+        const auto actual = from_device<float>(context, dx, x.size());
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < x.size(); ++i)
+            differ += std::bit_cast<std::uint32_t>(actual[i]) != std::bit_cast<std::uint32_t>(expected[i]) &&
+                      !(std::isnan(actual[i]) && std::isnan(expected[i]));
+        CHECK(differ == 0 && std::isnan(expected[0]) && std::isnan(expected[96]));
+        std::printf("  %-40s %zu of %zu values differ\n", what, differ, x.size());
     }
 }
 
@@ -265,9 +269,10 @@ void store_bf16_parity(vulkan::Context& context, std::mt19937& rng) {
 
 void swiglu_parity(vulkan::Context& context, std::mt19937& rng) {
     const std::int64_t rows = 4, n = 3000;
-    const auto gate = random_floats(static_cast<std::size_t>(rows * n), rng, 8.0f); // past the clamp often
-    const auto up = random_floats(gate.size(), rng, 8.0f);
+    auto gate = random_floats(static_cast<std::size_t>(rows * n), rng, 8.0f); // past the clamp often
+    auto up = random_floats(gate.size(), rng, 8.0f);
     const auto scale = random_floats(static_cast<std::size_t>(rows), rng);
+    gate[17] = up[n + 3] = std::numeric_limits<float>::quiet_NaN(); // kept by the clamp, as std::min keeps it
     for (const float limit : {10.0f, std::numeric_limits<float>::infinity()}) {
         for (const bool scaled : {true, false}) {
             std::vector<float> expected(gate.size());
@@ -285,9 +290,12 @@ void swiglu_parity(vulkan::Context& context, std::mt19937& rng) {
                                           n, limit);
                 }))
                 continue;
+            auto actual = from_device<float>(context, dg, gate.size());
+            CHECK(std::isnan(actual[17]) && std::isnan(expected[17]) && std::isnan(actual[n + 3]) &&
+                  std::isnan(expected[n + 3]));
+            actual[17] = expected[17] = actual[n + 3] = expected[n + 3] = 0.0f;
             // fp32 exp and division where the CPU takes silu in double: a few ulp of the result.
-            expect_within(name, from_device<float>(context, dg, gate.size()), expected,
-                          bound(expected, 1e-12, 2e-6));
+            expect_within(name, actual, expected, bound(expected, 1e-12, 2e-6));
         }
     }
 }

@@ -24,6 +24,7 @@ using lectern::test::device_zeros;
 using lectern::test::expect_close;
 using lectern::test::from_device;
 using lectern::test::random_floats;
+using lectern::test::random_gguf_rows;
 using lectern::test::run_op;
 using lectern::test::to_device;
 
@@ -159,57 +160,6 @@ void linear_parity(vulkan::Context& context, std::mt19937& rng) {
                           bound);
         }
     }
-}
-
-// Random GGUF blocks: random quant bytes, with the fp16 scale fields set to sane positive values (random
-// bits there would be infinities and NaNs, which real files do not hold).
-std::vector<std::uint8_t> random_gguf_rows(DType type, std::int64_t rows, std::int64_t n, std::mt19937& rng) {
-    const DTypeInfo& info = dtype_info(type);
-    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(*dtype_bytes(type, rows * n)));
-    std::uniform_int_distribution<int> byte(0, 255), exponent(118, 130);
-    std::uniform_real_distribution<float> scale(0.002f, 0.05f);
-    for (std::uint8_t& b : bytes) b = static_cast<std::uint8_t>(byte(rng));
-    if (type == DType::F32 || type == DType::F16 || type == DType::BF16) {
-        const auto values = random_floats(static_cast<std::size_t>(rows * n), rng, 0.5f);
-        for (std::size_t i = 0; i < values.size(); ++i) {
-            if (type == DType::F32) std::memcpy(&bytes[i * 4], &values[i], 4);
-            const std::uint16_t h =
-                type == DType::F16 ? quant::float_to_half(values[i]) : cpu::f32_to_bf16(values[i]);
-            if (type != DType::F32) std::memcpy(&bytes[i * 2], &h, 2);
-        }
-        return bytes;
-    }
-    std::vector<int> half_fields;
-    switch (type) {
-    case DType::Q4_1:
-    case DType::Q5_1:
-    case DType::Q4_K:
-    case DType::Q5_K:
-        half_fields = {0, 2};
-        break;
-    case DType::Q2_K:
-        half_fields = {80, 82};
-        break;
-    case DType::Q3_K:
-        half_fields = {108};
-        break;
-    case DType::Q6_K:
-        half_fields = {208};
-        break;
-    case DType::MXFP4:
-        break;
-    default:
-        half_fields = {0};
-        break;
-    }
-    for (std::size_t block = 0; block < bytes.size(); block += static_cast<std::size_t>(info.block_bytes)) {
-        for (const int field : half_fields) {
-            const std::uint16_t h = quant::float_to_half(scale(rng));
-            std::memcpy(&bytes[block + static_cast<std::size_t>(field)], &h, 2);
-        }
-        if (type == DType::MXFP4) bytes[block] = static_cast<std::uint8_t>(exponent(rng));
-    }
-    return bytes;
 }
 
 void linear_gguf_parity(vulkan::Context& context, std::mt19937& rng) {

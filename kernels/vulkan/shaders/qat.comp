@@ -76,7 +76,12 @@ void main() {
         if (magnitude > amax) amax = magnitude; // NaN is skipped, as std::max(amax, NaN) keeps amax
     }
     const float format_max = p.fp4 != 0u ? 6.0 : 448.0;
-    const int scale = ceil_log2(max(amax, 1e-4) / format_max); // from -22 (the 1e-4 floor) up
+    const float ratio = max(amax, 1e-4) / format_max;
+    if (isinf(ratio)) { // an infinite scale on the CPU: every value of the block becomes NaN
+        for (uint i = start; i < end; ++i) x[i] = uintBitsToFloat(0x7FC00000u);
+        return;
+    }
+    const int scale = ceil_log2(ratio); // from -22 (the 1e-4 floor) up
     for (uint i = start; i < end; ++i) {
         const float scaled = x[i] * power_of_two(-scale);
         x[i] = (p.fp4 != 0u ? round_to_format(scaled, 1, 0, 6.0) : round_to_format(scaled, 3, -6, 448.0)) *

@@ -19,8 +19,9 @@ layout(push_constant) uniform Push {
 void main() {
     const uint i = flat_invocation(256u);
     if (i >= p.rows * p.n) return;
-    const float g = min(gate[i], p.limit);
-    const float u = clamp(up[i], -p.limit, p.limit);
+    // As std::min and std::clamp: a NaN passes through (GLSL's min and clamp leave NaN undefined).
+    const float g = p.limit < gate[i] ? p.limit : gate[i];
+    const float u = up[i] < -p.limit ? -p.limit : (p.limit < up[i] ? p.limit : up[i]);
     const float silu = g / (1.0 + exp(-g));
     y[i] = silu * u * (p.has_row_scale != 0u ? row_scale[i / p.n] : 1.0);
 }

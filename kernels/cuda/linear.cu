@@ -24,7 +24,7 @@ __host__ __device__ constexpr int per_load() {
         return 16;
     case WeightFormat::FP4_E2M1_BLOCK32:
         return 32;
-    case WeightFormat::GGUF_BLOCK: // no kernel: linear refuses it
+    case WeightFormat::GGUF_BLOCK: // linear_gguf's kernel
         break;
     }
     return 0;
@@ -155,8 +155,8 @@ Result<void> linear(const float* x, std::int64_t rows, const DeviceWeight& weigh
         launch<WeightFormat::FP4_E2M1_BLOCK32>(x, rows, weight, weight.in_features / 32, y);
         break;
     case WeightFormat::GGUF_BLOCK:
-        return Error{"linear: CUDA has no kernel for " + std::string(dtype_info(weight.gguf_type).name) +
-                     " weights (a GGUF block type); run this model on the CPU or Vulkan backend"};
+        return linear_gguf(x, rows, weight.gguf_type, weight.data, weight.out_features, weight.in_features,
+                           y);
     }
     return finish_launch("linear");
 }

@@ -12,8 +12,9 @@ __device__ inline float bf16_to_f32(std::uint16_t bits) {
 }
 
 __device__ inline float round_bf16(float value) {
-    if (value != value) return value;
     const unsigned bits = static_cast<unsigned>(__float_as_int(value));
+    if (value != value)
+        return __int_as_float(static_cast<int>(((bits >> 16) | 0x40u) << 16)); // quiet, as the CPU
     const unsigned rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
     return __int_as_float(static_cast<int>(rounded));
 }

@@ -54,9 +54,18 @@ struct DeviceWeight {
     DType gguf_type = DType::F32; // GGUF_BLOCK only
 };
 
-// y[r, o] = sum_i x[r, i] * W[o, i]; dequantises on the fly, accumulates in fp32. GGUF_BLOCK weights are an
-// error: this backend has no kernel for GGUF block types yet.
+// y[r, o] = sum_i x[r, i] * W[o, i]; dequantises on the fly, accumulates in fp32. A GGUF_BLOCK weight runs
+// through linear_gguf.
 Result<void> linear(const float* x, std::int64_t rows, const DeviceWeight& weight, float* y);
+
+// linear for a weight in a GGUF tensor type, [out_features, in_features] with each row a whole number of
+// blocks, byte for byte as the file stores it. Each weight is decoded exactly as quant::dequantize_row
+// does and summed in fp32 with the activations (no 8-bit activation blocks, unlike the CPU's Q4_0, Q4_1
+// and Q8_0 path), so the result is within quant::matmul's float-path bound of the exact product.
+Result<void> linear_gguf(const float* x, std::int64_t rows, DType type, const void* weight,
+                         std::int64_t out_features, std::int64_t in_features, float* y);
+// Whether linear_gguf has a kernel for `type` (every quant::is_weight_type type).
+bool linear_gguf_supports(DType type);
 
 // rope_interleaved on x [rows, heads, head_dim]: dims [rope_offset, rope_offset + 2*pairs) of every head
 // of row r rotate by positions[r] * frequencies[i]; the angle and its sine and cosine are taken in double,

@@ -1,7 +1,10 @@
-// CUDA op timings on the DeepSeek-V4-Flash shapes that dominate decode, printed as achieved memory
-// bandwidth beside a device-to-device copy measured in the same run (the practical ceiling).
+// CUDA op timings on the DeepSeek-V4-Flash shapes that dominate decode and on GGUF weights of the dense
+// family, printed as achieved memory bandwidth beside a device-to-device copy measured in the same run (the
+// practical ceiling), and the graph ops of a decode step as times.
 // Prints only; run by hand or by tests/bench/cuda_device_check.sh on a GPU machine.
 
+#include "kernels/cuda/dense_ops.h"
+#include "kernels/cuda/graph_ops.h"
 #include "kernels/cuda/ops.h"
 
 #include <cuda_runtime.h>
@@ -106,7 +109,7 @@ int main() {
         case cpu::WeightFormat::F32:
             data_bytes = c.out * c.in * 4;
             break;
-        case cpu::WeightFormat::GGUF_BLOCK: // no CUDA kernel
+        case cpu::WeightFormat::GGUF_BLOCK: // the GGUF cases below
             break;
         }
         auto data = random_bytes(data_bytes, rng, 0, 0x7E);
@@ -118,6 +121,69 @@ int main() {
             median_ms([&] { (void)cuda::linear(x.as<float>(), c.rows, weight, y.as<float>()); });
         const double gbs = (data_bytes + scale_bytes) / (ms * 1e6);
         std::printf("%-44s %9.3f ms %8.0f GB/s  %.2f of copy\n", c.name, ms, gbs, gbs / copy_gbs);
+    }
+
+    // GGUF weights (linear_gguf): an 8B model's FFN matrix and the default model's widest, one token and 8.
+    struct GgufCase {
+        const char* name;
+        DType type;
+        std::int64_t out, in, rows;
+    };
+    const GgufCase gguf_cases[] = {
+        {"Q4_K ffn_up [14336x4096], 1 token", DType::Q4_K, 14336, 4096, 1},
+        {"Q4_K ffn_up [14336x4096], 8 tokens", DType::Q4_K, 14336, 4096, 8},
+        {"Q6_K ffn_down [4096x14336], 1 token", DType::Q6_K, 4096, 14336, 1},
+        {"Q8_0 ffn_up [14336x4096], 1 token", DType::Q8_0, 14336, 4096, 1},
+        {"Q4_0 ffn_up [14336x4096], 1 token", DType::Q4_0, 14336, 4096, 1},
+        {"Q8_0 SmolLM2 ffn_up [2560x960], 1 token", DType::Q8_0, 2560, 960, 1},
+    };
+    for (const GgufCase& c : gguf_cases) {
+        const std::size_t bytes = static_cast<std::size_t>(*dtype_bytes(c.type, c.out * c.in));
+        // Random quant bytes with small fp16 scales: 0x00..0x1F in every byte keeps each half-precision field
+        // finite (its exponent bits stay low).
+        auto data = random_bytes(bytes, rng, 0, 0x1F);
+        auto x = random_bytes(c.rows * c.in * 4, rng, 0, 0x3E);
+        auto y = must(cuda::DeviceBuffer::allocate(c.rows * c.out * 4));
+        const double ms = median_ms([&] {
+            (void)cuda::linear_gguf(x.as<float>(), c.rows, c.type, data.data(), c.out, c.in, y.as<float>());
+        });
+        const double gbs = bytes / (ms * 1e6);
+        std::printf("%-44s %9.3f ms %8.0f GB/s  %.2f of copy\n", c.name, ms, gbs, gbs / copy_gbs);
+    }
+
+    // Graph ops of a V4-Flash decode step and of sampling, as times.
+    {
+        const std::int64_t vocab = 129280, keys = 262144, heads = 64, index_dim = 128, topk = 512;
+        auto logits = random_bytes(vocab * 4, rng, 0, 0x3E);
+        auto scores = random_bytes(keys * 4, rng, 0, 0x3E);
+        auto index_keys = random_bytes(keys * index_dim * 4, rng, 0, 0x3C);
+        auto query = random_bytes(heads * index_dim * 4, rng, 0, 0x3C);
+        auto weights = random_bytes(heads * 4, rng, 0, 0x3C);
+        auto router = random_bytes(256 * 4, rng, 0, 0x3E);
+        auto chosen = must(cuda::DeviceBuffer::allocate(topk * 4));
+        auto gate = must(cuda::DeviceBuffer::allocate(8 * 4));
+        const double argmax_ms = median_ms([&] {
+            (void)cuda::top_k(logits.as<float>(), 1, vocab, 1, cpu::TopKOrder::ByValue,
+                              chosen.as<std::uint32_t>());
+        });
+        const double select_ms = median_ms([&] {
+            (void)cuda::top_k(scores.as<float>(), 1, keys, topk, cpu::TopKOrder::ByIndex,
+                              chosen.as<std::uint32_t>());
+        });
+        const double index_ms = median_ms([&] {
+            (void)cuda::indexer_scores(query.as<float>(), weights.as<float>(), index_keys.as<float>(), 1,
+                                       heads, keys, index_dim, scores.as<float>());
+        });
+        const double route_ms = median_ms([&] {
+            (void)cuda::moe_route(router.as<float>(), nullptr, 1, 256, 6, 1.5f, chosen.as<std::uint32_t>(),
+                                  gate.as<float>());
+        });
+        std::printf("%-44s %9.3f ms\n", "argmax over 129280 logits", argmax_ms);
+        std::printf("%-44s %9.3f ms\n", "indexer top-512 of 262144 (1M context)", select_ms);
+        std::printf("%-44s %9.3f ms %8.0f GB/s  %.2f of copy\n", "indexer scores 64 heads x 262144 keys",
+                    index_ms, keys * index_dim * 4.0 / (index_ms * 1e6),
+                    keys * index_dim * 4.0 / (index_ms * 1e6) / copy_gbs);
+        std::printf("%-44s %9.3f ms\n", "moe_route 6 of 256 experts", route_ms);
     }
 
     for (const std::int64_t count : {640, 8192}) {

@@ -4,8 +4,10 @@
 
 #include "kernels/cpu/numerics.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/quant/dequantize.h"
 #include "kernels/cuda/ops.h"
-#include "tests/kernels/check.h"
+#include "tests/kernels/cuda_buffers.h"
+#include "tests/kernels/random_inputs.h"
 
 #include <cmath>
 #include <cstdio>
@@ -14,6 +16,10 @@
 #include <vector>
 
 using namespace lectern::kernels;
+using lectern::test::from_device;
+using lectern::test::poisoned;
+using lectern::test::random_gguf_rows;
+using lectern::test::to_device;
 
 namespace {
 
@@ -24,24 +30,6 @@ std::vector<float> random_floats(std::size_t n, float stddev = 1.0f) {
     std::vector<float> v(n);
     for (float& x : v) x = dist(rng);
     return v;
-}
-
-template <typename T>
-cuda::DeviceBuffer to_device(const std::vector<T>& host) {
-    auto buffer = cuda::DeviceBuffer::allocate(host.size() * sizeof(T));
-    CHECK(buffer.ok());
-    CHECK(buffer->upload(host.data(), host.size() * sizeof(T)).ok());
-    return std::move(*buffer);
-}
-
-cuda::DeviceBuffer poisoned(std::size_t floats) {
-    return to_device(std::vector<float>(floats, std::nanf("")));
-}
-
-std::vector<float> from_device(const cuda::DeviceBuffer& buffer, std::size_t floats) {
-    std::vector<float> host(floats);
-    CHECK(buffer.download(host.data(), floats * sizeof(float)).ok());
-    return host;
 }
 
 // Checks every element against expected within abs + rel * |expected|, reporting the first miss.
@@ -110,7 +98,7 @@ HostWeight random_weight(cpu::WeightFormat format, std::int64_t out, std::int64_
         for (auto& b : w.data) b = static_cast<std::uint8_t>(byte(rng));
         w.scales.resize(static_cast<std::size_t>(out * in / 32));
         break;
-    case cpu::WeightFormat::GGUF_BLOCK: // no CUDA kernel: linear refuses these (checked below)
+    case cpu::WeightFormat::GGUF_BLOCK: // random_gguf_rows makes these
         break;
     }
     for (auto& s : w.scales) s = static_cast<std::uint8_t>(scale(rng));
@@ -165,6 +153,92 @@ void linear_parity() {
                 }
         }
         std::printf("  linear format %d: checked\n", static_cast<int>(format));
+    }
+}
+
+constexpr DType kGgufTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0,  DType::Q4_1,
+                                DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q2_K,  DType::Q3_K,
+                                DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::MXFP4, DType::IQ2_XXS};
+
+// Every GGUF weight type against the exact product (quant::dot_reference) within quant::matmul's float-path
+// bound, cols * 2^-23 * sum |w x|: the device decodes exactly and sums in fp32. One element decoded wrong
+// is off by about sum |w x| / cols, far past it; gguf_decode_exact checks the decode to the bit.
+void linear_gguf_parity() {
+    std::mt19937 gguf_rng(20261207);
+    for (const DType type : kGgufTypes) {
+        CHECK(cuda::linear_gguf_supports(type));
+        for (const std::int64_t rows : {1, 11}) { // one pass of token rows, and two
+            const std::int64_t out = 67, in = 512;
+            const auto w = random_gguf_rows(type, out, in, gguf_rng);
+            const auto x = random_floats(static_cast<std::size_t>(rows * in), 2.0f);
+            const std::size_t row_bytes = static_cast<std::size_t>(*dtype_bytes(type, in));
+            std::vector<float> expected(static_cast<std::size_t>(rows * out)), bound(expected.size());
+            std::vector<float> decoded(static_cast<std::size_t>(in));
+            for (std::int64_t o = 0; o < out; ++o) {
+                const std::uint8_t* row = w.data() + static_cast<std::size_t>(o) * row_bytes;
+                quant::dequantize_row(type, row, decoded.data(), in);
+                for (std::int64_t r = 0; r < rows; ++r) {
+                    const float* xr = x.data() + r * in;
+                    double magnitude = 0;
+                    for (std::int64_t i = 0; i < in; ++i)
+                        magnitude +=
+                            std::fabs(static_cast<double>(xr[i]) * decoded[static_cast<std::size_t>(i)]);
+                    const auto at = static_cast<std::size_t>(r * out + o);
+                    expected[at] = static_cast<float>(quant::dot_reference(type, row, xr, in));
+                    bound[at] =
+                        static_cast<float>(1e-6 + static_cast<double>(in) * std::ldexp(1.0, -23) * magnitude);
+                }
+            }
+            auto dx = to_device(x), dw = to_device(w), dy = poisoned(expected.size()),
+                 dz = poisoned(expected.size());
+            CHECK(cuda::linear_gguf(dx.as<float>(), rows, type, dw.data(), out, in, dy.as<float>()).ok());
+            const auto y = from_device(dy, expected.size());
+            double worst = 0;
+            for (std::size_t i = 0; i < expected.size(); ++i) {
+                worst = std::max(worst, std::fabs(static_cast<double>(y[i]) - expected[i]) / bound[i]);
+                if (!CHECK_CLOSE(y[i], expected[i], bound[i])) {
+                    std::fprintf(stderr, "  linear_gguf %s: element %zu\n", dtype_info(type).name.data(), i);
+                    break;
+                }
+            }
+            // linear on a GGUF_BLOCK weight (a model's cpu::WeightMatrix) is linear_gguf.
+            const cuda::DeviceWeight weight{cpu::WeightFormat::GGUF_BLOCK, dw.data(), nullptr, out, in, type};
+            CHECK(cuda::linear(dx.as<float>(), rows, weight, dz.as<float>()).ok());
+            CHECK(from_device(dz, expected.size()) == y);
+            std::printf("  linear_gguf %-8s %2lld rows: max error %.3f of the bound\n",
+                        std::string(dtype_info(type).name).c_str(), static_cast<long long>(rows), worst);
+        }
+    }
+    const auto no_kernel = cuda::linear_gguf(nullptr, 1, DType::Q8_K, nullptr, 1, 256, nullptr);
+    CHECK(!no_kernel.ok() && no_kernel.error().find("Q8_K") != std::string::npos);
+    CHECK(!cuda::linear_gguf(nullptr, 1, DType::Q8_0, nullptr, 1, 48, nullptr).ok()); // not whole blocks
+}
+
+// The decode of every GGUF type to the bit: identity activations make each output one decoded weight
+// times 1 plus exact zeros, so the device's values must equal quant::dequantize_row's (gguf-py's).
+void gguf_decode_exact() {
+    std::mt19937 gguf_rng(7);
+    for (const DType type : kGgufTypes) {
+        const std::int64_t out = 24, in = 512, rows = in;
+        const auto w = random_gguf_rows(type, out, in, gguf_rng);
+        const std::size_t row_bytes = static_cast<std::size_t>(*dtype_bytes(type, in));
+        std::vector<float> decoded(static_cast<std::size_t>(out * in));
+        for (std::int64_t o = 0; o < out; ++o)
+            quant::dequantize_row(type, w.data() + static_cast<std::size_t>(o) * row_bytes,
+                                  decoded.data() + o * in, in);
+        std::vector<float> x(static_cast<std::size_t>(rows * in), 0.0f);
+        for (std::int64_t r = 0; r < rows; ++r) x[static_cast<std::size_t>(r * in + r)] = 1.0f;
+        auto dw = to_device(w), dx = to_device(x), dy = poisoned(static_cast<std::size_t>(rows * out));
+        CHECK(cuda::linear_gguf(dx.as<float>(), rows, type, dw.data(), out, in, dy.as<float>()).ok());
+        const auto y = from_device(dy, static_cast<std::size_t>(rows * out));
+        std::size_t differ = 0;
+        for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t o = 0; o < out; ++o)
+                differ +=
+                    y[static_cast<std::size_t>(r * out + o)] != decoded[static_cast<std::size_t>(o * in + r)];
+        CHECK(differ == 0);
+        std::printf("  decode %-8s %zu of %lld weights differ\n", std::string(dtype_info(type).name).c_str(),
+                    differ, static_cast<long long>(rows * out));
     }
 }
 
@@ -245,9 +319,9 @@ void errors_are_reported() {
     const cuda::DeviceWeight missing_scales{cpu::WeightFormat::F8_E4M3_BLOCK128, nullptr, nullptr, 4, 128};
     const auto result = cuda::linear(nullptr, 1, missing_scales, nullptr);
     CHECK(!result.ok() && result.error().find("scales") != std::string::npos);
-    const cuda::DeviceWeight q4_k{cpu::WeightFormat::GGUF_BLOCK, nullptr, nullptr, 4, 256, DType::Q4_K};
-    const auto no_kernel = cuda::linear(nullptr, 1, q4_k, nullptr);
-    CHECK(!no_kernel.ok() && no_kernel.error().find("CUDA has no kernel for Q4_K") != std::string::npos);
+    const cuda::DeviceWeight q8_k{cpu::WeightFormat::GGUF_BLOCK, nullptr, nullptr, 4, 256, DType::Q8_K};
+    const auto no_kernel = cuda::linear(nullptr, 1, q8_k, nullptr);
+    CHECK(!no_kernel.ok() && no_kernel.error().find("CUDA has no kernel for Q8_K") != std::string::npos);
 }
 
 } // namespace
@@ -259,6 +333,8 @@ int main() {
     }
     rms_norm_parity();
     linear_parity();
+    linear_gguf_parity();
+    gguf_decode_exact();
     rope_parity();
     hadamard_parity();
     sinkhorn_parity();

@@ -358,8 +358,7 @@ void DenseModel::place(const backend::Request& request) {
     const DenseConfig& c = config_;
     backend::GraphSupport support;
     support.graph = "the dense GGUF graph";
-    support.cuda_missing = "the CUDA backend has no kernels for GGUF block types yet, so " + support.graph +
-                           " does not run on it";
+    support.cuda_missing = "the CUDA backend does not run " + support.graph + " yet";
     for (const TensorView& tensor : file_.tensors())
         if (tensor.shape.size() == 2 && !kernels::vulkan::linear_gguf_supports(tensor.dtype)) {
             support.vulkan_missing = "no Vulkan kernel for " +

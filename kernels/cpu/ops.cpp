@@ -130,6 +130,19 @@ void rope_interleaved(float* x, std::int64_t pairs, const float* frequencies, do
     }
 }
 
+std::vector<float> rope_cos_sin(const std::vector<double>& positions, const float* frequencies,
+                                std::int64_t pairs) {
+    std::vector<float> table;
+    table.reserve(positions.size() * static_cast<std::size_t>(pairs) * 2);
+    for (const double position : positions)
+        for (std::int64_t i = 0; i < pairs; ++i) {
+            const double angle = position * static_cast<double>(frequencies[i]);
+            table.push_back(static_cast<float>(std::cos(angle)));
+            table.push_back(static_cast<float>(std::sin(angle)));
+        }
+    return table;
+}
+
 void hadamard(float* x, std::int64_t n) {
     for (std::int64_t half = 1; half < n; half *= 2) {
         for (std::int64_t start = 0; start < n; start += 2 * half) {

@@ -5,6 +5,7 @@
 #include "kernels/dtype.h"
 
 #include <cstdint>
+#include <vector>
 
 namespace lectern::kernels::quant {
 class ThreadPool;
@@ -62,6 +63,12 @@ bool have_avx2();
 // Rotates the (2i, 2i+1) pairs of x[0 .. 2*pairs) by angle position * frequencies[i] (GPT-J style);
 // `inverse` rotates by the negative angle (the conjugate).
 void rope_interleaved(float* x, std::int64_t pairs, const float* frequencies, double position, bool inverse);
+
+// The (cos, sin) of position * frequencies[i] for each position, [positions, pairs] pairs of floats, in
+// double as rope_interleaved takes them (an fp32 angle loses the phase at long positions): the table the
+// GPU backends' rope_interleaved rotates by.
+std::vector<float> rope_cos_sin(const std::vector<double>& positions, const float* frequencies,
+                                std::int64_t pairs);
 
 // In-place normalised Walsh-Hadamard transform of n values (n a power of two): H x / sqrt(n).
 void hadamard(float* x, std::int64_t n);

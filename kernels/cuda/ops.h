@@ -68,11 +68,11 @@ Result<void> linear_gguf(const float* x, std::int64_t rows, DType type, const vo
 bool linear_gguf_supports(DType type);
 
 // rope_interleaved on x [rows, heads, head_dim]: dims [rope_offset, rope_offset + 2*pairs) of every head
-// of row r rotate by positions[r] * frequencies[i]; the angle and its sine and cosine are taken in double,
-// as the CPU reference does.
-Result<void> rope_interleaved(float* x, const double* positions, const float* frequencies, std::int64_t rows,
-                              std::int64_t heads, std::int64_t head_dim, std::int64_t rope_offset,
-                              std::int64_t pairs, bool inverse);
+// of row r rotate by row r of `cos_sin` ([rows, pairs] (cos, sin) pairs from cpu::rope_cos_sin, or the
+// dense graph's quant::rope_angles); `inverse` rotates by the negative angle. Bit for bit as the CPU.
+Result<void> rope_interleaved(float* x, const float* cos_sin, std::int64_t rows, std::int64_t heads,
+                              std::int64_t head_dim, std::int64_t rope_offset, std::int64_t pairs,
+                              bool inverse);
 
 // hadamard on each of `rows` rows of n values (n a power of two, at most 8192), in place.
 Result<void> hadamard(float* x, std::int64_t rows, std::int64_t n);

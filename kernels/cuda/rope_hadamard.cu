@@ -4,17 +4,18 @@
 namespace lectern::kernels::cuda {
 namespace {
 
-__global__ void rope_kernel(float* x, const double* positions, const float* frequencies, std::int64_t rows,
-                            std::int64_t heads, std::int64_t head_dim, std::int64_t rope_offset,
-                            std::int64_t pairs, double direction) {
+// One thread per (row, head, pair); row r's pairs rotate by row r of the cos/sin table, the inverse by the
+// negated sine (exact), as cpu::rope_interleaved rotates by the negative angle.
+__global__ void rope_kernel(float* x, const float* cos_sin, std::int64_t rows, std::int64_t heads,
+                            std::int64_t head_dim, std::int64_t rope_offset, std::int64_t pairs,
+                            bool inverse) {
     const std::int64_t index = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (index >= rows * heads * pairs) return;
     const std::int64_t pair = index % pairs;
     const std::int64_t head = (index / pairs) % heads;
     const std::int64_t row = index / (pairs * heads);
-    double sd, cd;
-    sincos(positions[row] * static_cast<double>(frequencies[pair]) * direction, &sd, &cd);
-    const float s = static_cast<float>(sd), c = static_cast<float>(cd);
+    const float c = cos_sin[2 * (row * pairs + pair)];
+    const float s = inverse ? -cos_sin[2 * (row * pairs + pair) + 1] : cos_sin[2 * (row * pairs + pair) + 1];
     float* p = x + (row * heads + head) * head_dim + rope_offset + 2 * pair;
     const float a = p[0], b = p[1];
     // Explicit roundings: no fused multiply-adds, as on the CPU.
@@ -43,15 +44,15 @@ __global__ void hadamard_kernel(float* x, std::int64_t n, float scale) {
 
 } // namespace
 
-Result<void> rope_interleaved(float* x, const double* positions, const float* frequencies, std::int64_t rows,
-                              std::int64_t heads, std::int64_t head_dim, std::int64_t rope_offset,
-                              std::int64_t pairs, bool inverse) {
+Result<void> rope_interleaved(float* x, const float* cos_sin, std::int64_t rows, std::int64_t heads,
+                              std::int64_t head_dim, std::int64_t rope_offset, std::int64_t pairs,
+                              bool inverse) {
     if (rows <= 0 || heads <= 0 || pairs <= 0) return Error{"rope_interleaved: empty shape"};
     if (rope_offset < 0 || rope_offset + 2 * pairs > head_dim)
         return Error{"rope_interleaved: the rotated dims lie outside the head"};
     constexpr int kThreads = 256;
-    rope_kernel<<<blocks_for(rows * heads * pairs, kThreads), kThreads>>>(
-        x, positions, frequencies, rows, heads, head_dim, rope_offset, pairs, inverse ? -1.0 : 1.0);
+    rope_kernel<<<blocks_for(rows * heads * pairs, kThreads), kThreads>>>(x, cos_sin, rows, heads, head_dim,
+                                                                          rope_offset, pairs, inverse);
     return finish_launch("rope_interleaved");
 }
 

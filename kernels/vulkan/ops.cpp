@@ -270,19 +270,6 @@ Result<void> linear_gguf(Stream& stream, BufferSpan x, std::int64_t rows, DType 
                            false);
 }
 
-std::vector<float> rope_cos_sin(std::span<const double> positions, const float* frequencies,
-                                std::int64_t pairs) {
-    std::vector<float> table;
-    table.reserve(positions.size() * static_cast<std::size_t>(pairs) * 2);
-    for (const double position : positions)
-        for (std::int64_t i = 0; i < pairs; ++i) {
-            const double angle = position * static_cast<double>(frequencies[i]);
-            table.push_back(static_cast<float>(std::cos(angle)));
-            table.push_back(static_cast<float>(std::sin(angle)));
-        }
-    return table;
-}
-
 Result<void> rope_interleaved(Stream& stream, BufferSpan x, BufferSpan cos_sin, std::int64_t rows,
                               std::int64_t heads, std::int64_t head_dim, std::int64_t rope_offset,
                               std::int64_t pairs, bool inverse) {

@@ -52,14 +52,8 @@ Result<void> linear_gguf(Stream& stream, BufferSpan x, std::int64_t rows, DType 
 // MXFP4, IQ2_XXS).
 bool linear_gguf_supports(DType type);
 
-// The (cos, sin) of position * frequencies[i] for each position, [positions, pairs] pairs of floats,
-// computed in double on the host as the CPU reference does (an fp32 angle loses the phase at long
-// positions). Upload it and pass it to rope_interleaved.
-std::vector<float> rope_cos_sin(std::span<const double> positions, const float* frequencies,
-                                std::int64_t pairs);
-
 // rope_interleaved on x [rows, heads, head_dim]: dims [rope_offset, rope_offset + 2*pairs) of every head of
-// row r rotate by row r of `cos_sin` (from rope_cos_sin); `inverse` rotates by the negative angle.
+// row r rotate by row r of `cos_sin` (from cpu::rope_cos_sin); `inverse` rotates by the negative angle.
 Result<void> rope_interleaved(Stream& stream, BufferSpan x, BufferSpan cos_sin, std::int64_t rows,
                               std::int64_t heads, std::int64_t head_dim, std::int64_t rope_offset,
                               std::int64_t pairs, bool inverse);

@@ -249,7 +249,7 @@ int main(int argc, char** argv) {
         std::vector<double> positions(rows);
         for (std::int64_t r = 0; r < rows; ++r) positions[static_cast<std::size_t>(r)] = 100000.0 + r;
         vulkan::Buffer dx = upload(context, x);
-        vulkan::Buffer table = upload(context, vulkan::rope_cos_sin(positions, frequencies.data(), pairs));
+        vulkan::Buffer table = upload(context, cpu::rope_cos_sin(positions, frequencies.data(), pairs));
         report("rope_interleaved", std::to_string(rows) + "x" + std::to_string(heads) + "h pairs 32",
                vulkan_ms(
                    context,

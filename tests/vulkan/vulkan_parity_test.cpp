@@ -322,7 +322,7 @@ void rope_parity(vulkan::Context& context, std::mt19937& rng) {
                 cpu::rope_interleaved(expected.data() + (r * heads + h) * head_dim + offset, pairs,
                                       frequencies.data(), positions[static_cast<std::size_t>(r)], inverse);
         vulkan::Buffer dx = to_device(context, x);
-        vulkan::Buffer table = to_device(context, vulkan::rope_cos_sin(positions, frequencies.data(), pairs));
+        vulkan::Buffer table = to_device(context, cpu::rope_cos_sin(positions, frequencies.data(), pairs));
         if (!run_op(context, "rope_interleaved", [&](vulkan::Stream& s) {
                 return vulkan::rope_interleaved(s, dx.span(), table.span(), rows, heads, head_dim, offset,
                                                 pairs, inverse);

@@ -877,11 +877,11 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
         std::copy(values.begin(), values.end(),
                   upload.begin() + static_cast<std::ptrdiff_t>(offset / sizeof(float)));
     };
-    place(vk::rope_cos_sin(token_positions, g.host.frequencies(false).data(), pairs), layout.plain);
-    place(vk::rope_cos_sin(token_positions, g.host.frequencies(true).data(), pairs), layout.compressed);
+    place(k::rope_cos_sin(token_positions, g.host.frequencies(false).data(), pairs), layout.plain);
+    place(k::rope_cos_sin(token_positions, g.host.frequencies(true).data(), pairs), layout.compressed);
     for (int r = 0; r < 2; ++r) {
         if (!block_positions[r].empty())
-            place(vk::rope_cos_sin(block_positions[r], g.host.frequencies(true).data(), pairs),
+            place(k::rope_cos_sin(block_positions[r], g.host.frequencies(true).data(), pairs),
                   layout.blocks[r]);
         for (std::int64_t t = 0; t < rows; ++t)
             upload[layout.visible[r] / sizeof(float) + static_cast<std::size_t>(t)] =

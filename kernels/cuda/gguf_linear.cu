@@ -6,10 +6,17 @@
 #include <mutex>
 #include <string>
 
-// Every weight element is decoded exactly as kernels/cpu/quant/dequantize.cpp decodes it (the same
-// operations in the same order, with the multiply-adds written as separately rounded steps, since nvcc
-// would otherwise fuse them), then multiplied with fp32 activations and summed in fp32: the bound of
-// quant::matmul's float path, cols * 2^-23 * sum |w_i x_i| against the exact product.
+// Two paths, as quant::matmul (kernels/cpu/quant/matmul.h) chooses them:
+//   - Q4_0, Q4_1 and Q8_0: integer block products against activations quantized to 8-bit blocks of 32,
+//     bit for bit as the CPU quantizes them (llama.cpp's Q8_0, and Q8_1's scaled sum for Q4_1), combined
+//     per block as (d_w * d_x) * sum q_w q_x (+ m_w * s_x); only the float summation order differs from
+//     the CPU's. The ops take no scratch memory, so each warp quantizes the activation blocks it needs
+//     itself, in registers: no device allocation or lock, and recomputing a block per output row costs
+//     about what the float path's per-element multiply-adds cost.
+//   - every other type: each weight element decoded exactly as kernels/cpu/quant/dequantize.cpp decodes it
+//     (the same operations in the same order, with the multiply-adds written as separately rounded steps,
+//     since nvcc would otherwise fuse them), then multiplied with fp32 activations and summed in fp32: the
+//     bound of quant::matmul's float path, cols * 2^-23 * sum |w_i x_i| against the exact product.
 
 namespace lectern::kernels::cuda {
 namespace {
@@ -173,6 +180,110 @@ __global__ void gguf_linear_kernel(const float* x, std::int64_t rows, const std:
     }
 }
 
+// --- Q4_0, Q4_1, Q8_0: integer block products against 8-bit activation blocks -------------------------
+
+// v rounded to the nearest fp16 value (ties to even), as a float: quant::float_to_half's operations on the
+// bits, so that the rounding is the CPU's by construction (overflow to infinity, subnormals included).
+__device__ inline float fp16_rounded(float v) {
+    const unsigned bits = __float_as_uint(v);
+    const unsigned sign = (bits >> 16) & 0x8000u;
+    const unsigned abs_bits = bits & 0x7FFFFFFFu;
+    unsigned half_bits = 0;
+    if (abs_bits > 0x7F800000u) {
+        half_bits = sign | 0x7E00u;
+    } else if (abs_bits >= 0x477FF000u) { // rounds past 65504
+        half_bits = sign | 0x7C00u;
+    } else if (abs_bits < 0x38800000u) { // half subnormal or zero: the float adder rounds
+        const float magnitude = __fadd_rn(__uint_as_float(abs_bits), 0.5f);
+        half_bits = sign | (__float_as_uint(magnitude) - 0x3F000000u);
+    } else {
+        const unsigned odd = (abs_bits >> 13) & 1u;
+        half_bits = sign | ((abs_bits + 0xFFFu + odd - (112u << 23)) >> 13);
+    }
+    return __half2float(__ushort_as_half(static_cast<unsigned short>(half_bits)));
+}
+
+// The 32 quants of a Q4_0 (nibble - 8), Q4_1 (nibble) or Q8_0 (int8) block, its scale d and Q4_1's m.
+template <DType Type>
+__device__ inline void integer_block(const std::uint8_t* b, int (&q)[32], float& d, float& m) {
+    d = half_at(b);
+    m = 0.0f;
+    if constexpr (Type == DType::Q4_1) m = half_at(b + 2);
+#pragma unroll
+    for (int j = 0; j < 32; ++j) {
+        if constexpr (Type == DType::Q4_0)
+            q[j] = nibble(b + 2, j) - 8;
+        else if constexpr (Type == DType::Q4_1)
+            q[j] = nibble(b + 4, j);
+        else
+            q[j] = static_cast<std::int8_t>(b[2 + j]);
+    }
+}
+
+// The product of weight block (w, d_w, m_w) with the 32 activations xb, quantized as quant::matmul's
+// quantize_row_portable does: amax = max |x|, d = amax / 127, q = nearbyint(x * (127 / amax)) (ties to
+// even), d_x = fp16(d), s_x = fp16(d * sum q). Every step is a single IEEE rounding written out, so nvcc
+// cannot fuse or approximate it; the block's value is (d_w * d_x) * sum q_w q_x, plus m_w * s_x for Q4_1,
+// added to `sum`.
+template <DType Type>
+__device__ inline float add_block_product(const int (&w)[32], float dw, float mw, const float* xb,
+                                          float sum) {
+    float v[32];
+    float amax = 0.0f;
+#pragma unroll
+    for (int j = 0; j < 32; ++j) {
+        v[j] = xb[j];
+        amax = fmaxf(amax, fabsf(v[j]));
+    }
+    const float d = __fdiv_rn(amax, 127.0f);
+    const float id = amax != 0.0f ? __fdiv_rn(127.0f, amax) : 0.0f;
+    int acc = 0, total = 0;
+#pragma unroll
+    for (int j = 0; j < 32; ++j) {
+        const int q = static_cast<int>(rintf(__fmul_rn(v[j], id)));
+        total += q;
+        acc += w[j] * q;
+    }
+    sum = fmaf(__fmul_rn(dw, fp16_rounded(d)), static_cast<float>(acc), sum); // |acc| < 2^24: exact
+    if constexpr (Type == DType::Q4_1)
+        sum = fmaf(mw, fp16_rounded(__fmul_rn(d, static_cast<float>(total))), sum);
+    return sum;
+}
+
+// As gguf_linear_kernel: one warp per output row, lane l takes blocks l, l + 32, ..., unpacks each weight
+// block once and applies it to up to kRowsPerPass token rows, quantizing each row's block as it goes.
+template <DType Type>
+__global__ void gguf_linear_q8_kernel(const float* x, std::int64_t rows, const std::uint8_t* weight,
+                                      std::int64_t out_features, std::int64_t in_features,
+                                      std::int64_t block_bytes, float* y) {
+    const std::int64_t o = static_cast<std::int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
+    const int lane = static_cast<int>(threadIdx.x % 32);
+    if (o >= out_features) return;
+    const std::int64_t blocks = in_features / 32;
+    const std::uint8_t* row = weight + o * blocks * block_bytes;
+    for (std::int64_t r0 = 0; r0 < rows; r0 += kRowsPerPass) {
+        const int pass_rows = static_cast<int>(rows - r0 < kRowsPerPass ? rows - r0 : kRowsPerPass);
+        float sum[kRowsPerPass] = {};
+        for (std::int64_t block = lane; block < blocks; block += 32) {
+            int w[32];
+            float dw = 0.0f, mw = 0.0f;
+            integer_block<Type>(row + block * block_bytes, w, dw, mw);
+            const float* xb = x + r0 * in_features + block * 32;
+#pragma unroll
+            for (int r = 0; r < kRowsPerPass; ++r)
+                if (r < pass_rows) sum[r] = add_block_product<Type>(w, dw, mw, xb + r * in_features, sum[r]);
+        }
+#pragma unroll
+        for (int r = 0; r < kRowsPerPass; ++r) {
+            if (r >= pass_rows) break;
+            float total = sum[r];
+            for (int offset = 16; offset > 0; offset /= 2)
+                total += __shfl_down_sync(0xFFFFFFFFu, total, offset);
+            if (lane == 0) y[(r0 + r) * out_features + o] = total;
+        }
+    }
+}
+
 // The IQ2_XXS grid in constant memory, copied once per process.
 Result<void> upload_iq2xxs_grid() {
     static std::once_flag once;
@@ -190,9 +301,14 @@ Result<void> upload_iq2xxs_grid() {
 template <DType Type>
 void launch(const float* x, std::int64_t rows, const void* weight, std::int64_t out_features,
             std::int64_t in_features, float* y) {
-    gguf_linear_kernel<Type><<<blocks_for(out_features, kWarpsPerBlock), kWarpsPerBlock * 32>>>(
-        x, rows, static_cast<const std::uint8_t*>(weight), out_features, in_features,
-        dtype_info(Type).block_bytes, y);
+    const auto* bytes = static_cast<const std::uint8_t*>(weight);
+    const std::int64_t block_bytes = dtype_info(Type).block_bytes;
+    if constexpr (Type == DType::Q4_0 || Type == DType::Q4_1 || Type == DType::Q8_0)
+        gguf_linear_q8_kernel<Type><<<blocks_for(out_features, kWarpsPerBlock), kWarpsPerBlock * 32>>>(
+            x, rows, bytes, out_features, in_features, block_bytes, y);
+    else
+        gguf_linear_kernel<Type><<<blocks_for(out_features, kWarpsPerBlock), kWarpsPerBlock * 32>>>(
+            x, rows, bytes, out_features, in_features, block_bytes, y);
 }
 
 } // namespace

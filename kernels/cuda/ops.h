@@ -14,6 +14,12 @@ namespace lectern::kernels::cuda {
 // Whether a usable CUDA device is present; the error says what is missing.
 Result<void> device_available();
 
+// Device 0's free memory now (cudaMemGetInfo: what other programs hold is taken already), or 0 when it
+// cannot be asked.
+std::uint64_t free_device_memory();
+// The bytes every live DeviceBuffer of this process holds.
+std::uint64_t allocated_bytes();
+
 // Device memory: RAII, move-only.
 class DeviceBuffer {
 public:
@@ -32,8 +38,9 @@ public:
         return static_cast<T*>(data_);
     }
     std::size_t size() const { return size_; }
-    Result<void> upload(const void* host, std::size_t bytes);
-    Result<void> download(void* host, std::size_t bytes) const;
+    // Copies `bytes` from host memory to the buffer at `offset`, or from there back.
+    Result<void> upload(const void* host, std::size_t bytes, std::size_t offset = 0);
+    Result<void> download(void* host, std::size_t bytes, std::size_t offset = 0) const;
 
 private:
     void* data_ = nullptr;
@@ -59,9 +66,11 @@ struct DeviceWeight {
 Result<void> linear(const float* x, std::int64_t rows, const DeviceWeight& weight, float* y);
 
 // linear for a weight in a GGUF tensor type, [out_features, in_features] with each row a whole number of
-// blocks, byte for byte as the file stores it. Each weight is decoded exactly as quant::dequantize_row
-// does and summed in fp32 with the activations (no 8-bit activation blocks, unlike the CPU's Q4_0, Q4_1
-// and Q8_0 path), so the result is within quant::matmul's float-path bound of the exact product.
+// blocks, byte for byte as the file stores it, computed as quant::matmul computes it. Q4_0, Q4_1 and Q8_0
+// weights meet activations quantized to 8-bit blocks of 32 (Q8_0 blocks, Q8_1 with the block's scaled sum
+// for Q4_1), bit for bit as the CPU quantizes them, in integer block products: the CPU's per-block values,
+// summed in fp32 in another order. Every other type is decoded exactly as quant::dequantize_row does and
+// summed in fp32 with the activations, within quant::matmul's float-path bound of the exact product.
 Result<void> linear_gguf(const float* x, std::int64_t rows, DType type, const void* weight,
                          std::int64_t out_features, std::int64_t in_features, float* y);
 // Whether linear_gguf has a kernel for `type` (every quant::is_weight_type type).

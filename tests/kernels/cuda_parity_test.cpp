@@ -5,6 +5,8 @@
 #include "kernels/cpu/numerics.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/quant/dequantize.h"
+#include "kernels/cpu/quant/half.h"
+#include "kernels/cpu/quant/matmul.h"
 #include "kernels/cuda/ops.h"
 #include "tests/kernels/cuda_buffers.h"
 #include "tests/kernels/random_inputs.h"
@@ -160,20 +162,37 @@ constexpr DType kGgufTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q4
                                 DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q2_K,  DType::Q3_K,
                                 DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::MXFP4, DType::IQ2_XXS};
 
-// Every GGUF weight type against the exact product (quant::dot_reference) within quant::matmul's float-path
-// bound, cols * 2^-23 * sum |w x|: the device decodes exactly and sums in fp32. One element decoded wrong
-// is off by about sum |w x| / cols, far past it; gguf_decode_exact checks the decode to the bit.
+bool quantizes_activations(DType type) {
+    return type == DType::Q4_0 || type == DType::Q4_1 || type == DType::Q8_0;
+}
+
+// Every GGUF weight type against the CPU. Q4_0, Q4_1 and Q8_0 quantize the activations to 8-bit blocks as
+// the CPU does: they are checked against the CPU's product (quant::matmul) within 1e-6 + 2.5e-7 * sum |w x|
+// (the same block products summed in another order, and the CPU rounds each 8-lane part of a block apart),
+// while one activation quantized differently would be off by about |w| amax / 127. Every other type is
+// checked against the exact product (quant::dot_reference) within quant::matmul's float-path bound,
+// cols * 2^-23 * sum |w x|: the device decodes exactly and sums in fp32. One element decoded wrong is off by
+// about sum |w x| / cols, far past either; gguf_decode_exact checks the float path's decode to the bit.
 void linear_gguf_parity() {
     std::mt19937 gguf_rng(20261207);
+    struct Case {
+        std::int64_t rows, in;
+    };
     for (const DType type : kGgufTypes) {
         CHECK(cuda::linear_gguf_supports(type));
-        for (const std::int64_t rows : {1, 11}) { // one pass of token rows, and two
-            const std::int64_t out = 67, in = 512;
+        const bool quantized = quantizes_activations(type);
+        // One pass of token rows, and two; for the integer path also a lane with two blocks (33 of 32).
+        for (const Case c : {Case{1, 512}, Case{11, 512}, Case{3, 1056}}) {
+            if (!quantized && c.in % 256 != 0) continue;
+            const std::int64_t rows = c.rows, out = 67, in = c.in;
             const auto w = random_gguf_rows(type, out, in, gguf_rng);
             const auto x = random_floats(static_cast<std::size_t>(rows * in), 2.0f);
             const std::size_t row_bytes = static_cast<std::size_t>(*dtype_bytes(type, in));
             std::vector<float> expected(static_cast<std::size_t>(rows * out)), bound(expected.size());
             std::vector<float> decoded(static_cast<std::size_t>(in));
+            if (quantized)
+                quant::matmul(type, reinterpret_cast<const std::byte*>(w.data()), out, in, x.data(), rows,
+                              expected.data());
             for (std::int64_t o = 0; o < out; ++o) {
                 const std::uint8_t* row = w.data() + static_cast<std::size_t>(o) * row_bytes;
                 quant::dequantize_row(type, row, decoded.data(), in);
@@ -184,9 +203,11 @@ void linear_gguf_parity() {
                         magnitude +=
                             std::fabs(static_cast<double>(xr[i]) * decoded[static_cast<std::size_t>(i)]);
                     const auto at = static_cast<std::size_t>(r * out + o);
-                    expected[at] = static_cast<float>(quant::dot_reference(type, row, xr, in));
-                    bound[at] =
-                        static_cast<float>(1e-6 + static_cast<double>(in) * std::ldexp(1.0, -23) * magnitude);
+                    if (!quantized)
+                        expected[at] = static_cast<float>(quant::dot_reference(type, row, xr, in));
+                    bound[at] = static_cast<float>(
+                        1e-6 +
+                        (quantized ? 2.5e-7 : static_cast<double>(in) * std::ldexp(1.0, -23)) * magnitude);
                 }
             }
             auto dx = to_device(x), dw = to_device(w), dy = poisoned(expected.size()),
@@ -205,8 +226,9 @@ void linear_gguf_parity() {
             const cuda::DeviceWeight weight{cpu::WeightFormat::GGUF_BLOCK, dw.data(), nullptr, out, in, type};
             CHECK(cuda::linear(dx.as<float>(), rows, weight, dz.as<float>()).ok());
             CHECK(from_device(dz, expected.size()) == y);
-            std::printf("  linear_gguf %-8s %2lld rows: max error %.3f of the bound\n",
-                        std::string(dtype_info(type).name).c_str(), static_cast<long long>(rows), worst);
+            std::printf("  linear_gguf %-8s %2lld x %4lld: max error %.3f of the bound (%s)\n",
+                        std::string(dtype_info(type).name).c_str(), static_cast<long long>(rows),
+                        static_cast<long long>(in), worst, quantized ? "quant::matmul" : "exact");
         }
     }
     const auto no_kernel = cuda::linear_gguf(nullptr, 1, DType::Q8_K, nullptr, 1, 256, nullptr);
@@ -214,11 +236,14 @@ void linear_gguf_parity() {
     CHECK(!cuda::linear_gguf(nullptr, 1, DType::Q8_0, nullptr, 1, 48, nullptr).ok()); // not whole blocks
 }
 
-// The decode of every GGUF type to the bit: identity activations make each output one decoded weight
-// times 1 plus exact zeros, so the device's values must equal quant::dequantize_row's (gguf-py's).
+// The decode of every GGUF type on the float path to the bit: identity activations make each output one
+// decoded weight times 1 plus exact zeros, so the device's values must equal quant::dequantize_row's
+// (gguf-py's). Q4_0, Q4_1 and Q8_0 quantize the activations (a 1 becomes 127 times fp16(1/127)), so no
+// output is one decoded weight: linear_gguf_parity and activation_quantization_exact check them.
 void gguf_decode_exact() {
     std::mt19937 gguf_rng(7);
     for (const DType type : kGgufTypes) {
+        if (quantizes_activations(type)) continue;
         const std::int64_t out = 24, in = 512, rows = in;
         const auto w = random_gguf_rows(type, out, in, gguf_rng);
         const std::size_t row_bytes = static_cast<std::size_t>(*dtype_bytes(type, in));
@@ -239,6 +264,46 @@ void gguf_decode_exact() {
         CHECK(differ == 0);
         std::printf("  decode %-8s %zu of %lld weights differ\n", std::string(dtype_info(type).name).c_str(),
                     differ, static_cast<long long>(rows * out));
+    }
+}
+
+// The activation quantization bit for bit: one block of 32 per row and weights that pick one quantized
+// value each (Q8_0 rows with d = 1 and a single q = 1: y[r, o] = d_x q_x[o]) or the block's scaled sum
+// (Q4_1 rows with d = 0 and m = 1: y = s_x), so each output is one product of exact values and the device
+// must give the CPU's bits. The rows span 2^-20 .. 2^20, hold exact ties of x * 127 / amax, and zeros.
+void activation_quantization_exact() {
+    const std::int64_t rows = 1024, in = 32, out = 32;
+    std::vector<float> x = random_floats(static_cast<std::size_t>(rows * in));
+    std::uniform_int_distribution<int> exponent(-20, 20);
+    for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t j = 0; j < in; ++j)
+            x[static_cast<std::size_t>(r * in + j)] *= std::ldexp(1.0f, exponent(rng) / (j % 4 == 0 ? 1 : 2));
+    for (std::int64_t j = 0; j < in; ++j) {
+        x[static_cast<std::size_t>(j)] = j == 0 ? 127.0f : static_cast<float>(j % 8) - 3.5f; // 127 / amax = 1
+        x[static_cast<std::size_t>(in + j)] = 0.0f;
+    }
+    const std::uint16_t one = quant::float_to_half(1.0f);
+    std::vector<std::uint8_t> q8(static_cast<std::size_t>(out * 34), 0),
+        q4_1(static_cast<std::size_t>(out * 20), 0);
+    for (std::int64_t o = 0; o < out; ++o) {
+        std::memcpy(q8.data() + o * 34, &one, 2);
+        q8[static_cast<std::size_t>(o * 34 + 2 + o)] = 1;
+        std::memcpy(q4_1.data() + o * 20 + 2, &one, 2); // d = 0, m = 1
+    }
+    auto dx = to_device(x);
+    for (const auto& [type, weights] : {std::pair{DType::Q8_0, &q8}, std::pair{DType::Q4_1, &q4_1}}) {
+        std::vector<float> expected(static_cast<std::size_t>(rows * out));
+        quant::matmul(type, reinterpret_cast<const std::byte*>(weights->data()), out, in, x.data(), rows,
+                      expected.data());
+        auto dw = to_device(*weights), dy = poisoned(expected.size());
+        CHECK(cuda::linear_gguf(dx.as<float>(), rows, type, dw.data(), out, in, dy.as<float>()).ok());
+        const auto y = from_device(dy, expected.size());
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < y.size(); ++i)
+            differ += std::memcmp(&y[i], &expected[i], sizeof(float)) != 0;
+        std::printf("  activation quantization %-4s %zu of %zu values differ from the CPU's bits\n",
+                    std::string(dtype_info(type).name).c_str(), differ, y.size());
+        CHECK(differ == 0);
     }
 }
 
@@ -333,6 +398,7 @@ int main() {
     rms_norm_parity();
     linear_parity();
     linear_gguf_parity();
+    activation_quantization_exact();
     gguf_decode_exact();
     rope_parity();
     hadamard_parity();

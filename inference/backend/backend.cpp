@@ -3,6 +3,10 @@
 #include "inference/cache/user_cache.h"
 #include "kernels/vulkan/context.h"
 
+#ifdef LECTERN_HAVE_CUDA
+#include "kernels/cuda/ops.h"
+#endif
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -82,6 +86,10 @@ Attempt try_cuda(const GraphSupport& support, Selection& out) {
     if (!probe.missing.empty()) return {false, "CUDA: " + probe.missing};
     if (support.cuda_missing)
         return {false, "CUDA: " + *support.cuda_missing + " (device: " + probe.device + ")"};
+    // The driver answers, but the runtime this build links may still refuse it (a driver older than the
+    // runtime).
+    if (auto runtime = kernels::cuda::device_available(); !runtime)
+        return {false, "CUDA: " + runtime.error()};
     out.kind = Kind::Cuda;
     out.device = probe.device;
     return {true, {}};
@@ -191,11 +199,15 @@ DevicePlan plan_device(const Request& request, const Selection& selection, const
     if (wanted >= 0) return {std::min(wanted, layers), {}};
     std::uint64_t budget = request.device_memory.value_or(std::numeric_limits<std::uint64_t>::max());
     bool allowed = request.device_memory.has_value(); // the request's cap, not the device, sets the budget
-    if (selection.vulkan)
-        if (const std::uint64_t free = selection.vulkan->free_device_memory(); free < budget) {
-            budget = free;
-            allowed = false;
-        }
+    std::uint64_t free = std::numeric_limits<std::uint64_t>::max();
+    if (selection.vulkan) free = selection.vulkan->free_device_memory();
+#ifdef LECTERN_HAVE_CUDA
+    if (selection.kind == Kind::Cuda) free = kernels::cuda::free_device_memory();
+#endif
+    if (free < budget) {
+        budget = free;
+        allowed = false;
+    }
     DevicePlan plan;
     const std::uint64_t usable = budget - budget / 20;
     std::uint64_t need = footprint.other_bytes;

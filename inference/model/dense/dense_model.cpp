@@ -1,6 +1,7 @@
 #include "inference/model/dense/dense_model.h"
 
 #include "inference/model/default_model.h"
+#include "inference/model/dense/dense_device.h"
 #include "inference/model/dense/dense_vulkan.h"
 #include "inference/model/dense/gguf_tokenizer.h"
 #include "kernels/cpu/quant/dequantize.h"
@@ -9,6 +10,11 @@
 #include "kernels/cpu/quant/ordered_ops.h"
 #include "kernels/cpu/quant/thread_pool.h"
 #include "kernels/vulkan/ops.h"
+
+#ifdef LECTERN_HAVE_CUDA
+#include "inference/model/dense/dense_cuda.h"
+#include "kernels/cuda/ops.h"
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -89,7 +95,7 @@ Result<const float*> require_norm(const GgufFile& file, const std::string& name,
 }
 
 // The key/value caches of the host layers [0, host_layers) in host memory; those of the device layers in
-// `device` (dense_vulkan.h). Snapshots hold every layer's fp16 cache alike, so a snapshot made on one
+// `device` (dense_device.h). Snapshots hold every layer's fp16 cache alike, so a snapshot made on one
 // backend restores on another.
 class DenseState final : public SequenceState {
 public:
@@ -262,7 +268,7 @@ private:
     std::vector<Layer> layers_;
     std::optional<tokenizer::BpeTokenizer> tokenizer_; // when the file carries one
     backend::Status status_;
-    std::unique_ptr<DenseVulkanGraph> device_; // the last status_.device_layers layers and the head
+    std::unique_ptr<DeviceGraph> device_; // the last status_.device_layers layers and the head
     mutable quant::ThreadPool pool_;
     mutable std::mutex mutex_; // one forward at a time: the pool and its buffers are shared
 };
@@ -358,29 +364,54 @@ void DenseModel::place(const backend::Request& request) {
     const DenseConfig& c = config_;
     backend::GraphSupport support;
     support.graph = "the dense GGUF graph";
-    support.cuda_missing = "the CUDA backend does not run " + support.graph + " yet";
-    for (const TensorView& tensor : file_.tensors())
-        if (tensor.shape.size() == 2 && !kernels::vulkan::linear_gguf_supports(tensor.dtype)) {
-            support.vulkan_missing = "no Vulkan kernel for " +
-                                     std::string(kernels::dtype_info(tensor.dtype).name) +
-                                     " weights (tensor '" + tensor.name + "')";
-            break;
-        }
+    const auto first_unsupported = [&](bool (*supported)(kernels::DType)) -> std::optional<std::string> {
+        for (const TensorView& tensor : file_.tensors())
+            if (tensor.shape.size() == 2 && !supported(tensor.dtype))
+                return std::string(kernels::dtype_info(tensor.dtype).name) + " weights (tensor '" +
+                       tensor.name + "')";
+        return std::nullopt;
+    };
+    if (auto missing = first_unsupported(kernels::vulkan::linear_gguf_supports))
+        support.vulkan_missing = "no Vulkan kernel for " + *missing;
+#ifdef LECTERN_HAVE_CUDA
+    if (auto missing = first_unsupported(kernels::cuda::linear_gguf_supports))
+        support.cuda_missing = "no CUDA kernel for " + *missing;
+    // The CUDA half has run only under the host emulation of CUDA (tests/cuda_emulation), not yet on a GPU:
+    // auto keeps to Vulkan until a GPU has run its tests; asking for cuda uses it.
+    else if (request.choice.value_or(backend::Choice::Auto) == backend::Choice::Auto)
+        support.cuda_missing =
+            "the dense graph's CUDA half has not been checked on a GPU yet, so auto passes it "
+            "over (choose the cuda backend to use it)";
+#endif
     status_.layers = c.layers;
     backend::Selection selection = backend::select(request, support);
     status_.fallbacks = std::move(selection.fallbacks);
-    if (selection.kind == backend::Kind::Vulkan) {
+    if (selection.kind != backend::Kind::Cpu) {
         const backend::DevicePlan plan = backend::plan_device(
-            request, selection, DenseVulkanGraph::footprint(file_, c, kSliceTokens, c.context_length));
+            request, selection, device_footprint(file_, c, kSliceTokens, c.context_length));
         if (!plan.note.empty()) status_.fallbacks.push_back(plan.note);
         if (plan.layers > 0) {
-            auto graph =
-                DenseVulkanGraph::create(selection.vulkan, file_, c, c.layers - plan.layers, kSliceTokens);
+            const std::int64_t first_layer = c.layers - plan.layers;
+            Result<std::unique_ptr<DeviceGraph>> graph = Error{"no device graph"};
+            if (selection.kind == backend::Kind::Vulkan) {
+                auto made = DenseVulkanGraph::create(selection.vulkan, file_, c, first_layer, kSliceTokens);
+                graph = made ? Result<std::unique_ptr<DeviceGraph>>(std::move(*made))
+                             : std::move(made).take_error();
+            }
+#ifdef LECTERN_HAVE_CUDA
+            if (selection.kind == backend::Kind::Cuda) {
+                auto made = DenseCudaGraph::create(file_, c, first_layer, kSliceTokens);
+                graph = made ? Result<std::unique_ptr<DeviceGraph>>(std::move(*made))
+                             : std::move(made).take_error();
+            }
+#endif
             if (graph) {
                 device_ = std::move(*graph);
                 backend::record_device(status_, selection, plan.layers, device_->weight_bytes());
             } else {
-                status_.fallbacks.push_back("Vulkan: " + graph.error());
+                status_.fallbacks.push_back(
+                    std::string(selection.kind == backend::Kind::Cuda ? "CUDA: " : "Vulkan: ") +
+                    graph.error());
             }
         }
     }

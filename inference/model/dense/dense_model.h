@@ -1,6 +1,6 @@
 #pragma once
 // The small dense family (Llama-style: SmolLM2, the built-in default model) from a GGUF file, on the CPU,
-// or with its last layers and the head on a Vulkan device (dense_vulkan.h).
+// or with its last layers and the head on a GPU (dense_device.h: Vulkan or CUDA).
 // Graph: token embedding; per layer RMSNorm, grouped-query attention with RoPE and a KV cache, RMSNorm,
 // SwiGLU feed-forward, each with a residual; final RMSNorm and the output projection (the embedding
 // itself when the file has no `output.weight`, as with SmolLM2's tied embeddings).

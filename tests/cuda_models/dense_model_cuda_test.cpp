@@ -1,0 +1,31 @@
+// The built-in default model (SmolLM2-135M Q4_1) on the CUDA device against the CPU backend, with the
+// checks of the Vulkan test (tests/vulkan/dense_against_cpu.h). Skipped (77) without the model or a CUDA
+// device.
+
+#include "inference/backend/backend.h"
+#include "inference/model/default_model.h"
+#include "kernels/cuda/ops.h"
+#include "tests/kernels/check.h"
+#include "tests/vulkan/dense_against_cpu.h"
+
+#include <chrono>
+#include <cstdio>
+
+using namespace lectern;
+
+int main() {
+    auto path = model::default_model_path();
+    if (!path) {
+        std::printf("dense_model_cuda: skipped: %s\n", path.error().c_str());
+        return 77;
+    }
+    if (auto device = kernels::cuda::device_available(); !device) {
+        std::printf("dense_model_cuda: skipped: %s\n", device.error().c_str());
+        return 77;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    lectern::test::dense_against_cpu(*path, backend::Choice::Cuda, backend::Kind::Cuda);
+    std::printf("took %.1f s\n",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return lectern::test::finish("dense_model_cuda");
+}

@@ -2,6 +2,7 @@
 #include "kernels/cuda/ops.h"
 
 #include <atomic>
+#include <string>
 #include <utility>
 
 namespace lectern::kernels::cuda {
@@ -12,6 +13,14 @@ Result<void> device_available() {
         return cuda_error("device query", err);
     if (count == 0) return Error{"no CUDA device"};
     return {};
+}
+
+Result<std::string> device_name() {
+    if (auto available = device_available(); !available) return std::move(available).take_error();
+    cudaDeviceProp properties{};
+    if (const cudaError_t err = cudaGetDeviceProperties(&properties, 0); err != cudaSuccess)
+        return cuda_error("device query", err).take_error();
+    return std::string(properties.name);
 }
 
 namespace {

@@ -53,6 +53,24 @@ __global__ void add_kernel(const float* a, const float* b, float* y, std::int64_
     if (i < n) y[i] = __fadd_rn(a[i], b[i]);
 }
 
+__global__ void copy_rows_kernel(const float* src, std::int64_t src_stride, float* dst,
+                                 std::int64_t dst_stride, std::int64_t rows, std::int64_t n) {
+    const std::int64_t i = thread_index();
+    if (i >= rows * n) return;
+    const std::int64_t r = i / n, c = i % n;
+    dst[r * dst_stride + c] = src[r * src_stride + c];
+}
+
+// cpu::f32_to_bf16: the top half of round_bf16's bits (its NaN keeps the CPU's quieted bits).
+__global__ void store_bf16_kernel(const float* src, std::int64_t src_stride, std::uint16_t* dst,
+                                  std::int64_t dst_stride, std::int64_t rows, std::int64_t n) {
+    const std::int64_t i = thread_index();
+    if (i >= rows * n) return;
+    const std::int64_t r = i / n, c = i % n;
+    dst[r * dst_stride + c] =
+        static_cast<std::uint16_t>(__float_as_uint(round_bf16(src[r * src_stride + c])) >> 16);
+}
+
 __global__ void scale_kernel(float* x, std::int64_t n, float factor) {
     const std::int64_t i = thread_index();
     if (i < n) x[i] = __fmul_rn(x[i], factor);
@@ -364,9 +382,19 @@ __global__ void compressor_pool_kernel(const float* kv, const float* score, std:
 
 constexpr int kMaxIndexerQuery = 12288; // floats of one row's queries in shared memory
 
+__device__ inline float key_at(const float* keys, std::int64_t i) {
+    return keys[i];
+}
+
+__device__ inline float key_at(const std::uint16_t* keys, std::int64_t i) {
+    return bf16_to_f32(keys[i]);
+}
+
 // Grid (key tiles, rows); the row's queries in shared memory; one warp per key: each head's dot split over
-// the lanes and summed across the warp, then the heads' weighted sum in head order.
-__global__ void indexer_scores_kernel(const float* queries, const float* weights, const float* keys,
+// the lanes and summed across the warp, then the heads' weighted sum in head order. bf16 keys widen exactly,
+// so both instantiations compute on the same floats and give the same bits.
+template <typename Key>
+__global__ void indexer_scores_kernel(const float* queries, const float* weights, const Key* keys,
                                       std::int64_t heads, std::int64_t count, std::int64_t dim,
                                       float* scores) {
     extern __shared__ float query[];
@@ -378,11 +406,11 @@ __global__ void indexer_scores_kernel(const float* queries, const float* weights
     const std::int64_t warps = blockDim.x / kWarp;
     const std::int64_t key = static_cast<std::int64_t>(blockIdx.x) * warps + threadIdx.x / kWarp;
     if (key >= count) return;
-    const float* k = keys + key * dim;
+    const Key* k = keys + key * dim;
     float score = 0.0f;
     for (std::int64_t h = 0; h < heads; ++h) {
         float dot = 0.0f;
-        for (std::int64_t d = lane; d < dim; d += kWarp) dot = fmaf(query[h * dim + d], k[d], dot);
+        for (std::int64_t d = lane; d < dim; d += kWarp) dot = fmaf(query[h * dim + d], key_at(k, d), dot);
         for (int offset = kWarp / 2; offset > 0; offset /= 2) dot += __shfl_xor_sync(~0u, dot, offset);
         score = __fadd_rn(score, __fmul_rn(weights[row * heads + h], fmaxf(0.0f, dot)));
     }
@@ -456,6 +484,28 @@ Result<void> add(const float* a, const float* b, float* y, std::int64_t n) {
     if (n <= 0) return {};
     add_kernel<<<blocks_for(n, kThreads), kThreads>>>(a, b, y, n);
     return finish_launch("add");
+}
+
+Result<void> copy_rows(const float* src, std::int64_t src_stride, float* dst, std::int64_t dst_stride,
+                       std::int64_t rows, std::int64_t n) {
+    if (src_stride < 0 || dst_stride < 0 || (rows > 1 && n > 0 && dst_stride < n))
+        return shape_error("copy_rows", "strides " + std::to_string(src_stride) + " and " +
+                                            std::to_string(dst_stride) + " for rows of " + std::to_string(n));
+    if (rows <= 0 || n <= 0) return {};
+    copy_rows_kernel<<<blocks_for(rows * n, kThreads), kThreads>>>(src, src_stride, dst, dst_stride, rows, n);
+    return finish_launch("copy_rows");
+}
+
+Result<void> store_bf16(const float* src, std::int64_t src_stride, std::uint16_t* dst,
+                        std::int64_t dst_stride, std::int64_t rows, std::int64_t n) {
+    if (src_stride < 0 || dst_stride < 0 || (rows > 1 && n > 0 && dst_stride < n))
+        return shape_error("store_bf16", "strides " + std::to_string(src_stride) + " and " +
+                                             std::to_string(dst_stride) + " for rows of " +
+                                             std::to_string(n));
+    if (rows <= 0 || n <= 0) return {};
+    store_bf16_kernel<<<blocks_for(rows * n, kThreads), kThreads>>>(src, src_stride, dst, dst_stride, rows,
+                                                                    n);
+    return finish_launch("store_bf16");
 }
 
 Result<void> scale(float* x, std::int64_t n, float factor) {
@@ -558,16 +608,22 @@ Result<void> compressor_pool(const float* kv, const float* score, std::int64_t c
     return finish_launch("compressor_pool");
 }
 
-Result<void> indexer_scores(const float* queries, const float* weights, const float* keys, std::int64_t rows,
-                            std::int64_t heads, std::int64_t count, std::int64_t dim, float* scores) {
+Result<void> indexer_scores(const float* queries, const float* weights, const void* keys, std::int64_t rows,
+                            std::int64_t heads, std::int64_t count, std::int64_t dim, float* scores,
+                            bool bf16_keys) {
     if (heads * dim > kMaxIndexerQuery || rows > 65535)
         return shape_error("indexer_scores", std::to_string(rows) + " rows of " + std::to_string(heads) +
                                                  " heads x " + std::to_string(dim));
     if (rows <= 0 || count <= 0 || heads <= 0 || dim <= 0) return {};
     constexpr int warps = kThreads / kWarp;
     const dim3 grid(blocks_for(count, warps), static_cast<unsigned>(rows));
-    indexer_scores_kernel<<<grid, kThreads, static_cast<std::size_t>(heads * dim) * sizeof(float)>>>(
-        queries, weights, keys, heads, count, dim, scores);
+    const auto bytes = static_cast<std::size_t>(heads * dim) * sizeof(float);
+    if (bf16_keys)
+        indexer_scores_kernel<std::uint16_t><<<grid, kThreads, bytes>>>(
+            queries, weights, static_cast<const std::uint16_t*>(keys), heads, count, dim, scores);
+    else
+        indexer_scores_kernel<float><<<grid, kThreads, bytes>>>(
+            queries, weights, static_cast<const float*>(keys), heads, count, dim, scores);
     return finish_launch("indexer_scores");
 }
 

@@ -15,6 +15,18 @@ namespace lectern::kernels::cuda {
 // y[i] = a[i] + b[i] in fp32 for `n` floats; y may be a or b.
 Result<void> add(const float* a, const float* b, float* y, std::int64_t n);
 
+// dst[r * dst_stride + i] = src[r * src_stride + i] for r < rows, i < n: fp32 copied bit for bit (as
+// kernels/vulkan copy_rows without an addend). src and dst do not overlap; strides are in floats, not
+// negative, and dst_stride >= n when rows > 1 (src rows may overlap, e.g. stride 0 repeats one row).
+Result<void> copy_rows(const float* src, std::int64_t src_stride, float* dst, std::int64_t dst_stride,
+                       std::int64_t rows, std::int64_t n);
+
+// The same layout into bf16 bits: dst[r * dst_stride + i] = cpu::f32_to_bf16(src[r * src_stride + i]), bit
+// for bit (nearest even, NaN quieted as the CPU), dst_stride counted in bf16 values (as kernels/vulkan
+// store_bf16, with no evenness rule).
+Result<void> store_bf16(const float* src, std::int64_t src_stride, std::uint16_t* dst,
+                        std::int64_t dst_stride, std::int64_t rows, std::int64_t n);
+
 // x[i] *= factor for `n` floats, in place.
 Result<void> scale(float* x, std::int64_t n, float factor);
 
@@ -75,9 +87,12 @@ Result<void> compressor_pool(const float* kv, const float* score, std::int64_t c
 
 // cpu::indexer_scores for `rows` queries [rows, heads, dim] with head weights [rows, heads] over the same
 // `count` keys [count, dim] into scores [rows, count] (heads * dim at most 12288). Each dot is an fp32 sum
-// where the CPU's is double; the products and the sum over heads are fp32 in head order, as the CPU's.
-Result<void> indexer_scores(const float* queries, const float* weights, const float* keys, std::int64_t rows,
-                            std::int64_t heads, std::int64_t count, std::int64_t dim, float* scores);
+// where the CPU's is double; the products and the sum over heads are fp32 in head order, as the CPU's. With
+// `bf16_keys` the keys are bf16 bits (uint16), widened exactly; else fp32. Either way the result is bit for
+// bit the same on the same values.
+Result<void> indexer_scores(const float* queries, const float* weights, const void* keys, std::int64_t rows,
+                            std::int64_t heads, std::int64_t count, std::int64_t dim, float* scores,
+                            bool bf16_keys = false);
 
 // cpu::hc_coefficients for `rows` tokens: projections [rows, P] (P = (2 + hc) hc, or hc without post),
 // streams [rows, hc, dim], scale [3] (or [1]), base [P] -> pre [rows, hc], and unless post is null post

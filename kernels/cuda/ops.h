@@ -8,11 +8,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace lectern::kernels::cuda {
 
 // Whether a usable CUDA device is present; the error says what is missing.
 Result<void> device_available();
+// Device 0's name, or why there is no usable device.
+Result<std::string> device_name();
 
 // Device 0's free memory now (cudaMemGetInfo: what other programs hold is taken already), or 0 when it
 // cannot be asked.

@@ -606,6 +606,12 @@ cudaError_t cudaGetDeviceCount(int* count) {
     return cudaSuccess;
 }
 
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* properties, int device) {
+    if (device != 0) return last_error = cudaErrorInvalidValue;
+    std::snprintf(properties->name, sizeof properties->name, "the host emulation of CUDA");
+    return cudaSuccess;
+}
+
 // Device memory is host memory here.
 cudaError_t cudaMemGetInfo(std::size_t* free, std::size_t* total) {
     *free = static_cast<std::size_t>(sysconf(_SC_AVPHYS_PAGES)) * page_bytes;

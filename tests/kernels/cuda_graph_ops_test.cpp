@@ -425,6 +425,133 @@ void indexer_scores_parity(std::mt19937& rng, std::int64_t rows, std::int64_t he
                   from_device(out, expected.size()), expected, tolerance);
 }
 
+// Whether every word matches; prints how many differ.
+template <typename Word>
+bool same_words(const std::string& op, const std::vector<Word>& actual, const std::vector<Word>& expected) {
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < expected.size(); ++i) differ += actual[i] != expected[i];
+    std::printf("  %-40s %zu of %zu words differ in any bit\n", op.c_str(), differ, expected.size());
+    return CHECK(differ == 0);
+}
+
+// Row copies: the whole dst allocation is compared, so the gaps between rows (strides past n) and one
+// element past the last row must keep their poison.
+struct RowsCase {
+    std::int64_t rows, src_stride, dst_stride, n;
+    const char* what;
+};
+
+constexpr RowsCase kRowsCases[] = {
+    {5, 700, 700, 700, "5 x 700, contiguous"},
+    {7, 1000, 777, 700, "7 x 700, strides 1000 and 777"},
+    {3, 64, 129, 33, "3 x 33, strides 64 and 129 (odd)"},
+    {4, 0, 130, 128, "4 x 128, src stride 0 (one row repeated)"},
+    {1, 5, 5, 1, "one value"},
+    {1, 0, 0, 3001, "one row of 3001, strides 0"},
+    {300, 9, 11, 9, "300 x 9, more rows than a block's threads"},
+};
+
+std::vector<float> rows_source(const RowsCase& c, std::mt19937& rng) {
+    auto src = random_floats(static_cast<std::size_t>((c.rows - 1) * c.src_stride + c.n), rng, 3.0f);
+    // NaNs with payloads (a signalling one included), infinities, zeros, a subnormal, the bf16 rounding ties
+    // (even and odd, either sign), just beside a tie, and the largest finite floats that round to infinity.
+    const std::uint32_t specials[] = {0x7FC01234u, 0x7F800001u, 0xFF812345u, 0xFFC00000u, 0x7F800000u,
+                                      0xFF800000u, 0x80000000u, 0x00000000u, 0x00000001u, 0x807F8000u,
+                                      0x3F808000u, 0x3F818000u, 0xBF808000u, 0xBF818000u, 0x3F808001u,
+                                      0x3F807FFFu, 0x7F7FFFFFu, 0x7F7F8000u, 0xFF7F8000u, 0x7F7E8000u,
+                                      0x00008000u, 0x00018000u};
+    for (std::size_t i = 0; i < std::size(specials) && i < src.size(); ++i)
+        src[(i * 7919) % src.size()] = std::bit_cast<float>(specials[i]);
+    return src;
+}
+
+void copy_rows_parity(std::mt19937& rng) {
+    for (const RowsCase& c : kRowsCases) {
+        const auto src = rows_source(c, rng);
+        const auto dst_size = static_cast<std::size_t>((c.rows - 1) * c.dst_stride + c.n + 1);
+        std::vector<float> expected(dst_size, std::bit_cast<float>(0xFFFFFFFFu));
+        for (std::int64_t r = 0; r < c.rows; ++r)
+            for (std::int64_t i = 0; i < c.n; ++i)
+                expected[static_cast<std::size_t>(r * c.dst_stride + i)] =
+                    src[static_cast<std::size_t>(r * c.src_stride + i)];
+        auto ds = to_device(src), dd = poisoned(dst_size);
+        CHECK(cuda::copy_rows(ds.as<float>(), c.src_stride, dd.as<float>(), c.dst_stride, c.rows, c.n).ok());
+        same_bits(std::string("copy_rows ") + c.what, from_device(dd, dst_size), expected);
+    }
+}
+
+void store_bf16_parity(std::mt19937& rng) {
+    for (const RowsCase& c : kRowsCases) {
+        const auto src = rows_source(c, rng);
+        const auto dst_size = static_cast<std::size_t>((c.rows - 1) * c.dst_stride + c.n + 1);
+        std::vector<std::uint16_t> expected(dst_size, 0xFFFFu);
+        for (std::int64_t r = 0; r < c.rows; ++r)
+            for (std::int64_t i = 0; i < c.n; ++i)
+                expected[static_cast<std::size_t>(r * c.dst_stride + i)] =
+                    cpu::f32_to_bf16(src[static_cast<std::size_t>(r * c.src_stride + i)]);
+        auto ds = to_device(src);
+        auto dd = poisoned<std::uint16_t>(dst_size);
+        CHECK(
+            cuda::store_bf16(ds.as<float>(), c.src_stride, dd.as<std::uint16_t>(), c.dst_stride, c.rows, c.n)
+                .ok());
+        same_words(std::string("store_bf16 ") + c.what, from_device<std::uint16_t>(dd, dst_size), expected);
+    }
+
+    // The specials by hand: the CPU's rounding as the test means it, not only as f32_to_bf16 computes it.
+    const std::vector<float> src{std::bit_cast<float>(0x3F808000u),
+                                 std::bit_cast<float>(0x3F818000u),
+                                 std::bit_cast<float>(0xBF818000u),
+                                 std::bit_cast<float>(0x7F7FFFFFu),
+                                 std::bit_cast<float>(0x7F800001u),
+                                 std::bit_cast<float>(0xFF812345u),
+                                 -0.0f,
+                                 -std::numeric_limits<float>::infinity()};
+    const std::vector<std::uint16_t> by_hand{0x3F80u, 0x3F82u, 0xBF82u, 0x7F80u,
+                                             0x7FC0u, 0xFFC1u, 0x8000u, 0xFF80u};
+    for (std::size_t i = 0; i < src.size(); ++i) CHECK(cpu::f32_to_bf16(src[i]) == by_hand[i]);
+    auto ds = to_device(src);
+    auto dd = poisoned<std::uint16_t>(src.size());
+    CHECK(cuda::store_bf16(ds.as<float>(), 0, dd.as<std::uint16_t>(), 0, 1,
+                           static_cast<std::int64_t>(src.size()))
+              .ok());
+    same_words("store_bf16 ties, NaN, inf, -0 by hand", from_device<std::uint16_t>(dd, src.size()), by_hand);
+
+    // Nothing to do is no launch (null pointers are never followed).
+    CHECK(cuda::copy_rows(nullptr, 4, nullptr, 4, 0, 4).ok());
+    CHECK(cuda::copy_rows(nullptr, 4, nullptr, 4, 3, 0).ok());
+    CHECK(cuda::store_bf16(nullptr, 4, nullptr, 4, 0, 4).ok());
+    CHECK(cuda::store_bf16(nullptr, 4, nullptr, 4, 3, 0).ok());
+}
+
+// bf16 keys against the fp32 call on the same (bf16-rounded) keys: the same bits.
+void indexer_scores_bf16_keys(std::mt19937& rng, std::int64_t rows, std::int64_t heads, std::int64_t count,
+                              std::int64_t dim) {
+    const auto queries = random_floats(static_cast<std::size_t>(rows * heads * dim), rng);
+    const auto weights = random_floats(static_cast<std::size_t>(rows * heads), rng, 0.1f);
+    auto keys = random_floats(static_cast<std::size_t>(count * dim), rng);
+    keys[1] = -0.0f;
+    keys[2] = std::bit_cast<float>(0x00010000u); // a bf16 subnormal
+    std::vector<std::uint16_t> bits(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        bits[i] = cpu::f32_to_bf16(keys[i]);
+        keys[i] = cpu::bf16_to_f32(bits[i]);
+    }
+    const auto size = static_cast<std::size_t>(rows * count);
+    auto dq = to_device(queries), dw = to_device(weights), dk = to_device(keys), db = to_device(bits);
+    auto fp32 = poisoned(size), bf16 = poisoned(size);
+    CHECK(cuda::indexer_scores(dq.as<float>(), dw.as<float>(), dk.as<float>(), rows, heads, count, dim,
+                               fp32.as<float>())
+              .ok());
+    CHECK(cuda::indexer_scores(dq.as<float>(), dw.as<float>(), db.as<std::uint16_t>(), rows, heads, count,
+                               dim, bf16.as<float>(), true)
+              .ok());
+    const auto expected = from_device(fp32, size);
+    CHECK(std::none_of(expected.begin(), expected.end(), [](float v) { return std::isnan(v); }));
+    same_bits("indexer_scores bf16 keys (" + std::to_string(rows) + " x " + std::to_string(heads) +
+                  " heads, " + std::to_string(count) + " keys of " + std::to_string(dim) + ")",
+              from_device(bf16, size), expected);
+}
+
 void hc_mix_parity(std::mt19937& rng) {
     const std::int64_t rows = 5, hc = 4, dim = 1000;
     const auto streams = random_floats(static_cast<std::size_t>(rows * hc * dim), rng);
@@ -501,6 +628,12 @@ void errors_are_reported() {
                .ok());
     CHECK(!cuda::indexer_scores(nullptr, nullptr, nullptr, 1, 128, 10, 128, nullptr).ok());
     CHECK(!cuda::qat(nullptr, 1, 64, 128, 32, cuda::QatFormat::Fp8E4M3).ok());
+    const auto negative = cuda::copy_rows(nullptr, -1, nullptr, 8, 2, 8);
+    CHECK(!negative.ok() && negative.error().find("copy_rows") != std::string::npos);
+    CHECK(!cuda::copy_rows(nullptr, 8, nullptr, 7, 2, 8).ok()); // dst rows would overlap
+    const auto overlapping = cuda::store_bf16(nullptr, 8, nullptr, 7, 2, 8);
+    CHECK(!overlapping.ok() && overlapping.error().find("store_bf16") != std::string::npos);
+    CHECK(!cuda::store_bf16(nullptr, 8, nullptr, -8, 2, 8).ok());
 }
 
 } // namespace
@@ -525,6 +658,11 @@ int main() {
     indexer_scores_parity(rng, 1, 64, 4100, 128); // DeepSeek-V4-Flash's indexer shape
     hc_mix_parity(rng);
     hc_coefficients_parity(rng);
+    copy_rows_parity(rng);
+    store_bf16_parity(rng);
+    indexer_scores_bf16_keys(rng, 3, 16, 700, 128);
+    indexer_scores_bf16_keys(rng, 2, 21, 130, 100);
+    indexer_scores_bf16_keys(rng, 1, 64, 1100, 128); // the Flash indexer's heads and dim
     errors_are_reported();
     return lectern::test::finish("kernels_cuda_graph_ops");
 }

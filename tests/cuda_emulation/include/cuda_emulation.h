@@ -65,6 +65,11 @@ cudaError_t cudaMemcpy(void* destination, const void* source, std::size_t bytes,
 cudaError_t cudaGetLastError();
 cudaError_t cudaDeviceSynchronize();
 cudaError_t cudaGetDeviceCount(int* count);
+// The one field of CUDA's device properties the kernels read.
+struct cudaDeviceProp {
+    char name[256];
+};
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* properties, int device);
 cudaError_t cudaMemGetInfo(std::size_t* free, std::size_t* total);
 const char* cudaGetErrorString(cudaError_t error);
 

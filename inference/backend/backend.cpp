@@ -11,7 +11,6 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
-#include <dlfcn.h>
 #include <filesystem>
 #include <limits>
 
@@ -23,41 +22,6 @@ std::string lower(std::string_view text) {
     std::transform(out.begin(), out.end(), out.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return out;
-}
-
-// The first CUDA device's name, or why there is none, asked through the driver library itself (dlopen),
-// so that a build without the CUDA backend still says why it does not use the GPU.
-struct CudaProbe {
-    std::string device;
-    std::string missing;
-};
-
-CudaProbe probe_cuda() {
-    void* driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!driver) return {{}, "no NVIDIA driver (libcuda.so.1 not found)"};
-    using Init = int (*)(unsigned);
-    using Count = int (*)(int*);
-    using Get = int (*)(int*, int);
-    using Name = int (*)(char*, int, int);
-    const auto init = reinterpret_cast<Init>(dlsym(driver, "cuInit"));
-    const auto count = reinterpret_cast<Count>(dlsym(driver, "cuDeviceGetCount"));
-    const auto get = reinterpret_cast<Get>(dlsym(driver, "cuDeviceGet"));
-    const auto name = reinterpret_cast<Name>(dlsym(driver, "cuDeviceGetName"));
-    CudaProbe probe;
-    int devices = 0, device = 0;
-    char text[256] = {};
-    if (!init || !count || !get || !name)
-        probe.missing = "the NVIDIA driver library lacks cuInit/cuDeviceGetCount";
-    else if (const int error = init(0); error != 0)
-        probe.missing = "the NVIDIA driver did not start (cuInit returned " + std::to_string(error) + ")";
-    else if (count(&devices) != 0 || devices == 0)
-        probe.missing = "no device (cuDeviceGetCount returned 0)";
-    else if (get(&device, 0) == 0 && name(text, sizeof text - 1, device) == 0)
-        probe.device = text;
-    else
-        probe.device = "CUDA device 0";
-    dlclose(driver);
-    return probe;
 }
 
 // Whether all of `text` is one whole number, which goes to `value`.
@@ -82,16 +46,13 @@ Attempt try_cuda(const GraphSupport& support, Selection& out) {
     (void)out;
     return {false, "CUDA: not in this build (built without nvcc)"};
 #else
-    const CudaProbe probe = probe_cuda();
-    if (!probe.missing.empty()) return {false, "CUDA: " + probe.missing};
-    if (support.cuda_missing)
-        return {false, "CUDA: " + *support.cuda_missing + " (device: " + probe.device + ")"};
-    // The driver answers, but the runtime this build links may still refuse it (a driver older than the
-    // runtime).
-    if (auto runtime = kernels::cuda::device_available(); !runtime)
-        return {false, "CUDA: " + runtime.error()};
+    // The runtime this build links asks the driver: it says what is missing (no driver, a driver older
+    // than the runtime, no device).
+    auto device = kernels::cuda::device_name();
+    if (!device) return {false, "CUDA: " + device.error()};
+    if (support.cuda_missing) return {false, "CUDA: " + *support.cuda_missing + " (device: " + *device + ")"};
     out.kind = Kind::Cuda;
-    out.device = probe.device;
+    out.device = *device;
     return {true, {}};
 #endif
 }

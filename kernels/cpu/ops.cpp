@@ -213,4 +213,38 @@ void sink_attention(const float* query, const float* entries, std::int64_t count
     for (std::int64_t i = 0; i < dim; ++i) out[i] = static_cast<float>(sum[static_cast<std::size_t>(i)]);
 }
 
+std::uint64_t weight_data_bytes(WeightFormat format, std::int64_t out_features, std::int64_t in_features,
+                                DType gguf_type) {
+    const auto elements = static_cast<std::uint64_t>(out_features) * static_cast<std::uint64_t>(in_features);
+    switch (format) {
+    case WeightFormat::F32:
+        return elements * 4;
+    case WeightFormat::BF16:
+        return elements * 2;
+    case WeightFormat::F8_E4M3_BLOCK128:
+        return elements;
+    case WeightFormat::FP4_E2M1_BLOCK32:
+        return elements / 2;
+    case WeightFormat::GGUF_BLOCK:
+        return static_cast<std::uint64_t>(
+            dtype_bytes(gguf_type, static_cast<std::int64_t>(elements)).value_or(0));
+    }
+    return 0;
+}
+
+std::uint64_t weight_scale_bytes(WeightFormat format, std::int64_t out_features, std::int64_t in_features) {
+    switch (format) {
+    case WeightFormat::F32:
+    case WeightFormat::BF16:
+    case WeightFormat::GGUF_BLOCK: // the block scales are inside the data
+        return 0;
+    case WeightFormat::F8_E4M3_BLOCK128:
+        return static_cast<std::uint64_t>((out_features + 127) / 128) *
+               static_cast<std::uint64_t>((in_features + 127) / 128);
+    case WeightFormat::FP4_E2M1_BLOCK32:
+        return static_cast<std::uint64_t>(out_features) * static_cast<std::uint64_t>(in_features / 32);
+    }
+    return 0;
+}
+
 } // namespace lectern::kernels::cpu

@@ -35,6 +35,12 @@ struct WeightMatrix {
     DType gguf_type = DType::F32; // GGUF_BLOCK only
 };
 
+// Bytes of a weight's data and of its scales (0 for formats without scales), as this layout has them (every
+// backend's); `gguf_type` counts for GGUF_BLOCK only.
+std::uint64_t weight_data_bytes(WeightFormat format, std::int64_t out_features, std::int64_t in_features,
+                                DType gguf_type = DType::F32);
+std::uint64_t weight_scale_bytes(WeightFormat format, std::int64_t out_features, std::int64_t in_features);
+
 // Row `row` of the weight as fp32 values (in_features of them).
 void dequantize_row(const WeightMatrix& weight, std::int64_t row, float* out);
 

@@ -153,41 +153,6 @@ Result<void> rms_norm(Stream& stream, BufferSpan x, std::optional<BufferSpan> we
                            grid(static_cast<std::uint64_t>(rows)));
 }
 
-std::uint64_t weight_data_bytes(cpu::WeightFormat format, std::int64_t out_features, std::int64_t in_features,
-                                DType gguf_type) {
-    const auto elements = static_cast<std::uint64_t>(out_features) * static_cast<std::uint64_t>(in_features);
-    switch (format) {
-    case cpu::WeightFormat::F32:
-        return elements * 4;
-    case cpu::WeightFormat::BF16:
-        return elements * 2;
-    case cpu::WeightFormat::F8_E4M3_BLOCK128:
-        return elements;
-    case cpu::WeightFormat::FP4_E2M1_BLOCK32:
-        return elements / 2;
-    case cpu::WeightFormat::GGUF_BLOCK:
-        return static_cast<std::uint64_t>(
-            dtype_bytes(gguf_type, static_cast<std::int64_t>(elements)).value_or(0));
-    }
-    return 0;
-}
-
-std::uint64_t weight_scale_bytes(cpu::WeightFormat format, std::int64_t out_features,
-                                 std::int64_t in_features) {
-    switch (format) {
-    case cpu::WeightFormat::F32:
-    case cpu::WeightFormat::BF16:
-    case cpu::WeightFormat::GGUF_BLOCK: // the block scales are inside the data
-        return 0;
-    case cpu::WeightFormat::F8_E4M3_BLOCK128:
-        return static_cast<std::uint64_t>((out_features + 127) / 128) *
-               static_cast<std::uint64_t>((in_features + 127) / 128);
-    case cpu::WeightFormat::FP4_E2M1_BLOCK32:
-        return static_cast<std::uint64_t>(out_features) * static_cast<std::uint64_t>(in_features / 32);
-    }
-    return 0;
-}
-
 Result<void> linear(Stream& stream, BufferSpan x, std::int64_t rows, const DeviceWeight& weight,
                     BufferSpan y) {
     const std::int64_t n = weight.out_features, k = weight.in_features;
@@ -203,10 +168,10 @@ Result<void> linear(Stream& stream, BufferSpan x, std::int64_t rows, const Devic
     if (Result<void> ok = check_span("linear", "y", y, static_cast<std::uint64_t>(rows * n) * 4); !ok)
         return ok;
     if (Result<void> ok =
-            check_span("linear", "the weight", weight.data, weight_data_bytes(weight.format, n, k));
+            check_span("linear", "the weight", weight.data, cpu::weight_data_bytes(weight.format, n, k));
         !ok)
         return ok;
-    const std::uint64_t scale_bytes = weight_scale_bytes(weight.format, n, k);
+    const std::uint64_t scale_bytes = cpu::weight_scale_bytes(weight.format, n, k);
     if (scale_bytes > 0) {
         if (!weight.scales) return Error{"linear: this weight format needs its scales"};
         if (Result<void> ok = check_span("linear", "the scales", *weight.scales, scale_bytes); !ok) return ok;

@@ -30,13 +30,6 @@ struct DeviceWeight {
     DType gguf_type = DType::F32; // GGUF_BLOCK only
 };
 
-// Bytes of a weight's data and of its scales (0 for formats without scales), as the CPU layout has them;
-// `gguf_type` counts for GGUF_BLOCK only.
-std::uint64_t weight_data_bytes(cpu::WeightFormat format, std::int64_t out_features, std::int64_t in_features,
-                                DType gguf_type = DType::F32);
-std::uint64_t weight_scale_bytes(cpu::WeightFormat format, std::int64_t out_features,
-                                 std::int64_t in_features);
-
 // y[r, o] = sum_i x[r, i] * W[o, i] for `rows` rows of x [rows, in_features]; y is [rows, out_features].
 // Dequantises on the fly and accumulates in fp32. A GGUF_BLOCK weight runs through linear_gguf.
 Result<void> linear(Stream& stream, BufferSpan x, std::int64_t rows, const DeviceWeight& weight,

@@ -99,8 +99,8 @@ struct HostWeight {
 
 HostWeight random_weight(cpu::WeightFormat format, std::int64_t out, std::int64_t in, std::mt19937& rng) {
     HostWeight w;
-    w.data.resize(vulkan::weight_data_bytes(format, out, in));
-    w.scales.resize(std::max<std::uint64_t>(vulkan::weight_scale_bytes(format, out, in), 1), 127);
+    w.data.resize(cpu::weight_data_bytes(format, out, in));
+    w.scales.resize(std::max<std::uint64_t>(cpu::weight_scale_bytes(format, out, in), 1), 127);
     std::uniform_int_distribution<int> byte(0, 255);
     if (format == cpu::WeightFormat::F32) {
         const auto values = random_floats(static_cast<std::size_t>(out * in), rng, 0.05f);

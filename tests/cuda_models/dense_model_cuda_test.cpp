@@ -1,6 +1,7 @@
-// The built-in default model (SmolLM2-135M Q4_1) on the CUDA device against the CPU backend, with the
-// checks of the Vulkan test (tests/vulkan/dense_against_cpu.h). Skipped (77) without the model or a CUDA
-// device.
+// The built-in default model (SmolLM2-135M Q4_1) on the CUDA backend against the CPU backend, with the
+// checks of the Vulkan test (tests/vulkan/dense_against_cpu.h). Built twice: dense_model_cuda on a CUDA
+// device and dense_model_cuda_emulated on the host emulation of CUDA (tests/cuda_emulation). Skipped (77)
+// without the model or a CUDA device.
 
 #include "inference/backend/backend.h"
 #include "inference/model/default_model.h"

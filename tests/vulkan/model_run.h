@@ -1,11 +1,13 @@
 #pragma once
-// One forward of a model in the Vulkan model tests: the logits it returns, or none with the error reported
-// as a check failure.
+// One forward of a model in the GPU model tests (tests/vulkan, tests/cuda_models): the logits it returns,
+// or none with the error reported as a check failure; and the margin of a row's best logit.
 
 #include "inference/model/model.h"
 #include "tests/kernels/check.h"
 
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -24,6 +26,20 @@ inline std::vector<float> run(const model::Model& m, model::SequenceState& state
         return {};
     }
     return std::move(result->logits);
+}
+
+// The gap between the largest and the second largest of `n` logits.
+inline double top_two_margin(const float* logits, std::int64_t n) {
+    float first = -std::numeric_limits<float>::infinity(), second = first;
+    for (std::int64_t i = 0; i < n; ++i) {
+        if (logits[i] > first) {
+            second = first;
+            first = logits[i];
+        } else if (logits[i] > second) {
+            second = logits[i];
+        }
+    }
+    return static_cast<double>(first) - second;
 }
 
 } // namespace lectern::test

@@ -74,8 +74,8 @@ struct HostWeight {
 HostWeight random_weight(cpu::WeightFormat format, std::int64_t out, std::int64_t in, std::mt19937& rng) {
     HostWeight w;
     std::uniform_int_distribution<int> byte(0, 255), scale(118, 130);
-    w.data.resize(vulkan::weight_data_bytes(format, out, in));
-    w.scales.resize(vulkan::weight_scale_bytes(format, out, in));
+    w.data.resize(cpu::weight_data_bytes(format, out, in));
+    w.scales.resize(cpu::weight_scale_bytes(format, out, in));
     const auto normal = random_floats(static_cast<std::size_t>(out * in), rng, 0.5f);
     for (std::size_t i = 0; i < normal.size(); ++i) {
         switch (format) {

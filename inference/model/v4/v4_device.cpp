@@ -1,0 +1,385 @@
+#include "inference/model/v4/v4_device.h"
+
+#include "kernels/cpu/graph_ops.h"
+#include "kernels/cpu/ops.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+namespace lectern::model::v4 {
+namespace {
+
+namespace k = kernels::cpu;
+
+// Device caches grow in steps of this many positions.
+constexpr std::int64_t kCapacityStep = 1024;
+
+} // namespace
+
+std::size_t device_align(std::size_t bytes) {
+    return (bytes + kDeviceAlignment - 1) / kDeviceAlignment * kDeviceAlignment;
+}
+
+std::size_t floats(std::int64_t count) {
+    return static_cast<std::size_t>(count) * sizeof(float);
+}
+
+std::int64_t device_cache_capacity(const Config& c, std::int64_t positions) {
+    return std::min(c.max_seq_len, (positions + kCapacityStep - 1) / kCapacityStep * kCapacityStep);
+}
+
+std::int64_t index_score_floats_for(std::int64_t positions) {
+    return kDeviceMaxRows * (positions / 4 + 1);
+}
+
+std::array<std::size_t, kWorkingBuffers> working_sizes(const Config& c) {
+    const std::int64_t R = kDeviceMaxRows, dim = c.dim, h = c.hc_mult, heads = c.n_heads,
+                       head_dim = c.head_dim;
+    const std::int64_t index_width = c.index_n_heads * c.index_head_dim;
+    const std::int64_t widest_input = std::max(
+        {dim, c.q_lora_rank, heads / c.o_groups * head_dim, c.o_groups * c.o_lora_rank, c.moe_inter_dim});
+    const std::size_t routing_bytes =
+        static_cast<std::size_t>(c.n_routed_experts) * 2 * device_align(floats(R * c.n_activated_experts));
+    const std::size_t input_bytes = 4 * device_align(floats((R + 1) * c.rope_head_dim)) +
+                                    2 * device_align(floats(R)) + floats(R * h * dim);
+    return {
+        input_bytes,                                                // inputs
+        floats(R * h * dim),                                        // residual[0]
+        floats(R * h * dim),                                        // residual[1]
+        floats(R * (2 + h) * h),                                    // projections
+        floats(R * h),                                              // pre
+        floats(R * h),                                              // post
+        floats(R * h * h),                                          // comb
+        floats(R * dim),                                            // x
+        floats(R * dim),                                            // x_qat
+        floats(R * widest_input),                                   // activations
+        floats(R * c.q_lora_rank),                                  // q_latent
+        floats(R * heads * head_dim),                               // q
+        floats(R * head_dim),                                       // kv
+        floats(R * 2 * head_dim),                                   // comp_a
+        floats(R * 2 * head_dim),                                   // comp_z
+        floats(R * 2 * c.index_head_dim),                           // index_a
+        floats(R * 2 * c.index_head_dim),                           // index_z
+        floats(R * index_width),                                    // index_q
+        floats(R * c.index_n_heads),                                // index_w
+        floats(R * heads * head_dim),                               // attention_out
+        floats(R * heads / c.o_groups * head_dim),                  // group_in
+        floats(R * c.o_lora_rank),                                  // group_out
+        floats(R * c.o_groups * c.o_lora_rank),                     // low_rank
+        floats(R * dim),                                            // attention
+        floats((R / 4 + 1) * std::max(head_dim, c.index_head_dim)), // pooled
+        floats(R * std::max<std::int64_t>(c.index_topk, 1)),        // selected
+        floats(R * c.n_routed_experts),                             // scores
+        floats(R * dim),                                            // gathered
+        floats(R * c.moe_inter_dim),                                // h1
+        floats(R * c.moe_inter_dim),                                // h3
+        floats(R * dim),                                            // expert_out
+        floats(R * dim),                                            // routed
+        floats(R * dim),                                            // zeros
+        routing_bytes,                                              // routing
+        floats(R * h),                                              // head_projections
+        floats(R * h),                                              // head_pre
+        floats(R * dim),                                            // mixed
+        floats(R * c.vocab_size),                                   // logits
+    };
+}
+
+std::array<CacheShape, kCacheParts> cache_shapes(const Config& c, std::int64_t layer, std::int64_t capacity) {
+    std::array<CacheShape, kCacheParts> shapes{};
+    const auto set = [&](CachePart part, std::int64_t elements, bool bf16) {
+        shapes[static_cast<std::size_t>(part)] = {std::max<std::int64_t>(elements, 1), bf16};
+    };
+    set(CachePart::Window, c.window_size * c.head_dim, true);
+    const std::int64_t ratio = c.ratio(layer);
+    if (ratio == 0) return shapes;
+    const std::int64_t lanes = ratio == 4 ? 2 : 1;
+    set(CachePart::Entries, (capacity / ratio) * c.head_dim, true);
+    set(CachePart::CompressorKv, lanes * ratio * lanes * c.head_dim, false);
+    set(CachePart::CompressorScore, lanes * ratio * lanes * c.head_dim, false);
+    if (ratio != 4) return shapes;
+    set(CachePart::IndexKeys, (capacity / 4) * c.index_head_dim, true);
+    set(CachePart::IndexerKv, lanes * ratio * lanes * c.index_head_dim, false);
+    set(CachePart::IndexerScore, lanes * ratio * lanes * c.index_head_dim, false);
+    return shapes;
+}
+
+Result<void> DeviceLayerCaches::allocate(std::int64_t capacity) {
+    capacity = device_cache_capacity(config_, capacity);
+    capacity_ = 0;
+    if (auto made = make(capacity); !made) return made;
+    capacity_ = capacity;
+    return {};
+}
+
+Result<void> DeviceLayerCaches::upload(const std::vector<LayerCache>& host, std::int64_t position) {
+    const Config& c = config_;
+    for (std::int64_t layer = first_layer_; layer < c.n_layers; ++layer) {
+        const LayerCache& from = host[static_cast<std::size_t>(layer)];
+        const auto index = static_cast<std::size_t>(layer - first_layer_);
+        const auto put = [&](CachePart part, const auto& values, std::size_t count) -> Result<void> {
+            if (count == 0) return {};
+            if (values.size() < count) return Error{"the host caches hold fewer entries than positions"};
+            return write(index, part, values.data(), count * sizeof(values[0]));
+        };
+        if (auto done = put(CachePart::Window, from.window, from.window.size()); !done) return done;
+        const std::int64_t ratio = c.ratio(layer);
+        if (ratio == 0) continue;
+        if (auto done = put(CachePart::Entries, from.entries,
+                            static_cast<std::size_t>((position / ratio) * c.head_dim));
+            !done)
+            return done;
+        if (auto done = put(CachePart::CompressorKv, from.compressor.kv, from.compressor.kv.size()); !done)
+            return done;
+        if (auto done = put(CachePart::CompressorScore, from.compressor.score, from.compressor.score.size());
+            !done)
+            return done;
+        if (ratio != 4) continue;
+        if (auto done = put(CachePart::IndexKeys, from.index_keys,
+                            static_cast<std::size_t>((position / 4) * c.index_head_dim));
+            !done)
+            return done;
+        if (auto done =
+                put(CachePart::IndexerKv, from.indexer_compressor.kv, from.indexer_compressor.kv.size());
+            !done)
+            return done;
+        if (auto done = put(CachePart::IndexerScore, from.indexer_compressor.score,
+                            from.indexer_compressor.score.size());
+            !done)
+            return done;
+    }
+    held = position;
+    return {};
+}
+
+Result<void> DeviceLayerCaches::read_back(std::vector<LayerCache>& host) const {
+    const Config& c = config_;
+    for (std::int64_t layer = first_layer_; layer < c.n_layers; ++layer) {
+        LayerCache& to = host[static_cast<std::size_t>(layer)];
+        const auto index = static_cast<std::size_t>(layer - first_layer_);
+        const auto get = [&](CachePart part, auto& values, std::size_t count) -> Result<void> {
+            values.resize(count);
+            if (count == 0) return {};
+            return read(index, part, values.data(), count * sizeof(values[0]));
+        };
+        if (auto done = get(CachePart::Window, to.window, to.window.size()); !done) return done;
+        const std::int64_t ratio = c.ratio(layer);
+        if (ratio == 0) continue;
+        if (auto done =
+                get(CachePart::Entries, to.entries, static_cast<std::size_t>((held / ratio) * c.head_dim));
+            !done)
+            return done;
+        if (auto done = get(CachePart::CompressorKv, to.compressor.kv, to.compressor.kv.size()); !done)
+            return done;
+        if (auto done = get(CachePart::CompressorScore, to.compressor.score, to.compressor.score.size());
+            !done)
+            return done;
+        if (ratio != 4) continue;
+        if (auto done = get(CachePart::IndexKeys, to.index_keys,
+                            static_cast<std::size_t>((held / 4) * c.index_head_dim));
+            !done)
+            return done;
+        if (auto done = get(CachePart::IndexerKv, to.indexer_compressor.kv, to.indexer_compressor.kv.size());
+            !done)
+            return done;
+        if (auto done =
+                get(CachePart::IndexerScore, to.indexer_compressor.score, to.indexer_compressor.score.size());
+            !done)
+            return done;
+    }
+    return {};
+}
+
+std::vector<WeightPiece> weight_pieces(const Config& c, const Weights& weights, std::int64_t first_layer,
+                                       bool experts_on_host) {
+    std::vector<WeightPiece> pieces;
+    std::int64_t layer_of_piece = -1;
+    const auto bytes_of = [](const void* data, std::uint64_t count) {
+        return std::span<const std::byte>(static_cast<const std::byte*>(data),
+                                          static_cast<std::size_t>(count));
+    };
+    const auto vector_piece = [&](const std::vector<float>& v, const std::string& name) {
+        pieces.push_back({bytes_of(v.data(), v.size() * sizeof(float)), name, layer_of_piece});
+    };
+    const auto matrix_pieces = [&](const WeightMatrix& w, const std::string& name) {
+        pieces.push_back(
+            {bytes_of(w.data, k::weight_data_bytes(w.format, w.out_features, w.in_features, w.gguf_type)),
+             name, layer_of_piece});
+        if (const std::uint64_t scales = k::weight_scale_bytes(w.format, w.out_features, w.in_features))
+            pieces.push_back({bytes_of(w.scales, scales), name + " scales", layer_of_piece});
+    };
+    const auto hc_pieces = [&](const HyperConnection& hc, const std::string& name) {
+        vector_piece(hc.fn, name + ".fn");
+        vector_piece(hc.base, name + ".base");
+        vector_piece(hc.scale, name + ".scale");
+    };
+    const auto expert_pieces = [&](const Expert& e, const std::string& name) {
+        matrix_pieces(e.w1, name + ".w1");
+        matrix_pieces(e.w2, name + ".w2");
+        matrix_pieces(e.w3, name + ".w3");
+    };
+    for (std::int64_t l = first_layer; l < c.n_layers; ++l) {
+        layer_of_piece = l;
+        const Layer& layer = weights.layers[static_cast<std::size_t>(l)];
+        const std::string p = "layers." + std::to_string(l) + ".";
+        for (const auto* v :
+             {&layer.attn_norm, &layer.ffn_norm, &layer.q_norm, &layer.kv_norm, &layer.attn_sink})
+            vector_piece(*v, p + "norm");
+        hc_pieces(layer.hc_attn, p + "hc_attn");
+        hc_pieces(layer.hc_ffn, p + "hc_ffn");
+        for (const auto* w : {&layer.wq_a, &layer.wq_b, &layer.wkv, &layer.wo_b, &layer.gate})
+            matrix_pieces(*w, p + "attn");
+        for (std::int64_t g = 0; g < c.o_groups; ++g)
+            matrix_pieces(row_slice(layer.wo_a, g * c.o_lora_rank, c.o_lora_rank), p + "attn.wo_a");
+        if (layer.ratio != 0) {
+            matrix_pieces(layer.compressor.wkv, p + "attn.compressor.wkv");
+            matrix_pieces(layer.compressor.wgate, p + "attn.compressor.wgate");
+            vector_piece(layer.compressor.ape, p + "attn.compressor.ape");
+            vector_piece(layer.compressor.norm, p + "attn.compressor.norm");
+        }
+        if (layer.ratio == 4) {
+            matrix_pieces(layer.indexer_compressor.wkv, p + "attn.indexer.compressor.wkv");
+            matrix_pieces(layer.indexer_compressor.wgate, p + "attn.indexer.compressor.wgate");
+            vector_piece(layer.indexer_compressor.ape, p + "attn.indexer.compressor.ape");
+            vector_piece(layer.indexer_compressor.norm, p + "attn.indexer.compressor.norm");
+            matrix_pieces(layer.indexer_wq_b, p + "attn.indexer.wq_b");
+            matrix_pieces(layer.indexer_weights_proj, p + "attn.indexer.weights_proj");
+        }
+        if (!experts_on_host)
+            for (std::size_t e = 0; e < layer.experts.size(); ++e)
+                expert_pieces(layer.experts[e], p + "ffn.experts." + std::to_string(e));
+        expert_pieces(layer.shared_expert, p + "ffn.shared_experts");
+    }
+    layer_of_piece = -1;
+    hc_pieces(weights.hc_head, "hc_head");
+    vector_piece(weights.norm, "norm");
+    matrix_pieces(weights.head, "head");
+    return pieces;
+}
+
+backend::DeviceFootprint device_footprint(const Config& c, const Weights& weights, bool experts_on_host,
+                                          std::int64_t context, AttentionScratchBytes scratch_bytes) {
+    backend::DeviceFootprint footprint;
+    footprint.context = context;
+    footprint.layer_bytes.assign(static_cast<std::size_t>(c.n_layers), 0);
+    const std::int64_t capacity = device_cache_capacity(c, context);
+    for (const WeightPiece& piece : weight_pieces(c, weights, 0, experts_on_host))
+        (piece.layer < 0 ? footprint.other_bytes
+                         : footprint.layer_bytes[static_cast<std::size_t>(piece.layer)]) +=
+            device_align(piece.bytes.size());
+    std::int64_t widest_entries = 0;
+    for (std::int64_t layer = 0; layer < c.n_layers; ++layer) {
+        for (const CacheShape& shape : cache_shapes(c, layer, capacity))
+            footprint.layer_bytes[static_cast<std::size_t>(layer)] += shape.bytes();
+        if (const std::int64_t ratio = c.ratio(layer); ratio != 0 && ratio != 4)
+            widest_entries = std::max(widest_entries, capacity / ratio);
+    }
+    for (const std::size_t bytes : working_sizes(c)) footprint.other_bytes += bytes;
+    footprint.other_bytes += floats(index_score_floats_for(capacity));
+    // Attention's logits at the longest context; the scratch grows by half again at a time.
+    const std::uint64_t scratch = scratch_bytes(kDeviceMaxRows, c.n_heads, c.window_size, capacity,
+                                                std::max(widest_entries, c.index_topk), false, 0);
+    footprint.other_bytes += scratch * 3 / 2;
+    return footprint;
+}
+
+void build_inputs(const Config& c, const Graph& host, std::int64_t start, std::int64_t rows,
+                  const float* residual, DeviceInputs& out) {
+    const std::int64_t end = start + rows, pairs = c.rope_head_dim / 2, table_floats = rows * c.rope_head_dim;
+    std::vector<double> token_positions, block_positions[2];
+    for (std::int64_t t = 0; t < rows; ++t) token_positions.push_back(static_cast<double>(start + t));
+    const std::int64_t ratios[2] = {4, 128};
+    for (int r = 0; r < 2; ++r)
+        for (std::int64_t b = start / ratios[r]; b < end / ratios[r]; ++b)
+            block_positions[r].push_back(static_cast<double>(b * ratios[r]));
+    out.plain = 0;
+    out.compressed = device_align(floats(table_floats));
+    out.blocks[0] = out.compressed + device_align(floats(table_floats));
+    out.blocks[1] = out.blocks[0] + device_align(floats((rows / 4 + 1) * c.rope_head_dim));
+    out.visible[0] = out.blocks[1] + device_align(floats((rows / 128 + 1) * c.rope_head_dim));
+    out.visible[1] = out.visible[0] + device_align(floats(rows));
+    out.residual = out.visible[1] + device_align(floats(rows));
+    out.bytes = out.residual + floats(rows * c.hc_mult * c.dim);
+    std::vector<float>& data = out.data;
+    data.assign(out.bytes / sizeof(float), 0.0f);
+    const auto place = [&](const std::vector<float>& values, std::size_t offset) {
+        std::copy(values.begin(), values.end(),
+                  data.begin() + static_cast<std::ptrdiff_t>(offset / sizeof(float)));
+    };
+    place(k::rope_cos_sin(token_positions, host.frequencies(false).data(), pairs), out.plain);
+    place(k::rope_cos_sin(token_positions, host.frequencies(true).data(), pairs), out.compressed);
+    for (int r = 0; r < 2; ++r) {
+        if (!block_positions[r].empty())
+            place(k::rope_cos_sin(block_positions[r], host.frequencies(true).data(), pairs), out.blocks[r]);
+        for (std::int64_t t = 0; t < rows; ++t)
+            data[out.visible[r] / sizeof(float) + static_cast<std::size_t>(t)] =
+                std::bit_cast<float>(static_cast<std::uint32_t>((start + t + 1) / ratios[r]));
+    }
+    std::copy(residual, residual + rows * c.hc_mult * c.dim,
+              data.begin() + static_cast<std::ptrdiff_t>(out.residual / sizeof(float)));
+}
+
+void route_rows(const Config& c, const Graph& host, const Layer& layer, const float* scores,
+                std::span<const Token> tokens, bool experts_on_host, Routing& out) {
+    const auto rows = static_cast<std::int64_t>(tokens.size());
+    const std::int64_t experts = c.n_routed_experts, active = c.n_activated_experts;
+    out.chosen.resize(static_cast<std::size_t>(rows * active));
+    out.gate_weights.resize(out.chosen.size());
+    host.route(layer, scores, tokens, out.chosen.data(), out.gate_weights.data());
+    if (experts_on_host) return;
+    out.offsets.assign(static_cast<std::size_t>(experts + 1), 0);
+    std::vector<std::int64_t> routed_rows(out.chosen.size()), slots(out.chosen.size());
+    k::moe_group(out.chosen.data(), rows, active, experts, out.offsets.data(), routed_rows.data(),
+                 slots.data());
+    out.section = device_align(floats(rows * active));
+    out.table.assign(static_cast<std::size_t>(experts) * 2 * out.section / 4, 0);
+    for (std::int64_t e = 0; e < experts; ++e)
+        for (std::int64_t i = out.offsets[static_cast<std::size_t>(e)];
+             i < out.offsets[static_cast<std::size_t>(e + 1)]; ++i) {
+            const std::size_t at = static_cast<std::size_t>(e) * 2 * out.section / 4 +
+                                   static_cast<std::size_t>(i - out.offsets[static_cast<std::size_t>(e)]);
+            out.table[at] = static_cast<std::uint32_t>(routed_rows[static_cast<std::size_t>(i)]);
+            std::memcpy(&out.table[at + out.section / 4],
+                        &out.gate_weights[static_cast<std::size_t>(slots[static_cast<std::size_t>(i)])], 4);
+        }
+}
+
+void report_choices(const Config& c, std::int64_t layer, std::int64_t start, std::int64_t rows,
+                    const std::vector<std::uint32_t>& picked, const std::vector<float>& scores,
+                    IndexerObserver& observer) {
+    const std::int64_t keys = (start + rows) / 4;
+    std::vector<std::int64_t> order;
+    for (std::int64_t t = 0; t < rows; ++t) {
+        const std::int64_t visible = (start + t + 1) / 4;
+        if (visible == 0) continue;
+        const std::int64_t keep = std::min(c.index_topk, visible);
+        order.assign(picked.begin() + t * c.index_topk, picked.begin() + t * c.index_topk + keep);
+        observer.observe({layer, start + t, order,
+                          std::span<const float>(scores.data() + t * keys, static_cast<std::size_t>(visible)),
+                          4, 4});
+    }
+}
+
+Result<void> V4DeviceGraph::prepare(V4State& state, std::int64_t start, std::int64_t end) const {
+    // The device caches: kept while they are newest and large enough, otherwise (re)made from the host's.
+    auto* caches = dynamic_cast<DeviceLayerCaches*>(state.device.get());
+    if (!caches || !state.device_is_newer || caches->capacity() < end) {
+        if (auto read = state.read_back_from_device(); !read) return read;
+        // The host holds the newest values now: the old buffers go before the larger ones are made, and
+        // where twice the old capacity does not fit, the least that holds `end` may.
+        const std::int64_t held = caches ? caches->capacity() : 0;
+        state.device.reset();
+        std::unique_ptr<DeviceLayerCaches> fresh = new_caches();
+        Result<void> made = fresh->allocate(std::max(end, 2 * held));
+        if (!made && 2 * held > end) made = fresh->allocate(end);
+        if (!made) return made;
+        if (auto uploaded = fresh->upload(state.layers, start); !uploaded) return uploaded;
+        caches = fresh.get();
+        state.device = std::move(fresh);
+        state.device_is_newer = true;
+    }
+    // The indexer's scores grow with the caches, in their steps.
+    return grow_scores(caches->capacity());
+}
+
+} // namespace lectern::model::v4

@@ -1,0 +1,201 @@
+#pragma once
+// The checks a GPU backend's DeepSeek-V4 half passes against the CPU graph on the tiny checkpoint, shared
+// by tests/vulkan/v4_model_vulkan and tests/cuda_models/v4_model_cuda*. Why they are not bit for bit, and
+// the bounds, are in v4_model_vulkan_test.cpp's header.
+
+#include "inference/backend/backend.h"
+#include "inference/model/model.h"
+#include "inference/model/v4/v4_model.h"
+#include "kernels/cpu/graph_ops.h"
+#include "tests/kernels/check.h"
+#include "tests/vulkan/model_run.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lectern::test::v4 {
+
+constexpr double kExactBound = 1e-3;
+// A flip that changes which entries the indexer keeps for a later token of the same chunk moved a row by
+// 14.4 (position 44, three tokens after the flip at 41).
+constexpr double kLogitBound = 20.0;
+constexpr double kExactShare = 0.75;
+constexpr int kSequenceTokens = 160; // past the window (128) and the first HCA block (128)
+constexpr int kChunk = 8;
+// The chunks the device runs (the CPU runs all): the start, the first chunks whose indexer keeps fewer
+// entries than it sees, the window ring's wrap and the first HCA entry (positions 127, 128), the end.
+constexpr int kDeviceChunks[] = {0, 32, 40, 120, 128, 152};
+constexpr int kGreedySteps = 8;
+constexpr int kFarPosition = 1016;
+
+inline double row_difference(const std::vector<float>& a, const std::vector<float>& b, std::size_t row,
+                             std::int64_t vocab) {
+    double worst = 0.0;
+    for (std::size_t i = row * vocab; i < (row + 1) * vocab; ++i)
+        worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
+    return worst;
+}
+
+inline std::unique_ptr<model::Model> load(const std::string& folder, const backend::Request& request) {
+    auto loaded = model::v4::load_v4_model(folder, {}, 2, request);
+    if (!loaded) {
+        std::fprintf(stderr, "load: %s\n", loaded.error().c_str());
+        std::exit(1);
+    }
+    return std::move(loaded).value();
+}
+
+struct Choice {
+    std::int64_t layer, position;
+    std::vector<std::int64_t> chosen;
+    bool operator==(const Choice&) const = default;
+};
+
+class Recorder final : public model::IndexerObserver {
+public:
+    void observe(const model::IndexerSelection& s) override {
+        choices.push_back({s.layer, s.position, {s.chosen.begin(), s.chosen.end()}});
+    }
+    // By (layer, position): the device reports a slice's layers in turn, the CPU its whole call's.
+    std::vector<Choice> sorted() const {
+        std::vector<Choice> out = choices;
+        std::stable_sort(out.begin(), out.end(), [](const Choice& a, const Choice& b) {
+            return std::pair(a.layer, a.position) < std::pair(b.layer, b.position);
+        });
+        return out;
+    }
+    std::vector<Choice> choices;
+};
+
+// Rows of logits from the device against the CPU's: every row within kLogitBound, at least kExactShare of
+// them within kExactBound, and the same argmax wherever the CPU's margin exceeds twice the difference.
+struct Tally {
+    std::size_t rows = 0, exact = 0, argmax_equal = 0;
+    double worst = 0.0;
+    void add(const std::vector<float>& got, const std::vector<float>& want, std::int64_t vocab) {
+        if (!CHECK(got.size() == want.size() && !want.empty())) return;
+        for (std::size_t row = 0; row < want.size() / static_cast<std::size_t>(vocab); ++row) {
+            const double difference = row_difference(got, want, row, vocab);
+            const float* g = got.data() + row * vocab;
+            const float* w = want.data() + row * vocab;
+            const bool same = kernels::cpu::argmax(g, vocab) == kernels::cpu::argmax(w, vocab);
+            CHECK(difference <= kLogitBound);
+            if (!same) CHECK(top_two_margin(w, vocab) <= 2 * difference);
+            ++rows;
+            exact += difference <= kExactBound;
+            argmax_equal += same;
+            worst = std::max(worst, difference);
+        }
+    }
+    void report(const char* what) const {
+        std::printf("%s: %zu rows, %zu within %.0e, argmax equal on %zu, max logit difference %.5f\n", what,
+                    rows, exact, kExactBound, argmax_equal, worst);
+        CHECK(rows > 0 && static_cast<double>(exact) >= kExactShare * static_cast<double>(rows));
+    }
+};
+
+// The tiny checkpoint's `sequence` (kSequenceTokens tokens) on `gpu` (every layer on the device, from
+// `choice`) against `cpu`: prefill chunks from the CPU's caches and the indexer's choices, decode steps, a
+// device snapshot continued on the CPU and a device clone, greedy generation, then 2 host + 2 device layers
+// and routed experts on the host, loaded from `folder`.
+inline void against_cpu(const std::string& folder, const model::Model& cpu, const model::Model& gpu,
+                        backend::Choice choice, const std::vector<model::Token>& sequence) {
+    using model::Token;
+    const std::int64_t vocab = cpu.info().vocab_size;
+    const std::uint64_t all_on_device = gpu.backend().weight_bytes_on_device;
+    // Chunks of prefill, each from the CPU's caches after the chunks before (restored on the device), and
+    // the indexer's choices on the way.
+    Tally chunks;
+    Recorder cpu_seen, gpu_seen;
+    auto cpu_state = cpu.new_state();
+    std::unique_ptr<model::SequenceState> gpu_state;
+    for (int first = 0; first < kSequenceTokens; first += kChunk) {
+        const std::vector<Token> chunk(sequence.begin() + first, sequence.begin() + first + kChunk);
+        if (std::find(std::begin(kDeviceChunks), std::end(kDeviceChunks), first) == std::end(kDeviceChunks)) {
+            run(cpu, *cpu_state, chunk, model::LogitsWanted::None);
+            continue;
+        }
+        gpu_state = gpu.new_state();
+        if (!CHECK(gpu_state->restore(cpu_state->snapshot()).ok())) break;
+        const auto got = run(gpu, *gpu_state, chunk, model::LogitsWanted::All, &gpu_seen);
+        chunks.add(got, run(cpu, *cpu_state, chunk, model::LogitsWanted::All, &cpu_seen), vocab);
+    }
+    chunks.report("prefill chunks of 8 from the CPU's caches");
+    const auto cpu_choices = cpu_seen.sorted(), gpu_choices = gpu_seen.sorted();
+    CHECK(gpu_choices.size() == cpu_choices.size() && !cpu_choices.empty());
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < std::min(gpu_choices.size(), cpu_choices.size()); ++i) {
+        CHECK(gpu_choices[i].layer == cpu_choices[i].layer &&
+              gpu_choices[i].position == cpu_choices[i].position);
+        same += gpu_choices[i] == cpu_choices[i];
+    }
+    std::printf("indexer choices: %zu of %zu identical\n", same, cpu_choices.size());
+    CHECK(static_cast<double>(same) >= kExactShare * static_cast<double>(cpu_choices.size()));
+
+    // Decode steps past the window and the first HCA block, from the CPU's caches; then the device's
+    // caches moved back to the CPU through a snapshot, and a clone of them on the device.
+    Tally decode;
+    auto cpu_next = cpu_state->clone();
+    gpu_state = gpu.new_state();
+    if (CHECK(gpu_state->restore(cpu_state->snapshot()).ok()))
+        for (const Token token : {Token{42}, Token{4242}, Token{7}})
+            decode.add(run(gpu, *gpu_state, {token}), run(cpu, *cpu_next, {token}), vocab);
+    decode.report("decode steps at positions 160..162");
+    CHECK(gpu_state->device_bytes() > 0);
+    auto moved = cpu.new_state();
+    CHECK(moved->restore(gpu_state->snapshot()).ok() && moved->position() == gpu_state->position());
+    const auto cloned = gpu_state->clone();
+    Tally moved_back;
+    const auto from_cpu = run(cpu, *cpu_next, {9});
+    moved_back.add(run(cpu, *moved, {9}), from_cpu, vocab);
+    moved_back.add(run(gpu, *cloned, {9}), from_cpu, vocab);
+    moved_back.report("a device snapshot continued on the CPU, and a device clone");
+
+    // Greedy generation on each backend alone, from a short prompt.
+    const std::vector<Token> prompt(sequence.begin(), sequence.begin() + 24);
+    std::vector<Token> tokens[2];
+    const model::Model* models[2] = {&cpu, &gpu};
+    int equal = 0;
+    {
+        std::unique_ptr<model::SequenceState> states[2] = {cpu.new_state(), gpu.new_state()};
+        std::vector<float> logits[2];
+        for (int b = 0; b < 2; ++b) logits[b] = run(*models[b], *states[b], prompt);
+        for (int step = 0; step < kGreedySteps && !logits[0].empty() && !logits[1].empty(); ++step) {
+            for (int b = 0; b < 2; ++b) tokens[b].push_back(kernels::cpu::argmax(logits[b].data(), vocab));
+            if (tokens[0].back() != tokens[1].back()) {
+                // Only a near tie may part them (see the top of the file).
+                CHECK(top_two_margin(logits[0].data(), vocab) <=
+                      2 * row_difference(logits[0], logits[1], 0, vocab));
+                break;
+            }
+            ++equal;
+            for (int b = 0; b < 2; ++b) logits[b] = run(*models[b], *states[b], {tokens[b].back()});
+        }
+    }
+    std::printf("greedy generation: %d of %d tokens equal\n", equal, kGreedySteps);
+
+    // Two layers on the host, two and the head on the device; and routed experts kept on the host.
+    const std::vector<Token> short_prompt(sequence.begin(), sequence.begin() + 40);
+    auto reference_state = cpu.new_state();
+    const auto reference = run(cpu, *reference_state, short_prompt, model::LogitsWanted::All);
+    const auto split = load(folder, {choice, 2, {}, {}, {}});
+    const auto host_experts = load(folder, {choice, -1, backend::ExpertPlacement::Host, {}, {}});
+    CHECK(split->backend().device_layers == 2 && split->backend().weight_bytes_on_device < all_on_device);
+    CHECK(host_experts->backend().experts == backend::ExpertPlacement::Host &&
+          host_experts->backend().weight_bytes_on_device < all_on_device);
+    for (const auto* variant : {split.get(), host_experts.get()}) {
+        auto state = variant->new_state();
+        Tally tally;
+        tally.add(run(*variant, *state, short_prompt, model::LogitsWanted::All), reference, vocab);
+        tally.report(variant == split.get() ? "2 host + 2 device layers" : "routed experts on the host");
+    }
+}
+
+} // namespace lectern::test::v4

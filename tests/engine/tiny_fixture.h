@@ -11,8 +11,12 @@
 
 namespace lectern::test {
 
+// In the build tree's test-data/, or in $LECTERN_TEST_DATA where the tests run away from their build
+// tree (tests/bench/cuda_bundle.sh).
 inline std::string tiny_v4_folder() {
-    const std::string folder = std::string(LECTERN_BINARY_DIR) + "/test-data/tiny-v4";
+    const char* data = std::getenv("LECTERN_TEST_DATA");
+    const std::string folder =
+        (data ? std::string(data) : std::string(LECTERN_BINARY_DIR) + "/test-data") + "/tiny-v4";
     if (!std::filesystem::exists(folder + "/model.safetensors.index.json")) {
         lectern::tools::TinyV4Options options;
         const char* cache = std::getenv("LECTERN_CACHE");

@@ -25,7 +25,11 @@ Result<std::string> device_name() {
 
 namespace {
 
-std::atomic<std::uint64_t> live_bytes{0};
+// Whole MiB, or KiB below one MiB.
+std::string size_text(std::uint64_t bytes) {
+    if (bytes < (1u << 20)) return std::to_string((bytes + (1u << 9)) >> 10) + " KiB";
+    return std::to_string((bytes + (1u << 19)) >> 20) + " MiB";
+}
 
 } // namespace
 
@@ -34,33 +38,42 @@ std::uint64_t free_device_memory() {
     return cudaMemGetInfo(&free, &total) == cudaSuccess ? free : 0;
 }
 
-std::uint64_t allocated_bytes() {
-    return live_bytes.load();
-}
-
-Result<DeviceBuffer> DeviceBuffer::allocate(std::size_t bytes) {
+Result<DeviceBuffer> DeviceBuffer::allocate(std::size_t bytes, std::shared_ptr<MemoryAccount> account) {
+    if (account && account->limit_ != 0) {
+        std::uint64_t used = account->used_.load();
+        do {
+            if (used + bytes > account->limit_)
+                return Error{"a buffer of " + size_text(bytes) +
+                             " on the CUDA device would pass the limit of " + size_text(account->limit_) +
+                             " set for it (" + size_text(used) + " are in use)"};
+        } while (!account->used_.compare_exchange_weak(used, used + bytes));
+    } else if (account) {
+        account->used_ += bytes;
+    }
     DeviceBuffer buffer;
+    buffer.account_ = std::move(account); // from here on the destructor gives the bytes back
+    buffer.size_ = bytes;
     if (const cudaError_t err = cudaMalloc(&buffer.data_, bytes == 0 ? 1 : bytes); err != cudaSuccess)
         return Error{"cannot allocate " + std::to_string(bytes) +
                      " bytes of GPU memory: " + cudaGetErrorString(err)};
-    buffer.size_ = bytes;
-    live_bytes += bytes;
     return Result<DeviceBuffer>(
         std::move(buffer)); // C++17 has no implicit move into a converting constructor
 }
 
 DeviceBuffer::~DeviceBuffer() {
+    if (account_) account_->used_ -= size_;
     if (!data_) return;
     cudaFree(data_);
-    live_bytes -= size_;
 }
 
 DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)),
+      account_(std::move(other.account_)) {}
 
 DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
     std::swap(data_, other.data_);
     std::swap(size_, other.size_);
+    std::swap(account_, other.account_);
     return *this;
 }
 

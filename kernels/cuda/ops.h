@@ -6,8 +6,10 @@
 #include "kernels/dtype.h"
 #include "kernels/result.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace lectern::kernels::cuda {
@@ -20,13 +22,26 @@ Result<std::string> device_name();
 // Device 0's free memory now (cudaMemGetInfo: what other programs hold is taken already), or 0 when it
 // cannot be asked.
 std::uint64_t free_device_memory();
-// The bytes every live DeviceBuffer of this process holds.
-std::uint64_t allocated_bytes();
+
+// The device memory one group of buffers (one model's) may hold: an allocation that would pass the limit
+// fails, as under a Vulkan context's memory_limit. Buffers made with an account give their bytes back to
+// it when freed.
+class MemoryAccount {
+public:
+    explicit MemoryAccount(std::uint64_t limit = 0) : limit_(limit) {} // 0: no limit
+    std::uint64_t used() const { return used_.load(); }
+
+private:
+    friend class DeviceBuffer;
+    std::uint64_t limit_;
+    std::atomic<std::uint64_t> used_{0};
+};
 
 // Device memory: RAII, move-only.
 class DeviceBuffer {
 public:
-    static Result<DeviceBuffer> allocate(std::size_t bytes);
+    // `account` (optional) counts the bytes and may refuse them.
+    static Result<DeviceBuffer> allocate(std::size_t bytes, std::shared_ptr<MemoryAccount> account = {});
 
     DeviceBuffer() = default;
     ~DeviceBuffer();
@@ -48,6 +63,7 @@ public:
 private:
     void* data_ = nullptr;
     std::size_t size_ = 0;
+    std::shared_ptr<MemoryAccount> account_;
 };
 
 // y[i] = x[i] / sqrt(mean(x^2) + eps) * (weight ? weight[i] : 1), for each of `rows` rows of `n` values.

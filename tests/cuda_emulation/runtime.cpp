@@ -131,8 +131,16 @@ void set_open(const Allocation& allocation, bool open) {
     mprotect(allocation.data(), allocation.data_bytes(), open ? PROT_READ | PROT_WRITE : PROT_NONE);
 }
 
-void set_all_open(bool open) {
-    for (const auto& [start, allocation] : allocations) set_open(allocation, open);
+// The allocations a launch has touched so far, opened by the fault handler at their first access (a
+// launch touches a few of the many allocations; opening them all cost two system calls per allocation per
+// launch). Fixed storage: the handler must not allocate.
+constexpr std::size_t kMaxOpened = 4096;
+const Allocation* opened[kMaxOpened];
+std::size_t opened_count = 0;
+
+void close_opened() {
+    for (std::size_t i = 0; i < opened_count; ++i) set_open(*opened[i], false);
+    opened_count = 0;
 }
 
 const Allocation* find_allocation(const void* pointer, std::size_t bytes) {
@@ -200,11 +208,22 @@ std::string site(const Thread& thread) {
     std::_Exit(EXIT_FAILURE);
 }
 
-// Names what a fault hit, then returns: SA_RESETHAND has restored the default action, so the access faults
-// again and the process dies of the signal as it would have. Neither snprintf nor the allocation map is
+// During a launch, a kernel's first access to a device allocation opens it, and the access is retried. Any
+// other fault is named, the default action restored and the handler returns, so the access faults again
+// and the process dies of the signal as it would have. Neither snprintf nor the allocation map is
 // async-signal-safe, but the fault is synchronous and on the one thread that changes them.
 void on_fault(int signal, siginfo_t* info, void*) {
     const auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
+    if (kernel_name && running && opened_count < kMaxOpened)
+        for (const auto& [start, allocation] : allocations) {
+            const auto data = reinterpret_cast<std::uintptr_t>(allocation.data());
+            if (address >= data && address < data + allocation.data_bytes()) {
+                set_open(allocation, true);
+                opened[opened_count++] = &allocation;
+                return;
+            }
+        }
+    ::signal(signal, SIG_DFL);
     char text[1024];
     int length = std::snprintf(text, sizeof text, "cuda emulation: %s at address %#llx\n",
                                signal == SIGSEGV ? "segmentation fault" : "bus error",
@@ -251,7 +270,7 @@ void install_fault_handler() {
     sigaltstack(&stack, nullptr);
     struct sigaction action {};
     action.sa_sigaction = on_fault;
-    action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigaction(SIGSEGV, &action, nullptr);
     sigaction(SIGBUS, &action, nullptr);
 }
@@ -480,7 +499,6 @@ void launch(const char* kernel, const LaunchConfig& config, void (*body)(void*),
         std::shuffle(block_order.begin(), block_order.end(), random_engine);
     }
     std::vector<int> thread_order;
-    set_all_open(true);
     for (unsigned long long i = 0; i < blocks; ++i) {
         unsigned long long b = i;
         if (settings().random_order) b = block_order[i];
@@ -489,7 +507,7 @@ void launch(const char* kernel, const LaunchConfig& config, void (*body)(void*),
                     count);
         run_block(count, thread_order);
     }
-    set_all_open(false);
+    close_opened();
     kernel_name = nullptr;
 }
 

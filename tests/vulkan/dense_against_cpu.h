@@ -10,6 +10,8 @@
 // that row's difference of each other (a near tie, which either may break either way: counted and printed).
 
 #include "inference/backend/backend.h"
+#include "inference/formats/gguf.h"
+#include "inference/model/dense/dense_device.h"
 #include "inference/model/dense/dense_model.h"
 #include "inference/tokenizer/bpe_tokenizer.h"
 #include "kernels/cpu/graph_ops.h"
@@ -20,8 +22,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lectern::test {
@@ -192,6 +197,48 @@ inline void dense_against_cpu(const std::string& path, backend::Choice choice, b
             CHECK(grown_worst <= kLogitBound);
         }
     }
+}
+
+// Makes a device half of the last `layers` layers of the model in `file`, whose device memory (graph and
+// caches) is capped at `limit` bytes (0: none).
+using DenseGraphMaker = std::function<std::unique_ptr<model::dense::DeviceGraph>(
+    const formats::GgufFile& file, const model::dense::DenseConfig& config, std::int64_t layers,
+    std::uint64_t limit)>;
+
+// A device cache that has no room to grow (its graph capped just above what it holds) keeps what it held:
+// the larger buffer fails, the old size is made again and its 250 positions read back as written.
+inline void cache_keeps_what_it_held(const std::string& path, const DenseGraphMaker& make) {
+    auto file = formats::GgufFile::open(path);
+    auto config = file ? model::dense::read_dense_config(*file) : Error{file.error()};
+    if (!CHECK(file.ok() && config.ok())) return;
+    const std::int64_t kv_dim = config->kv_heads * config->head_dim, used = 250;
+    std::mt19937 rng(5);
+    std::vector<std::uint16_t> keys(static_cast<std::size_t>(used * kv_dim)), values(keys.size());
+    for (auto* half : {&keys, &values})
+        for (std::uint16_t& h : *half) h = static_cast<std::uint16_t>(rng() & 0x7bff);
+    const auto cache_on = [&](std::uint64_t limit, std::uint64_t* held) {
+        auto graph = make(*file, *config, 2, limit);
+        if (!graph) std::exit(1);
+        auto cache = graph->new_cache();
+        CHECK(cache->reserve(used, 0).ok());
+        for (std::int64_t layer = 0; layer < 2; ++layer)
+            CHECK(cache->write(layer, used, keys.data(), values.data()).ok());
+        *held = graph->device_bytes_in_use();
+        return std::pair(std::move(graph), std::move(cache));
+    };
+    std::uint64_t held = 0;
+    (void)cache_on(0, &held);
+    const std::uint64_t limit = held + (64u << 10);
+    auto [graph, cache] = cache_on(limit, &held);
+    const auto refused = cache->reserve(300, used);
+    CHECK(!refused.ok() && refused.error().find("no room") != std::string::npos);
+    if (!refused.ok()) std::printf("no room to grow: %s\n", refused.error().c_str());
+    std::vector<std::uint16_t> read_keys(keys.size()), read_values(values.size());
+    for (std::int64_t layer = 0; layer < 2; ++layer) {
+        CHECK(cache->read(layer, used, read_keys.data(), read_values.data()).ok());
+        CHECK(read_keys == keys && read_values == values);
+    }
+    CHECK(held <= limit && graph->device_bytes_in_use() <= limit);
 }
 
 } // namespace lectern::test

@@ -15,8 +15,6 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
-#include <random>
-#include <vector>
 
 using namespace lectern;
 
@@ -33,47 +31,20 @@ int main() {
     const auto started = std::chrono::steady_clock::now();
     lectern::test::dense_against_cpu(*path, backend::Choice::Vulkan, backend::Kind::Vulkan);
 
-    // A device cache that has no room to grow (its context capped just above what it holds) keeps what it
-    // held: the larger buffer fails, the old size is made again and its 250 positions read back as written.
-    {
-        auto file = formats::GgufFile::open(*path);
-        auto config = file ? model::dense::read_dense_config(*file) : Error{file.error()};
-        if (!CHECK(file.ok() && config.ok())) return lectern::test::finish("dense_model_vulkan");
-        const std::int64_t kv_dim = config->kv_heads * config->head_dim, used = 250;
-        std::mt19937 rng(5);
-        std::vector<std::uint16_t> keys(static_cast<std::size_t>(used * kv_dim)), values(keys.size());
-        for (auto* half : {&keys, &values})
-            for (std::uint16_t& h : *half) h = static_cast<std::uint16_t>(rng() & 0x7bff);
-        const auto cache_on = [&](std::uint64_t limit, std::uint64_t* held) {
+    lectern::test::cache_keeps_what_it_held(
+        *path,
+        [](const formats::GgufFile& file, const model::dense::DenseConfig& config, std::int64_t layers,
+           std::uint64_t limit) -> std::unique_ptr<model::dense::DeviceGraph> {
             kernels::vulkan::ContextOptions options;
             options.memory_limit = limit;
             auto context = kernels::vulkan::Context::create(options);
-            if (!context) std::exit(1);
-            std::shared_ptr<kernels::vulkan::Context> shared(std::move(*context));
-            auto graph =
-                model::dense::DenseVulkanGraph::create(shared, *file, *config, config->layers - 2, 8);
-            if (!graph) std::exit(1);
-            auto cache = (*graph)->new_cache();
-            CHECK(cache->reserve(used, 0).ok());
-            for (std::int64_t layer = 0; layer < 2; ++layer)
-                CHECK(cache->write(layer, used, keys.data(), values.data()).ok());
-            *held = shared->allocated_bytes();
-            return std::pair(std::move(*graph), std::move(cache));
-        };
-        std::uint64_t held = 0;
-        (void)cache_on(0, &held);
-        const std::uint64_t limit = held + (64u << 10);
-        auto [graph, cache] = cache_on(limit, &held);
-        const auto refused = cache->reserve(300, used);
-        CHECK(!refused.ok() && refused.error().find("no room") != std::string::npos);
-        if (!refused.ok()) std::printf("no room to grow: %s\n", refused.error().c_str());
-        std::vector<std::uint16_t> read_keys(keys.size()), read_values(values.size());
-        for (std::int64_t layer = 0; layer < 2; ++layer) {
-            CHECK(cache->read(layer, used, read_keys.data(), read_values.data()).ok());
-            CHECK(read_keys == keys && read_values == values);
-        }
-        CHECK(held <= limit);
-    }
+            if (!context) return nullptr;
+            auto graph = model::dense::DenseVulkanGraph::create(
+                std::shared_ptr<kernels::vulkan::Context>(std::move(*context)), file, config,
+                config.layers - layers, 8);
+            if (!graph) return nullptr;
+            return std::move(*graph);
+        });
     std::printf("took %.1f s\n",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return lectern::test::finish("dense_model_vulkan");

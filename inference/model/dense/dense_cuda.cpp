@@ -45,8 +45,9 @@ struct DeviceLayer {
 // The fp16 cache in one CUDA buffer.
 class CudaCache final : public DeviceCache {
 public:
-    CudaCache(std::int64_t layers, std::int64_t kv_dim, std::int64_t max_positions)
-        : DeviceCache(layers, kv_dim, max_positions) {}
+    CudaCache(std::int64_t layers, std::int64_t kv_dim, std::int64_t max_positions,
+              std::shared_ptr<cu::MemoryAccount> account)
+        : DeviceCache(layers, kv_dim, max_positions), account_(std::move(account)) {}
 
     std::uint64_t bytes() const override { return kv_.size(); }
 
@@ -82,24 +83,26 @@ private:
         capacity_ = 0;
     }
     Result<void> make(std::int64_t capacity) override {
-        auto buffer =
-            cu::DeviceBuffer::allocate(half_bytes(capacity) * static_cast<std::size_t>(2 * layers_));
+        auto buffer = cu::DeviceBuffer::allocate(half_bytes(capacity) * static_cast<std::size_t>(2 * layers_),
+                                                 account_);
         if (!buffer) return std::move(buffer).take_error();
         kv_ = std::move(*buffer);
         capacity_ = capacity;
         return {};
     }
     std::unique_ptr<DeviceCache> empty() const override {
-        return std::make_unique<CudaCache>(layers_, kv_dim_, max_positions_);
+        return std::make_unique<CudaCache>(layers_, kv_dim_, max_positions_, account_);
     }
     std::string device_name() const override { return "the CUDA device"; }
 
+    std::shared_ptr<cu::MemoryAccount> account_;
     cu::DeviceBuffer kv_;
 };
 
 } // namespace
 
 struct DenseCudaGraph::Impl {
+    std::shared_ptr<cu::MemoryAccount> account; // everything below and the sequences' caches
     DenseConfig config;
     std::int64_t max_rows = 0;
     std::vector<cu::DeviceBuffer> tensors; // one per weight tensor, in device_tensor_names' order
@@ -165,11 +168,11 @@ Result<void> DenseCudaGraph::Impl::layer(const DeviceLayer& layer, CudaCache& ca
 DenseCudaGraph::DenseCudaGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DenseCudaGraph::~DenseCudaGraph() = default;
 
-Result<std::unique_ptr<DenseCudaGraph>> DenseCudaGraph::create(const formats::GgufFile& file,
-                                                               const DenseConfig& config,
-                                                               std::int64_t first_layer,
-                                                               std::int64_t max_rows) {
+Result<std::unique_ptr<DenseCudaGraph>>
+DenseCudaGraph::create(const formats::GgufFile& file, const DenseConfig& config, std::int64_t first_layer,
+                       std::int64_t max_rows, std::uint64_t memory_limit) {
     auto impl = std::make_unique<Impl>();
+    impl->account = std::make_shared<cu::MemoryAccount>(memory_limit);
     impl->config = config;
     impl->max_rows = max_rows;
     const DenseConfig& c = config;
@@ -188,7 +191,7 @@ Result<std::unique_ptr<DenseCudaGraph>> DenseCudaGraph::create(const formats::Gg
     }
     for (std::size_t i = 0; i < views.size(); ++i) {
         const auto& data = views[i]->data;
-        auto buffer = cu::DeviceBuffer::allocate(data.size());
+        auto buffer = cu::DeviceBuffer::allocate(data.size(), impl->account);
         if (!buffer)
             return Error{"no room on the CUDA device for the weights of '" + names[i] +
                          "': " + buffer.error()};
@@ -215,7 +218,7 @@ Result<std::unique_ptr<DenseCudaGraph>> DenseCudaGraph::create(const formats::Gg
         &impl->attn,   &impl->out, &impl->gate, &impl->up, &impl->logits};
     const std::array<std::size_t, kWorkingBuffers> sizes = working_sizes(c, max_rows);
     for (std::size_t i = 0; i < buffers.size(); ++i) {
-        auto made = cu::DeviceBuffer::allocate(sizes[i]);
+        auto made = cu::DeviceBuffer::allocate(sizes[i], impl->account);
         if (!made)
             return Error{"no room on the CUDA device for the dense graph's working buffers: " + made.error()};
         *buffers[i] = std::move(*made);
@@ -225,7 +228,7 @@ Result<std::unique_ptr<DenseCudaGraph>> DenseCudaGraph::create(const formats::Gg
 
 std::unique_ptr<DeviceCache> DenseCudaGraph::new_cache() const {
     return std::make_unique<CudaCache>(static_cast<std::int64_t>(impl_->layers.size()), impl_->kv_dim(),
-                                       impl_->config.context_length);
+                                       impl_->config.context_length, impl_->account);
 }
 
 std::uint64_t DenseCudaGraph::weight_bytes() const {
@@ -233,7 +236,7 @@ std::uint64_t DenseCudaGraph::weight_bytes() const {
 }
 
 std::uint64_t DenseCudaGraph::device_bytes_in_use() const {
-    return cu::allocated_bytes();
+    return impl_->account->used();
 }
 
 Result<void> DenseCudaGraph::forward(DeviceCache& cache, std::int64_t first, const float* x,

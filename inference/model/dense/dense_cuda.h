@@ -13,17 +13,19 @@ namespace lectern::model::dense {
 class DenseCudaGraph final : public DeviceGraph {
 public:
     // Uploads the weights of layers [first_layer, config.layers) and of the head (copies: `file` need not
-    // outlive the graph). max_rows is the most rows one forward() takes.
+    // outlive the graph). max_rows is the most rows one forward() takes. Everything the graph and its
+    // caches hold stays within `memory_limit` bytes (0: no limit).
     static Result<std::unique_ptr<DenseCudaGraph>> create(const formats::GgufFile& file,
                                                           const DenseConfig& config, std::int64_t first_layer,
-                                                          std::int64_t max_rows);
+                                                          std::int64_t max_rows,
+                                                          std::uint64_t memory_limit = 0);
     ~DenseCudaGraph() override;
 
     std::unique_ptr<DeviceCache> new_cache() const override;
     Result<void> forward(DeviceCache& cache, std::int64_t first, const float* x, std::int64_t rows,
                          std::int64_t logit_rows, float* logits) const override;
     std::uint64_t weight_bytes() const override;
-    // kernels::cuda::allocated_bytes: every CUDA buffer of the process.
+    // What the graph and its caches hold now.
     std::uint64_t device_bytes_in_use() const override;
 
 private:

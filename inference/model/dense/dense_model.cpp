@@ -400,7 +400,8 @@ void DenseModel::place(const backend::Request& request) {
             }
 #ifdef LECTERN_HAVE_CUDA
             if (selection.kind == backend::Kind::Cuda) {
-                auto made = DenseCudaGraph::create(file_, c, first_layer, kSliceTokens);
+                auto made = DenseCudaGraph::create(file_, c, first_layer, kSliceTokens,
+                                                   request.device_memory.value_or(0));
                 graph = made ? Result<std::unique_ptr<DeviceGraph>>(std::move(*made))
                              : std::move(made).take_error();
             }

@@ -84,7 +84,8 @@ float* as_floats(const cu::DeviceBuffer& buffer) {
 // The device layers' caches of one sequence.
 class CudaCaches final : public DeviceLayerCaches {
 public:
-    using DeviceLayerCaches::DeviceLayerCaches;
+    CudaCaches(const Config& config, std::int64_t first_layer, std::shared_ptr<cu::MemoryAccount> account)
+        : DeviceLayerCaches(config, first_layer), account_(std::move(account)) {}
 
     const cu::DeviceBuffer& part(std::int64_t layer, CachePart which) const {
         return layers_[static_cast<std::size_t>(layer)][static_cast<std::size_t>(which)];
@@ -105,7 +106,7 @@ protected:
             const auto shapes = cache_shapes(config_, first_layer_ + static_cast<std::int64_t>(i), capacity);
             for (std::size_t p = 0; p < kCacheParts; ++p) {
                 if (shapes[p].elements == 0) continue;
-                auto made = cu::DeviceBuffer::allocate(shapes[p].bytes());
+                auto made = cu::DeviceBuffer::allocate(shapes[p].bytes(), account_);
                 if (!made)
                     return Error{"no room on the CUDA device for the DeepSeek-V4 caches of " +
                                  std::to_string(capacity) + " positions: " + made.error()};
@@ -123,12 +124,14 @@ protected:
     }
 
 private:
+    std::shared_ptr<cu::MemoryAccount> account_;
     std::vector<LayerParts> layers_;
 };
 
 struct V4CudaGraph::Impl {
     const Config& config;
     const Graph& host;
+    std::shared_ptr<cu::MemoryAccount> account; // everything below and the sequences' caches
     std::int64_t first_layer = 0;
     bool experts_on_host = false;
     std::vector<cu::DeviceBuffer> tensors; // one per weight piece, in weight_pieces' order
@@ -158,7 +161,8 @@ struct V4CudaGraph::Impl {
     mutable cu::DeviceBuffer index_scores, scratch;
     DeviceInputs staged_inputs; // one forward's inputs, kept for their capacity
 
-    Impl(const Config& c, const Graph& g) : config(c), host(g) {}
+    Impl(const Config& c, const Graph& g, std::uint64_t memory_limit)
+        : config(c), host(g), account(std::make_shared<cu::MemoryAccount>(memory_limit)) {}
 
     const float* input(std::size_t offset) const { return as_floats(inputs) + offset / sizeof(float); }
     const std::uint32_t* visible(std::size_t offset) const {
@@ -401,7 +405,7 @@ Result<void> V4CudaGraph::Impl::grow(std::int64_t positions) const {
     if (floats(wanted) <= index_scores.size()) return {};
     // Nothing refers to the old scores between forwards: they go before the larger ones are made.
     index_scores = {};
-    auto made = cu::DeviceBuffer::allocate(floats(wanted));
+    auto made = cu::DeviceBuffer::allocate(floats(wanted), account);
     if (!made)
         return Error{"no room on the CUDA device for the indexer's scores over " + std::to_string(positions) +
                      " positions: " + made.error()};
@@ -412,7 +416,8 @@ Result<void> V4CudaGraph::Impl::grow(std::int64_t positions) const {
 Result<void> V4CudaGraph::Impl::reserve_scratch(std::uint64_t bytes) const {
     if (bytes <= scratch.size()) return {};
     scratch = {};
-    auto made = cu::DeviceBuffer::allocate(static_cast<std::size_t>(std::max(bytes, scratch.size() * 3 / 2)));
+    auto made = cu::DeviceBuffer::allocate(static_cast<std::size_t>(std::max(bytes, scratch.size() * 3 / 2)),
+                                           account);
     if (!made) return Error{"no room on the CUDA device for attention's logits: " + made.error()};
     scratch = std::move(*made);
     return {};
@@ -430,15 +435,15 @@ std::uint64_t V4CudaGraph::weight_bytes() const {
 }
 
 std::uint64_t V4CudaGraph::device_bytes_in_use() const {
-    return cu::allocated_bytes();
+    return impl_->account->used();
 }
 
 Result<std::unique_ptr<V4CudaGraph>> V4CudaGraph::create(const Config& config, const Weights& weights,
                                                          const Graph& host, std::int64_t first_layer,
-                                                         bool experts_on_host,
+                                                         bool experts_on_host, std::uint64_t memory_limit,
                                                          const std::function<bool(double)>& uploading) {
     if (auto device = cu::device_available(); !device) return std::move(device).take_error();
-    auto impl = std::make_unique<Impl>(config, host);
+    auto impl = std::make_unique<Impl>(config, host, memory_limit);
     impl->first_layer = first_layer;
     impl->experts_on_host = experts_on_host;
     const Config& c = config;
@@ -448,7 +453,7 @@ Result<std::unique_ptr<V4CudaGraph>> V4CudaGraph::create(const Config& config, c
     for (const WeightPiece& piece : pieces) total += piece.bytes.size();
     std::uint64_t uploaded = 0;
     for (const WeightPiece& piece : pieces) {
-        auto buffer = cu::DeviceBuffer::allocate(piece.bytes.size());
+        auto buffer = cu::DeviceBuffer::allocate(piece.bytes.size(), impl->account);
         if (!buffer) return Error{"no room on the CUDA device for " + piece.name + ": " + buffer.error()};
         if (auto copied = buffer->upload(piece.bytes.data(), piece.bytes.size()); !copied)
             return Error{"uploading " + piece.name + ": " + copied.error()};
@@ -534,7 +539,7 @@ Result<std::unique_ptr<V4CudaGraph>> V4CudaGraph::create(const Config& config, c
     const std::array<cu::DeviceBuffer*, kWorkingBuffers> buffers = impl->working();
     const std::array<std::size_t, kWorkingBuffers> sizes = working_sizes(c);
     for (std::size_t i = 0; i < buffers.size(); ++i) {
-        auto made = cu::DeviceBuffer::allocate(sizes[i]);
+        auto made = cu::DeviceBuffer::allocate(sizes[i], impl->account);
         if (!made)
             return Error{"no room on the CUDA device for the DeepSeek-V4 working buffers: " + made.error()};
         *buffers[i] = std::move(*made);
@@ -547,7 +552,7 @@ Result<std::unique_ptr<V4CudaGraph>> V4CudaGraph::create(const Config& config, c
 }
 
 std::unique_ptr<DeviceLayerCaches> V4CudaGraph::new_caches() const {
-    return std::make_unique<CudaCaches>(impl_->config, impl_->first_layer);
+    return std::make_unique<CudaCaches>(impl_->config, impl_->first_layer, impl_->account);
 }
 
 Result<void> V4CudaGraph::grow_scores(std::int64_t capacity) const {

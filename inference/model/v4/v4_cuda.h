@@ -19,17 +19,18 @@ class V4CudaGraph final : public V4DeviceGraph {
 public:
     // Uploads the weights of layers [first_layer, n_layers) (without their routed experts when
     // experts_on_host) and of the head. `host` runs host experts; config, weights and host must outlive
-    // the graph. `uploading` (optional) gets the fraction uploaded so far and returns false to stop (an
-    // error then).
+    // the graph. Everything the graph and its sequences' caches hold stays within `memory_limit` bytes (0:
+    // no limit); an allocation past it fails as the device's own would. `uploading` (optional) gets the
+    // fraction uploaded so far and returns false to stop (an error then).
     static Result<std::unique_ptr<V4CudaGraph>> create(const Config& config, const Weights& weights,
                                                        const Graph& host, std::int64_t first_layer,
-                                                       bool experts_on_host,
+                                                       bool experts_on_host, std::uint64_t memory_limit = 0,
                                                        const std::function<bool(double)>& uploading = {});
     ~V4CudaGraph() override;
 
     std::int64_t first_layer() const override;
     std::uint64_t weight_bytes() const override;
-    // kernels::cuda::allocated_bytes.
+    // What the graph and its sequences' caches hold now.
     std::uint64_t device_bytes_in_use() const override;
     Result<void> forward(V4State& state, std::int64_t start, std::span<const Token> tokens,
                          const float* residual, std::int64_t logit_rows, float* logits,

@@ -123,8 +123,8 @@ public:
             }
 #ifdef LECTERN_HAVE_CUDA
             if (kind == backend::Kind::Cuda) {
-                auto made =
-                    V4CudaGraph::create(config_, weights_, graph_, first_layer, host_experts, progress);
+                auto made = V4CudaGraph::create(config_, weights_, graph_, first_layer, host_experts,
+                                                request.device_memory.value_or(0), progress);
                 graph = made ? Result<std::unique_ptr<V4DeviceGraph>>(std::move(*made))
                              : std::move(made).take_error();
             }

@@ -27,7 +27,7 @@ struct LayerCache {
     CompressorState indexer_compressor;
 };
 
-// The caches of some layers held on a GPU (v4_vulkan.h). After a device forward the device has the newest
+// The caches of some layers held on a GPU (v4_device.h). After a device forward the device has the newest
 // values; read_back() copies them into the host layout, which snapshots and clones read.
 class DeviceCaches {
 public:

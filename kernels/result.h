@@ -67,4 +67,18 @@ private:
     bool failed_ = false;
 };
 
+// Runs steps (callables returning Result<void>) in order until one fails, and keeps that failure: the
+// steps after it do not run. take() hands the outcome so far over and starts afresh.
+class Steps {
+public:
+    template <typename Step>
+    void operator()(Step&& step) {
+        if (status_) status_ = std::forward<Step>(step)();
+    }
+    Result<void> take() { return std::exchange(status_, Result<void>()); }
+
+private:
+    Result<void> status_;
+};
+
 } // namespace lectern

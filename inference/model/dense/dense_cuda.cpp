@@ -17,19 +17,6 @@ namespace {
 namespace cu = kernels::cuda;
 using kernels::DType;
 
-// Runs steps in order until one fails, and keeps that failure: after a failed CUDA op nothing more runs.
-class Steps {
-public:
-    template <typename Step>
-    void operator()(Step&& step) {
-        if (status_) status_ = step();
-    }
-    Result<void> take() && { return std::move(status_); }
-
-private:
-    Result<void> status_;
-};
-
 struct DeviceMatrix {
     DType type = DType::F32;
     const void* data = nullptr;
@@ -162,7 +149,7 @@ Result<void> DenseCudaGraph::Impl::layer(const DeviceLayer& layer, CudaCache& ca
     run([&] { return cu::silu_mul(gates, up.as<float>(), rows * c.feed_forward); });
     run([&] { return linear(gates, rows, layer.down, outs); });
     run([&] { return cu::add(x_rows, outs, x_rows, rows * e); });
-    return std::move(run).take();
+    return run.take();
 }
 
 DenseCudaGraph::DenseCudaGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

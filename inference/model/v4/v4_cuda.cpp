@@ -19,19 +19,6 @@ namespace cu = kernels::cuda;
 namespace k = kernels::cpu;
 using k::WeightFormat;
 
-// Runs steps until one fails and keeps that error: the ops after it are not run.
-class Steps {
-public:
-    template <typename Step>
-    void operator()(Step&& step) {
-        if (status_) status_ = step();
-    }
-    Result<void> take() { return std::exchange(status_, Result<void>()); }
-
-private:
-    Result<void> status_;
-};
-
 // A linear of the graph: the reference feeds FP8/FP4 weights FP8-quantised activations.
 struct DeviceLinear {
     cu::DeviceWeight weight;

@@ -17,47 +17,13 @@ namespace {
 
 namespace cu = kernels::cuda;
 namespace k = kernels::cpu;
-using k::WeightFormat;
 
-// A linear of the graph: the reference feeds FP8/FP4 weights FP8-quantised activations.
-struct DeviceLinear {
-    cu::DeviceWeight weight;
-    bool qat = false;
-};
-
-struct DeviceHc {
-    cu::DeviceWeight fn; // F32 [P, hc * dim]
-    const float *base = nullptr, *scale = nullptr;
-};
-
-struct DeviceCompressor {
-    DeviceLinear wkv, wgate;
-    const float *ape = nullptr, *norm = nullptr;
-};
-
-struct DeviceExpert {
-    DeviceLinear w1, w2, w3;
-};
-
-// Whether an expert's first two linears take the FP8 QAT of its input (one quantised copy of the layer's
-// input then serves every such expert and row).
-bool takes_quantized(const DeviceExpert& e) {
-    return e.w1.qat && e.w3.qat;
-}
-
-struct DeviceLayer {
-    const Layer* host = nullptr;
-    std::int64_t ratio = 0;
-    const float *attn_norm = nullptr, *ffn_norm = nullptr, *q_norm = nullptr, *kv_norm = nullptr,
-                *attn_sink = nullptr;
-    DeviceHc hc_attn, hc_ffn;
-    DeviceLinear wq_a, wq_b, wkv, wo_b;
-    std::vector<DeviceLinear> wo_a; // one per output group
-    DeviceCompressor compressor, indexer_compressor;
-    DeviceLinear indexer_wq_b, indexer_weights_proj, gate;
-    std::vector<DeviceExpert> experts; // empty when they stay on the host
-    DeviceExpert shared;
-};
+using Bound = DeviceWeightsOf<cu::DeviceWeight, const float*>;
+using DeviceLinear = Bound::Linear;
+using DeviceHc = Bound::Hc;
+using DeviceCompressor = Bound::Compressor;
+using DeviceExpert = Bound::Expert;
+using DeviceLayer = Bound::DeviceLayer;
 
 using LayerParts = std::array<cu::DeviceBuffer, kCacheParts>;
 
@@ -122,10 +88,7 @@ struct V4CudaGraph::Impl {
     bool experts_on_host = false;
     std::vector<cu::DeviceBuffer> tensors; // one per weight piece, in weight_pieces' order
     std::uint64_t tensor_bytes = 0;
-    std::vector<DeviceLayer> layers;
-    DeviceHc hc_head;
-    const float* norm = nullptr;
-    cu::DeviceWeight head;
+    Bound bound; // the tensors' roles
 
     // Working buffers for kDeviceMaxRows rows, in working_sizes' order.
     cu::DeviceBuffer inputs, residual[2], projections, pre, post, comb, x, x_qat, activations, q_latent, q,
@@ -451,76 +414,11 @@ Result<std::unique_ptr<V4CudaGraph>> V4CudaGraph::create(const Config& config, c
             return Error{"uploading the weights was cancelled"};
     }
 
-    // Bind the tensors in the order they were uploaded.
-    std::size_t at = 0;
-    const auto next = [&] { return impl->tensors[at++].data(); };
-    const auto vector = [&] { return static_cast<const float*>(next()); };
-    const auto matrix = [&](const WeightMatrix& w) {
-        DeviceLinear l;
-        l.weight.format = w.format;
-        l.weight.out_features = w.out_features;
-        l.weight.in_features = w.in_features;
-        l.weight.gguf_type = w.gguf_type;
-        l.weight.data = next();
-        if (k::weight_scale_bytes(w.format, w.out_features, w.in_features))
-            l.weight.scales = static_cast<const std::uint8_t*>(next());
-        l.qat = w.format == WeightFormat::F8_E4M3_BLOCK128 || w.format == WeightFormat::FP4_E2M1_BLOCK32;
-        return l;
-    };
-    const auto hc = [&](const HyperConnection& h) {
-        DeviceHc d;
-        d.fn.format = WeightFormat::F32;
-        d.fn.data = next();
-        d.fn.in_features = c.hc_mult * c.dim;
-        d.fn.out_features = static_cast<std::int64_t>(h.fn.size()) / d.fn.in_features;
-        d.base = vector();
-        d.scale = vector();
-        return d;
-    };
-    const auto expert = [&](const Expert& e) {
-        return DeviceExpert{matrix(e.w1), matrix(e.w2), matrix(e.w3)};
-    };
-    for (std::int64_t l = first_layer; l < c.n_layers; ++l) {
-        const Layer& layer = weights.layers[static_cast<std::size_t>(l)];
-        DeviceLayer d;
-        d.host = &layer;
-        d.ratio = layer.ratio;
-        d.attn_norm = vector();
-        d.ffn_norm = vector();
-        d.q_norm = vector();
-        d.kv_norm = vector();
-        d.attn_sink = vector();
-        d.hc_attn = hc(layer.hc_attn);
-        d.hc_ffn = hc(layer.hc_ffn);
-        d.wq_a = matrix(layer.wq_a);
-        d.wq_b = matrix(layer.wq_b);
-        d.wkv = matrix(layer.wkv);
-        d.wo_b = matrix(layer.wo_b);
-        d.gate = matrix(layer.gate);
-        for (std::int64_t g = 0; g < c.o_groups; ++g)
-            d.wo_a.push_back(matrix(row_slice(layer.wo_a, g * c.o_lora_rank, c.o_lora_rank)));
-        if (layer.ratio != 0) {
-            d.compressor.wkv = matrix(layer.compressor.wkv);
-            d.compressor.wgate = matrix(layer.compressor.wgate);
-            d.compressor.ape = vector();
-            d.compressor.norm = vector();
-        }
-        if (layer.ratio == 4) {
-            d.indexer_compressor.wkv = matrix(layer.indexer_compressor.wkv);
-            d.indexer_compressor.wgate = matrix(layer.indexer_compressor.wgate);
-            d.indexer_compressor.ape = vector();
-            d.indexer_compressor.norm = vector();
-            d.indexer_wq_b = matrix(layer.indexer_wq_b);
-            d.indexer_weights_proj = matrix(layer.indexer_weights_proj);
-        }
-        if (!experts_on_host)
-            for (const Expert& e : layer.experts) d.experts.push_back(expert(e));
-        d.shared = expert(layer.shared_expert);
-        impl->layers.push_back(std::move(d));
-    }
-    impl->hc_head = hc(weights.hc_head);
-    impl->norm = vector();
-    impl->head = matrix(weights.head).weight;
+    std::vector<const void*> handles;
+    for (const cu::DeviceBuffer& tensor : impl->tensors) handles.push_back(tensor.data());
+    UploadedPieces<cu::DeviceWeight, const float*, const void*> uploaded_pieces(handles);
+    impl->bound = bind_device_weights(c, weights, first_layer, experts_on_host, uploaded_pieces);
+    if (!uploaded_pieces.all_bound()) return Error{"the DeepSeek-V4 device weights were bound out of order"};
 
     const std::array<cu::DeviceBuffer*, kWorkingBuffers> buffers = impl->working();
     const std::array<std::size_t, kWorkingBuffers> sizes = working_sizes(c);
@@ -579,8 +477,8 @@ Result<void> V4CudaGraph::forward(V4State& state, std::int64_t start, std::span<
 
     std::vector<float> scores(static_cast<std::size_t>(rows * c.n_routed_experts));
     Routing routing;
-    for (std::size_t index = 0; index < g.layers.size(); ++index) {
-        const DeviceLayer& layer = g.layers[index];
+    for (std::size_t index = 0; index < g.bound.layers.size(); ++index) {
+        const DeviceLayer& layer = g.bound.layers[index];
         // The FP8 QAT of the experts' input, made once per layer when an expert first wants it.
         bool input_quantized = false;
         const auto quantize_input = [&] {
@@ -634,7 +532,7 @@ Result<void> V4CudaGraph::forward(V4State& state, std::int64_t start, std::span<
                 const auto* which = reinterpret_cast<const std::uint32_t*>(table + section);
                 const auto* gates = reinterpret_cast<const float*>(table + section + routing.section);
                 const DeviceExpert& expert = layer.experts[static_cast<std::size_t>(e)];
-                const bool quantized = takes_quantized(expert);
+                const bool quantized = expert.takes_quantized();
                 if (quantized) quantize_input();
                 run([&] {
                     return cu::gather_rows(quantized ? xq : xs, rows, which, count, dim,
@@ -647,7 +545,7 @@ Result<void> V4CudaGraph::forward(V4State& state, std::int64_t start, std::span<
             }
         }
         // The shared expert's output is added as the CPU adds it: after every routed one.
-        const bool shared_quantized = takes_quantized(layer.shared);
+        const bool shared_quantized = layer.shared.takes_quantized();
         if (shared_quantized) quantize_input();
         g.expert(run, layer.shared, shared_quantized ? xq : xs, rows, nullptr, shared_quantized);
         run([&] { return cu::add(routed, as_floats(g.expert_out), routed, rows * dim); });
@@ -659,17 +557,17 @@ Result<void> V4CudaGraph::forward(V4State& state, std::int64_t start, std::span<
         const float* tail = streams[current] + (rows - logit_rows) * h * dim;
         float *head_projections = as_floats(g.head_projections), *head_pre = as_floats(g.head_pre),
               *mixed = as_floats(g.mixed);
-        run([&] { return cu::linear(tail, logit_rows, g.hc_head.fn, head_projections); });
+        run([&] { return cu::linear(tail, logit_rows, g.bound.hc_head.fn, head_projections); });
         run([&] {
-            return cu::hc_coefficients(head_projections, tail, logit_rows, h, dim, eps, g.hc_head.scale,
-                                       g.hc_head.base, static_cast<float>(c.hc_eps), head_pre, nullptr,
+            return cu::hc_coefficients(head_projections, tail, logit_rows, h, dim, eps, g.bound.hc_head.scale,
+                                       g.bound.hc_head.base, static_cast<float>(c.hc_eps), head_pre, nullptr,
                                        nullptr);
         });
         run([&] { return cu::hc_pre_mix(head_pre, tail, logit_rows, h, dim, mixed); });
         run([&] { return cu::round_to_bf16(mixed, logit_rows * dim); });
-        run([&] { return cu::rms_norm(mixed, g.norm, mixed, logit_rows, dim, eps); });
+        run([&] { return cu::rms_norm(mixed, g.bound.norm, mixed, logit_rows, dim, eps); });
         run([&] { return cu::round_to_bf16(mixed, logit_rows * dim); });
-        run([&] { return cu::linear(mixed, logit_rows, g.head, as_floats(g.logits)); });
+        run([&] { return cu::linear(mixed, logit_rows, g.bound.head, as_floats(g.logits)); });
     }
     if (auto ran = run.take(); !ran) return ran;
     static_cast<CudaCaches&>(*state.device).held = end;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <optional>
 
 namespace lectern::model::v4 {
 namespace {
@@ -190,71 +191,61 @@ Result<void> DeviceLayerCaches::read_back(std::vector<LayerCache>& host) const {
     return {};
 }
 
+namespace {
+
+// bind_device_weights' source that lists each tensor's bytes.
+struct PieceList {
+    struct Weight {};
+    struct Vector {};
+
+    Weight matrix(const WeightMatrix& w, const std::string& name, std::int64_t layer) {
+        add(w.data, k::weight_data_bytes(w.format, w.out_features, w.in_features, w.gguf_type), name, layer);
+        if (const std::uint64_t scales = k::weight_scale_bytes(w.format, w.out_features, w.in_features))
+            add(w.scales, scales, name + " scales", layer);
+        return {};
+    }
+    Vector vector(const std::vector<float>& v, const std::string& name, std::int64_t layer) {
+        add(v.data(), v.size() * sizeof(float), name, layer);
+        return {};
+    }
+    void add(const void* data, std::uint64_t bytes, const std::string& name, std::int64_t layer) {
+        pieces.push_back(
+            {{static_cast<const std::byte*>(data), static_cast<std::size_t>(bytes)}, name, layer});
+    }
+
+    std::vector<WeightPiece> pieces;
+};
+
+// bind_device_weights' source that finds the first GGUF matrix of a type without a kernel.
+struct UnsupportedWeight {
+    struct Weight {};
+    struct Vector {};
+
+    Weight matrix(const WeightMatrix& w, const std::string& name, std::int64_t) {
+        if (!found && w.format == k::WeightFormat::GGUF_BLOCK && !supported(w.gguf_type))
+            found = std::string(kernels::dtype_info(w.gguf_type).name) + " weights (" + name + ")";
+        return {};
+    }
+    Vector vector(const std::vector<float>&, const std::string&, std::int64_t) { return {}; }
+
+    bool (*supported)(kernels::DType);
+    std::optional<std::string> found;
+};
+
+} // namespace
+
+std::optional<std::string> unsupported_weight(const Config& c, const Weights& weights,
+                                              bool (*supported)(kernels::DType)) {
+    UnsupportedWeight search{.supported = supported, .found = std::nullopt};
+    bind_device_weights(c, weights, 0, false, search);
+    return search.found;
+}
+
 std::vector<WeightPiece> weight_pieces(const Config& c, const Weights& weights, std::int64_t first_layer,
                                        bool experts_on_host) {
-    std::vector<WeightPiece> pieces;
-    std::int64_t layer_of_piece = -1;
-    const auto bytes_of = [](const void* data, std::uint64_t count) {
-        return std::span<const std::byte>(static_cast<const std::byte*>(data),
-                                          static_cast<std::size_t>(count));
-    };
-    const auto vector_piece = [&](const std::vector<float>& v, const std::string& name) {
-        pieces.push_back({bytes_of(v.data(), v.size() * sizeof(float)), name, layer_of_piece});
-    };
-    const auto matrix_pieces = [&](const WeightMatrix& w, const std::string& name) {
-        pieces.push_back(
-            {bytes_of(w.data, k::weight_data_bytes(w.format, w.out_features, w.in_features, w.gguf_type)),
-             name, layer_of_piece});
-        if (const std::uint64_t scales = k::weight_scale_bytes(w.format, w.out_features, w.in_features))
-            pieces.push_back({bytes_of(w.scales, scales), name + " scales", layer_of_piece});
-    };
-    const auto hc_pieces = [&](const HyperConnection& hc, const std::string& name) {
-        vector_piece(hc.fn, name + ".fn");
-        vector_piece(hc.base, name + ".base");
-        vector_piece(hc.scale, name + ".scale");
-    };
-    const auto expert_pieces = [&](const Expert& e, const std::string& name) {
-        matrix_pieces(e.w1, name + ".w1");
-        matrix_pieces(e.w2, name + ".w2");
-        matrix_pieces(e.w3, name + ".w3");
-    };
-    for (std::int64_t l = first_layer; l < c.n_layers; ++l) {
-        layer_of_piece = l;
-        const Layer& layer = weights.layers[static_cast<std::size_t>(l)];
-        const std::string p = "layers." + std::to_string(l) + ".";
-        for (const auto* v :
-             {&layer.attn_norm, &layer.ffn_norm, &layer.q_norm, &layer.kv_norm, &layer.attn_sink})
-            vector_piece(*v, p + "norm");
-        hc_pieces(layer.hc_attn, p + "hc_attn");
-        hc_pieces(layer.hc_ffn, p + "hc_ffn");
-        for (const auto* w : {&layer.wq_a, &layer.wq_b, &layer.wkv, &layer.wo_b, &layer.gate})
-            matrix_pieces(*w, p + "attn");
-        for (std::int64_t g = 0; g < c.o_groups; ++g)
-            matrix_pieces(row_slice(layer.wo_a, g * c.o_lora_rank, c.o_lora_rank), p + "attn.wo_a");
-        if (layer.ratio != 0) {
-            matrix_pieces(layer.compressor.wkv, p + "attn.compressor.wkv");
-            matrix_pieces(layer.compressor.wgate, p + "attn.compressor.wgate");
-            vector_piece(layer.compressor.ape, p + "attn.compressor.ape");
-            vector_piece(layer.compressor.norm, p + "attn.compressor.norm");
-        }
-        if (layer.ratio == 4) {
-            matrix_pieces(layer.indexer_compressor.wkv, p + "attn.indexer.compressor.wkv");
-            matrix_pieces(layer.indexer_compressor.wgate, p + "attn.indexer.compressor.wgate");
-            vector_piece(layer.indexer_compressor.ape, p + "attn.indexer.compressor.ape");
-            vector_piece(layer.indexer_compressor.norm, p + "attn.indexer.compressor.norm");
-            matrix_pieces(layer.indexer_wq_b, p + "attn.indexer.wq_b");
-            matrix_pieces(layer.indexer_weights_proj, p + "attn.indexer.weights_proj");
-        }
-        if (!experts_on_host)
-            for (std::size_t e = 0; e < layer.experts.size(); ++e)
-                expert_pieces(layer.experts[e], p + "ffn.experts." + std::to_string(e));
-        expert_pieces(layer.shared_expert, p + "ffn.shared_experts");
-    }
-    layer_of_piece = -1;
-    hc_pieces(weights.hc_head, "hc_head");
-    vector_piece(weights.norm, "norm");
-    matrix_pieces(weights.head, "head");
-    return pieces;
+    PieceList list;
+    bind_device_weights(c, weights, first_layer, experts_on_host, list);
+    return std::move(list.pieces);
 }
 
 backend::DeviceFootprint device_footprint(const Config& c, const Weights& weights, bool experts_on_host,

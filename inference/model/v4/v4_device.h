@@ -1,12 +1,13 @@
 #pragma once
 // What the DeepSeek-V4 graph's device halves share: the interface the model drives (V4DeviceGraph), the
-// device caches' layout and their copies to and from the host's (DeviceLayerCaches), the tensors uploaded
-// and the memory they and the caches take (device_footprint), the working buffers' sizes and one forward's
-// inputs. v4_vulkan.h runs the half on Vulkan, v4_cuda.h on CUDA, with the same steps.
+// device caches' layout and their copies to and from the host's (DeviceLayerCaches), the memory the
+// weights (device_weights.h) and caches take (device_footprint), the working buffers' sizes and one
+// forward's inputs. v4_vulkan.h runs the half on Vulkan, v4_cuda.h on CUDA, with the same steps.
 
 #include "inference/backend/backend.h"
 #include "inference/model/model.h"
 #include "inference/model/v4/config.h"
+#include "inference/model/v4/device_weights.h"
 #include "inference/model/v4/graph.h"
 #include "inference/model/v4/state.h"
 #include "inference/model/v4/weights.h"
@@ -96,23 +97,6 @@ protected:
 private:
     std::int64_t capacity_ = 0;
 };
-
-// A tensor a device half holds: its bytes in the mapped file, a name for errors, its layer (-1: the
-// head's).
-struct WeightPiece {
-    std::span<const std::byte> bytes;
-    std::string name;
-    std::int64_t layer = -1;
-};
-
-// The tensors of layers [first_layer, n_layers) (their routed experts unless they stay on the host), then
-// the head's, in the order a device half binds them: per layer the five norm vectors (attn, ffn, q, kv,
-// sink), hc_attn and hc_ffn (fn, base, scale), wq_a, wq_b, wkv, wo_b, gate, each wo_a group, the
-// compressor (wkv, wgate, ape, norm), the indexer (its compressor, wq_b, weights_proj), the experts, the
-// shared expert (w1, w2, w3 each); then hc_head, norm, head. A matrix is its data, then its scales where
-// its format has them.
-std::vector<WeightPiece> weight_pieces(const Config& config, const Weights& weights, std::int64_t first_layer,
-                                       bool experts_on_host);
 
 // The bytes sparse attention's logits take for these sizes (the backend's *_scratch_bytes).
 using AttentionScratchBytes = std::uint64_t (*)(std::int64_t rows, std::int64_t heads, std::int64_t window,

@@ -57,26 +57,10 @@ public:
     bool place(const backend::Request& request, const std::function<bool(double)>& uploading) {
         backend::GraphSupport support;
         support.graph = "the DeepSeek-V4 graph";
-        const auto first_unsupported = [&](bool (*supported)(kernels::DType)) -> std::optional<std::string> {
-            const auto unsupported = [&](const WeightMatrix& w) {
-                return w.format == kernels::cpu::WeightFormat::GGUF_BLOCK && !supported(w.gguf_type);
-            };
-            for (const Layer& layer : weights_.layers) {
-                for (const WeightMatrix* w :
-                     {&layer.wq_a, &layer.wq_b, &layer.wkv, &layer.wo_a, &layer.wo_b, &layer.gate})
-                    if (unsupported(*w))
-                        return std::string(kernels::dtype_info(w->gguf_type).name) + " weights";
-                for (const Expert& e : layer.experts)
-                    for (const WeightMatrix* w : {&e.w1, &e.w2, &e.w3})
-                        if (unsupported(*w))
-                            return std::string(kernels::dtype_info(w->gguf_type).name) + " weights";
-            }
-            return std::nullopt;
-        };
-        if (auto missing = first_unsupported(kernels::vulkan::linear_gguf_supports))
+        if (auto missing = unsupported_weight(config_, weights_, kernels::vulkan::linear_gguf_supports))
             support.vulkan_missing = "no Vulkan kernel for " + *missing;
 #ifdef LECTERN_HAVE_CUDA
-        if (auto missing = first_unsupported(kernels::cuda::linear_gguf_supports))
+        if (auto missing = unsupported_weight(config_, weights_, kernels::cuda::linear_gguf_supports))
             support.cuda_missing = "no CUDA kernel for " + *missing;
         // The CUDA half has run only under the host emulation of CUDA (tests/cuda_emulation), not yet on a
         // GPU: auto keeps to Vulkan until a GPU has run its tests; asking for cuda uses it.

@@ -21,7 +21,6 @@ namespace {
 
 namespace vk = kernels::vulkan;
 namespace k = kernels::cpu;
-using k::WeightFormat;
 
 // Keeps the first error of a sequence of recorded steps.
 class Recorder {
@@ -35,44 +34,12 @@ private:
     Result<void> status_;
 };
 
-// A linear of the graph: the reference feeds FP8/FP4 weights FP8-quantised activations.
-struct DeviceLinear {
-    vk::DeviceWeight weight;
-    bool qat = false;
-};
-
-struct DeviceHc {
-    vk::DeviceWeight fn; // F32 [P, hc * dim]
-    vk::BufferSpan base, scale;
-};
-
-struct DeviceCompressor {
-    DeviceLinear wkv, wgate;
-    vk::BufferSpan ape, norm;
-};
-
-struct DeviceExpert {
-    DeviceLinear w1, w2, w3;
-};
-
-// Whether an expert's first two linears take the FP8 QAT of its input (both read the same rows, and QAT
-// works within a row, so one quantised copy of the layer's input serves every such expert and row).
-bool takes_quantized(const DeviceExpert& e) {
-    return e.w1.qat && e.w3.qat;
-}
-
-struct DeviceLayer {
-    const Layer* host = nullptr;
-    std::int64_t ratio = 0;
-    vk::BufferSpan attn_norm, ffn_norm, q_norm, kv_norm, attn_sink;
-    DeviceHc hc_attn, hc_ffn;
-    DeviceLinear wq_a, wq_b, wkv, wo_b;
-    std::vector<DeviceLinear> wo_a; // one per output group
-    DeviceCompressor compressor, indexer_compressor;
-    DeviceLinear indexer_wq_b, indexer_weights_proj, gate;
-    std::vector<DeviceExpert> experts; // empty when they stay on the host
-    DeviceExpert shared;
-};
+using Bound = DeviceWeightsOf<vk::DeviceWeight, vk::BufferSpan>;
+using DeviceLinear = Bound::Linear;
+using DeviceHc = Bound::Hc;
+using DeviceCompressor = Bound::Compressor;
+using DeviceExpert = Bound::Expert;
+using DeviceLayer = Bound::DeviceLayer;
 
 struct CompressorBuffers {
     vk::Buffer kv, score; // the CPU layout: [slots, lanes * width] fp32
@@ -159,10 +126,7 @@ struct V4VulkanGraph::Impl {
     std::int64_t first_layer = 0;
     bool experts_on_host = false;
     backend::DeviceWeights uploads;
-    std::vector<DeviceLayer> layers;
-    DeviceHc hc_head;
-    vk::BufferSpan norm;
-    vk::DeviceWeight head;
+    Bound bound; // the uploads' roles
 
     // Working buffers for kDeviceMaxRows rows.
     vk::Buffer inputs, residual[2], projections, pre, post, comb, x, x_qat, activations, q_latent, q, kv,
@@ -206,7 +170,7 @@ struct V4VulkanGraph::Impl {
                          const vk::Buffer& a, const vk::Buffer& z, std::int64_t start, std::int64_t rows,
                          bool indexer, const DeviceInputs& layout, const vk::Buffer& out) const;
     // One expert on `rows` rows of `in` into expert_out; gates scale its rows (none: the shared expert).
-    // `in_quantized`: `in` already holds the FP8 QAT of the input, as takes_quantized(expert) wants.
+    // `in_quantized`: `in` already holds the FP8 QAT of the input, as expert.takes_quantized() wants.
     void record_expert(vk::Stream& s, Recorder& step, const DeviceExpert& expert, vk::BufferSpan in,
                        std::int64_t rows, std::optional<vk::BufferSpan> gates, bool in_quantized) const;
     Result<void> grow(std::int64_t positions) const;
@@ -444,74 +408,9 @@ Result<std::unique_ptr<V4VulkanGraph>> V4VulkanGraph::create(std::shared_ptr<vk:
             return Error{"uploading the weights was cancelled"};
     }
 
-    // Bind the spans in the order they were planned.
-    std::size_t at = 0;
-    const auto next = [&] { return spans[at++]; };
-    const auto matrix = [&](const WeightMatrix& w) {
-        DeviceLinear l;
-        l.weight.format = w.format;
-        l.weight.out_features = w.out_features;
-        l.weight.in_features = w.in_features;
-        l.weight.gguf_type = w.gguf_type;
-        l.weight.data = next();
-        if (k::weight_scale_bytes(w.format, w.out_features, w.in_features)) l.weight.scales = next();
-        l.qat = w.format == WeightFormat::F8_E4M3_BLOCK128 || w.format == WeightFormat::FP4_E2M1_BLOCK32;
-        return l;
-    };
-    const auto hc = [&](const HyperConnection& h) {
-        DeviceHc d;
-        d.fn.format = WeightFormat::F32;
-        d.fn.data = next();
-        d.fn.in_features = c.hc_mult * c.dim;
-        d.fn.out_features = static_cast<std::int64_t>(h.fn.size()) / d.fn.in_features;
-        d.base = next();
-        d.scale = next();
-        return d;
-    };
-    const auto expert = [&](const Expert& e) {
-        return DeviceExpert{matrix(e.w1), matrix(e.w2), matrix(e.w3)};
-    };
-    for (std::int64_t l = first_layer; l < c.n_layers; ++l) {
-        const Layer& layer = weights.layers[static_cast<std::size_t>(l)];
-        DeviceLayer d;
-        d.host = &layer;
-        d.ratio = layer.ratio;
-        d.attn_norm = next();
-        d.ffn_norm = next();
-        d.q_norm = next();
-        d.kv_norm = next();
-        d.attn_sink = next();
-        d.hc_attn = hc(layer.hc_attn);
-        d.hc_ffn = hc(layer.hc_ffn);
-        d.wq_a = matrix(layer.wq_a);
-        d.wq_b = matrix(layer.wq_b);
-        d.wkv = matrix(layer.wkv);
-        d.wo_b = matrix(layer.wo_b);
-        d.gate = matrix(layer.gate);
-        for (std::int64_t g = 0; g < c.o_groups; ++g)
-            d.wo_a.push_back(matrix(row_slice(layer.wo_a, g * c.o_lora_rank, c.o_lora_rank)));
-        if (layer.ratio != 0) {
-            d.compressor.wkv = matrix(layer.compressor.wkv);
-            d.compressor.wgate = matrix(layer.compressor.wgate);
-            d.compressor.ape = next();
-            d.compressor.norm = next();
-        }
-        if (layer.ratio == 4) {
-            d.indexer_compressor.wkv = matrix(layer.indexer_compressor.wkv);
-            d.indexer_compressor.wgate = matrix(layer.indexer_compressor.wgate);
-            d.indexer_compressor.ape = next();
-            d.indexer_compressor.norm = next();
-            d.indexer_wq_b = matrix(layer.indexer_wq_b);
-            d.indexer_weights_proj = matrix(layer.indexer_weights_proj);
-        }
-        if (!experts_on_host)
-            for (const Expert& e : layer.experts) d.experts.push_back(expert(e));
-        d.shared = expert(layer.shared_expert);
-        impl->layers.push_back(std::move(d));
-    }
-    impl->hc_head = hc(weights.hc_head);
-    impl->norm = next();
-    impl->head = matrix(weights.head).weight;
+    UploadedPieces<vk::DeviceWeight, vk::BufferSpan, vk::BufferSpan> uploaded_pieces(spans);
+    impl->bound = bind_device_weights(c, weights, first_layer, experts_on_host, uploaded_pieces);
+    if (!uploaded_pieces.all_bound()) return Error{"the DeepSeek-V4 device weights were bound out of order"};
 
     // Working buffers.
     const std::int64_t R = kDeviceMaxRows, dim = c.dim;
@@ -582,8 +481,8 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
 
     std::vector<float> scores(static_cast<std::size_t>(rows * c.n_routed_experts));
     Routing routing;
-    for (std::size_t index = 0; index < g.layers.size(); ++index) {
-        const DeviceLayer& layer = g.layers[index];
+    for (std::size_t index = 0; index < g.bound.layers.size(); ++index) {
+        const DeviceLayer& layer = g.bound.layers[index];
         // The FP8 QAT of the experts' input, made once per layer when an expert first wants it.
         bool input_quantized = false;
         const auto quantize_input = [&] {
@@ -647,7 +546,7 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
                 const vk::BufferSpan gates =
                     g.routing.span(static_cast<std::size_t>(e) * 2 * section + section, floats(count));
                 const DeviceExpert& expert = layer.experts[static_cast<std::size_t>(e)];
-                const bool quantized = takes_quantized(expert);
+                const bool quantized = expert.takes_quantized();
                 if (quantized) quantize_input();
                 step(vk::gather_rows(s, (quantized ? g.x_qat : g.x).span(), rows, which, count, dim,
                                      g.gathered.span()));
@@ -656,7 +555,7 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
             }
         }
         // The shared expert's output is added as the CPU adds it: after every routed one.
-        const bool shared_quantized = takes_quantized(layer.shared);
+        const bool shared_quantized = layer.shared.takes_quantized();
         if (shared_quantized) quantize_input();
         g.record_expert(s, step, layer.shared, (shared_quantized ? g.x_qat : g.x).span(), rows, std::nullopt,
                         shared_quantized);
@@ -669,15 +568,15 @@ Result<void> V4VulkanGraph::forward(V4State& state, std::int64_t start, std::spa
         const std::int64_t first = rows - logit_rows;
         const vk::BufferSpan tail =
             g.residual[current].span(floats(first * h * dim), floats(logit_rows * h * dim));
-        step(vk::linear(s, tail, logit_rows, g.hc_head.fn, g.head_projections.span()));
-        step(vk::hc_coefficients(s, g.head_projections.span(), tail, logit_rows, h, dim, eps, g.hc_head.scale,
-                                 g.hc_head.base, static_cast<float>(c.hc_eps), g.head_pre.span(),
-                                 std::nullopt, std::nullopt));
+        step(vk::linear(s, tail, logit_rows, g.bound.hc_head.fn, g.head_projections.span()));
+        step(vk::hc_coefficients(s, g.head_projections.span(), tail, logit_rows, h, dim, eps,
+                                 g.bound.hc_head.scale, g.bound.hc_head.base, static_cast<float>(c.hc_eps),
+                                 g.head_pre.span(), std::nullopt, std::nullopt));
         step(vk::hc_pre_mix(s, g.head_pre.span(), tail, logit_rows, h, dim, g.mixed.span()));
         step(vk::round_to_bf16(s, g.mixed.span(), logit_rows * dim));
-        step(vk::rms_norm(s, g.mixed.span(), g.norm, g.mixed.span(), logit_rows, dim, eps));
+        step(vk::rms_norm(s, g.mixed.span(), g.bound.norm, g.mixed.span(), logit_rows, dim, eps));
         step(vk::round_to_bf16(s, g.mixed.span(), logit_rows * dim));
-        step(vk::linear(s, g.mixed.span(), logit_rows, g.head, g.logits.span()));
+        step(vk::linear(s, g.mixed.span(), logit_rows, g.bound.head, g.logits.span()));
     }
     if (auto ran = submit(); !ran) return ran;
     caches->held = end;

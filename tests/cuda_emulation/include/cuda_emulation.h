@@ -228,24 +228,33 @@ inline unsigned __float_as_uint(float value) {
     return static_cast<unsigned>(lectern::cuda_emulation::to_bits(value));
 }
 
-// Correctly rounded, each on its own: the library is compiled with -ffp-contract=off, so none is fused.
+// Correctly rounded, each on its own, as nvcc never fuses these into a multiply-add. The FMA build
+// (lectern_kernels_cuda_emulated_fma, which fuses plain a * b + c as nvcc does) must not fuse them either:
+// an empty asm that claims to change the value makes a product's rounding, or an operand's, final.
+namespace lectern::cuda_emulation {
+template <typename T>
+inline T rounded(T value) {
+    asm("" : "+x"(value));
+    return value;
+}
+} // namespace lectern::cuda_emulation
 inline float __fadd_rn(float a, float b) {
-    return a + b;
+    return lectern::cuda_emulation::rounded(a) + lectern::cuda_emulation::rounded(b);
 }
 inline float __fsub_rn(float a, float b) {
-    return a - b;
+    return lectern::cuda_emulation::rounded(a) - lectern::cuda_emulation::rounded(b);
 }
 inline float __fmul_rn(float a, float b) {
-    return a * b;
+    return lectern::cuda_emulation::rounded(a * b);
 }
 inline float __fdiv_rn(float a, float b) {
     return a / b;
 }
 inline double __dadd_rn(double a, double b) {
-    return a + b;
+    return lectern::cuda_emulation::rounded(a) + lectern::cuda_emulation::rounded(b);
 }
 inline double __dmul_rn(double a, double b) {
-    return a * b;
+    return lectern::cuda_emulation::rounded(a * b);
 }
 
 // The device's is approximate (2 ulp); this one is the host's division of a correctly rounded root.

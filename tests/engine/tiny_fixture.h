@@ -12,7 +12,7 @@
 namespace lectern::test {
 
 // In the build tree's test-data/, or in $LECTERN_TEST_DATA where the tests run away from their build
-// tree (tests/bench/cuda_bundle.sh).
+// tree (tests/bench/gpu_bundle.sh).
 inline std::string tiny_v4_folder() {
     const char* data = std::getenv("LECTERN_TEST_DATA");
     const std::string folder =

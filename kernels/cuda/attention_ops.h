@@ -4,7 +4,8 @@
 // inference/model/v4/graph.cpp (Graph::attention) builds it. Indices on the device are uint32. The dots
 // and the weighted sum are fp32 (explicit fma) where the CPU sums in double; the softmax (maximum, exp,
 // denominator, bf16 probabilities) is the CPU's, in double. Tolerance in
-// tests/kernels/cuda_attention_ops_test.cpp. Each call checks its launches and synchronises, as ops.h.
+// tests/kernels/cuda_attention_ops_test.cpp. Each call checks its launches and returns without waiting, as
+// ops.h.
 
 #include "kernels/result.h"
 

@@ -1,8 +1,8 @@
 #pragma once
 // DeepSeek-V4's compressor state machine on device pointers, batched over a chunk of tokens: the meaning of
 // kernels/vulkan/compressor_ops.h (the per-token Graph::compress of inference/model/v4/graph.cpp up to the
-// pool, with cpu::compressor_pool of kernels/cpu/graph_ops.h). Each call checks its launches and
-// synchronises, as ops.h.
+// pool, with cpu::compressor_pool of kernels/cpu/graph_ops.h). Each call checks its launches and returns
+// without waiting, as ops.h.
 
 #include "kernels/result.h"
 

@@ -33,6 +33,11 @@ std::string size_text(std::uint64_t bytes) {
 
 } // namespace
 
+Result<void> synchronize(const char* what) {
+    if (const cudaError_t err = cudaDeviceSynchronize(); err != cudaSuccess) return cuda_error(what, err);
+    return {};
+}
+
 std::uint64_t free_device_memory() {
     std::size_t free = 0, total = 0;
     return cudaMemGetInfo(&free, &total) == cudaSuccess ? free : 0;

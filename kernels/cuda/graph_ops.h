@@ -3,7 +3,7 @@
 // kernels/cpu/numerics.h, on device pointers, batched over rows where the graph has several (as
 // kernels/vulkan/graph_ops.h). Indices on the device are uint32. Selections (top_k, moe_route) use exactly
 // the CPU's order and tie rule; every other op states where it differs from the CPU's rounding. Each call
-// checks its launch and synchronises, as ops.h.
+// checks its launch and returns without waiting, as ops.h.
 
 #include "kernels/cpu/graph_ops.h"
 #include "kernels/result.h"

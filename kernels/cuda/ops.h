@@ -1,6 +1,9 @@
 #pragma once
 // The CUDA backend's op set: the same ops and meaning as kernels/cpu/ops.h, on device pointers, on the
-// default stream. Each call checks the launch and synchronises, so an error names the op that failed.
+// default stream, in the order called. Each call checks its launch and returns without waiting for the
+// kernel, so a step's kernels queue back to back; a copy to or from the host (DeviceBuffer) waits for what
+// was launched before it, and a fault in a kernel shows there or at synchronize(). With
+// CUDA_LAUNCH_BLOCKING=1 every launch waits, and the error names the op that faulted.
 
 #include "kernels/cpu/ops.h"
 #include "kernels/dtype.h"
@@ -18,6 +21,9 @@ namespace lectern::kernels::cuda {
 Result<void> device_available();
 // Device 0's name, or why there is no usable device.
 Result<std::string> device_name();
+
+// Waits for every op launched so far; a fault while one ran comes back as `what`'s.
+Result<void> synchronize(const char* what);
 
 // Device 0's free memory now (cudaMemGetInfo: what other programs hold is taken already), or 0 when it
 // cannot be asked.

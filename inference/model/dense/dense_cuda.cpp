@@ -249,7 +249,7 @@ Result<void> DenseCudaGraph::forward(DeviceCache& cache, std::int64_t first, con
     for (std::size_t index = 0; index < g.layers.size(); ++index)
         if (auto done = g.layer(g.layers[index], kv, static_cast<std::int64_t>(index), rows); !done)
             return done;
-    if (logit_rows == 0) return {};
+    if (logit_rows == 0) return cu::synchronize("the dense forward");
     const std::int64_t e = c.embedding, tail = rows - logit_rows;
     if (auto done = cu::rms_norm(g.x() + tail * e, g.output_norm, g.h.as<float>(), logit_rows, e,
                                  static_cast<float>(c.rms_epsilon));

@@ -1,7 +1,7 @@
 #pragma once
 // The dense graph's device half on CUDA (dense_device.h), on device 0: the ops of kernels/cuda in the
-// order of the Vulkan half, each checked as it finishes (kernels/cuda ops synchronise), so an error names
-// the op and nothing runs on after it.
+// order of the Vulkan half, queued without waiting (a launch's own error stops the forward there); each
+// forward waits for its kernels before it returns, so a fault while they ran is its error.
 
 #include "inference/model/dense/dense_device.h"
 

@@ -569,6 +569,8 @@ Result<void> V4CudaGraph::forward(V4State& state, std::int64_t start, std::span<
         run([&] { return cu::round_to_bf16(mixed, logit_rows * dim); });
         run([&] { return cu::linear(mixed, logit_rows, g.bound.head, as_floats(g.logits)); });
     }
+    // The caches hold this forward's rows only once its kernels have run.
+    run([&] { return cu::synchronize("the DeepSeek-V4 forward"); });
     if (auto ran = run.take(); !ran) return ran;
     static_cast<CudaCaches&>(*state.device).held = end;
     state.device_is_newer = true;

@@ -1,7 +1,8 @@
 #pragma once
 // The DeepSeek-V4 graph's device half (v4_device.h) on CUDA, device 0: the steps of the Vulkan half
-// (v4_vulkan.h) with kernels/cuda's ops, each checked as it finishes (those ops synchronise), so an error
-// names the op and nothing runs on after it. Weights are uploaded once, one allocation per tensor; the
+// (v4_vulkan.h) with kernels/cuda's ops, queued without waiting (a launch's own error stops the forward
+// there); the host waits where it reads the router's scores and at the end of the forward, so a fault while
+// the kernels ran is that forward's error. Weights are uploaded once, one allocation per tensor; the
 // device layers' caches hold bf16 as the host's do. After each layer's router the scores come back to the
 // host, which routes exactly as the CPU graph does and either runs the chosen experts on the device or,
 // with experts kept in host memory, on the CPU (Graph::routed_experts), uploading their sum.

@@ -3,8 +3,9 @@
 // residual add): SwiGLU without a clamp, an fp16 key/value cache and causal grouped-query attention over
 // it, with the meaning of kernels/vulkan/dense_ops.h, which is that of the dense CPU graph
 // (inference/model/dense/dense_model.cpp). The first position comes from device memory holding one
-// uint32 (the position of the first row), so that a captured CUDA graph is reused from one decode step to
-// the next. The caches hold fp16 bits. Each call checks its launch and returns without waiting, as ops.h.
+// uint32 (the position of the first row), as on Vulkan, where one recording serves every decode step (a
+// captured CUDA graph could do the same; none is captured yet). The caches hold fp16 bits. Each call checks
+// its launch and returns without waiting, as ops.h.
 
 #include "kernels/result.h"
 

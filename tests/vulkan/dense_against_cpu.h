@@ -65,10 +65,7 @@ inline void dense_against_cpu(const std::string& path, backend::Choice choice, b
     const auto cpu = load_dense(path, {backend::Choice::Cpu, {}, {}, {}, {}});
     const auto gpu = load_dense(path, {choice, -1, {}, {}, {}});
     const backend::Status status = gpu->backend();
-    std::printf("device: %s; %lld of %lld layers; weights on the device %.1f MiB, on the host %.1f MiB\n",
-                status.device.c_str(), static_cast<long long>(status.device_layers),
-                static_cast<long long>(status.layers), status.weight_bytes_on_device / 1048576.0,
-                status.weight_bytes_on_host / 1048576.0);
+    print_placement(status);
     CHECK(status.kind == kind && status.layers == 30 && status.device_layers == 30);
     CHECK(status.weight_bytes_on_device > 50u << 20); // the 30 layers and the tied head
     CHECK(status.fallbacks.empty());                  // an explicit choice tries nothing before it

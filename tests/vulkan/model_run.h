@@ -1,7 +1,9 @@
 #pragma once
 // One forward of a model in the GPU model tests (tests/vulkan, tests/cuda_models): the logits it returns,
-// or none with the error reported as a check failure; and the margin of a row's best logit.
+// or none with the error reported as a check failure; the margin of a row's best logit; where a model's
+// layers went.
 
+#include "inference/backend/backend.h"
 #include "inference/model/model.h"
 #include "tests/kernels/check.h"
 
@@ -40,6 +42,13 @@ inline double top_two_margin(const float* logits, std::int64_t n) {
         }
     }
     return static_cast<double>(first) - second;
+}
+
+inline void print_placement(const backend::Status& status) {
+    std::printf("device: %s; %lld of %lld layers; weights on the device %.1f MiB, on the host %.1f MiB\n",
+                status.device.c_str(), static_cast<long long>(status.device_layers),
+                static_cast<long long>(status.layers), status.weight_bytes_on_device / 1048576.0,
+                status.weight_bytes_on_host / 1048576.0);
 }
 
 } // namespace lectern::test

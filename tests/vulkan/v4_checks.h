@@ -225,10 +225,7 @@ inline void all_checks(backend::Choice choice, backend::Kind kind, model::v4::At
     const auto cpu = load(folder, {});
     const auto gpu = load(folder, {choice, -1, {}, {}, {}});
     const backend::Status status = gpu->backend();
-    std::printf("device: %s; %lld of %lld layers; weights on the device %.1f MiB, on the host %.1f MiB\n",
-                status.device.c_str(), static_cast<long long>(status.device_layers),
-                static_cast<long long>(status.layers), status.weight_bytes_on_device / 1048576.0,
-                status.weight_bytes_on_host / 1048576.0);
+    print_placement(status);
     CHECK(status.kind == kind && status.layers == 4 && status.device_layers == 4);
     CHECK(status.fallbacks.empty());
     const std::int64_t vocab = cpu->info().vocab_size;
